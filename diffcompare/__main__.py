@@ -1,0 +1,5 @@
+import sys
+
+from diffcompare.cli import main
+
+sys.exit(main())

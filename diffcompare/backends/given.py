@@ -1,0 +1,54 @@
+"""Gradients a person wrote down: `manual` (a hand-derived formula from the
+problem's `manual:` key, evaluated in NumPy per dtype) and `expected` (numbers
+from elsewhere, a notebook or a paper, from the `expected:` key)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from diffcompare.backends import BaseBackend, Gradient
+from diffcompare.engine import numpy_program, point_in
+from diffcompare.timing import median_time
+
+
+class ManualBackend(BaseBackend):
+    name = "manual"
+    description = "the problem's hand-derived formula (`manual:`), evaluated in NumPy"
+
+    def variables(self, problem):
+        return list(problem.manual)
+
+    def gradient(self, problem, dtype):
+        inputs = point_in(problem.point, dtype)
+        programs = {var: numpy_program(node, dtype) for var, node in problem.manual.items()}
+
+        def evaluate():
+            with np.errstate(all="ignore"):
+                return {var: program(inputs) for var, program in programs.items()}
+
+        raw = evaluate()
+        values = {
+            var: np.broadcast_to(np.asarray(v, dtype=np.float64), problem.point[var].shape).copy()
+            for var, v in raw.items()
+        }
+        return Gradient(values, median_time(evaluate))
+
+
+class ExpectedBackend(BaseBackend):
+    name = "expected"
+    method = "given"
+    description = "values copied from elsewhere (`expected:`), judged at the precision they were written with"
+
+    def dtypes_for(self, problem):
+        return ("decimal",) if problem.expected else ()
+
+    def variables(self, problem):
+        return list(problem.expected)
+
+    def gradient(self, problem, dtype):
+        values, bounds = {}, {}
+        for var, numbers in problem.expected.items():
+            shape = problem.point[var].shape
+            values[var] = np.broadcast_to(numbers.values, shape).copy()
+            bounds[var] = np.broadcast_to(numbers.half_units, shape).copy()
+        return Gradient(values, bounds=bounds)

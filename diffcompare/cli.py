@@ -1,0 +1,132 @@
+"""Command line: `python -m diffcompare PATH... [options]`, `backends`, `explain FILE`.
+
+Exit codes: 0 done; 1 with --check when any row disagrees; 2 bad input (after
+the good problems have run and the reports are written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from diffcompare.problem import DTYPES
+
+EXIT_OK, EXIT_DISAGREE, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def _list(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _run_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m diffcompare",
+        description="Compare symbolic and automatic differentiation on YAML problems. "
+        "Other commands: `backends` (list backends), `explain FILE` (print the chain-rule tape).",
+    )
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="problem files, or folders searched for *.yaml/*.yml")
+    parser.add_argument("--backends", type=_list, help="comma-separated backends (default: all)")
+    parser.add_argument("--dtypes", type=_list, help=f"comma-separated subset of {','.join(DTYPES)}")
+    parser.add_argument("--out", default="reports", type=Path, help="report folder (default: reports/)")
+    parser.add_argument("--check", action="store_true", help="exit 1 when any row disagrees")
+    parser.add_argument("--rtol", type=float, help="relative tolerance for every row, replacing the defaults")
+    parser.add_argument("--atol", type=float, help="absolute tolerance for every row, replacing the defaults")
+    return parser
+
+
+def run_command(argv: list[str]) -> int:
+    args = _run_parser().parse_args(argv)
+    from diffcompare import backends as registry
+    from diffcompare.report import print_summary, write_reports
+    from diffcompare.runner import load_problems, run_problems
+
+    for dtype in args.dtypes or []:
+        if dtype not in DTYPES:
+            print(f"--dtypes: unknown dtype '{dtype}' (choose from {', '.join(DTYPES)})", file=sys.stderr)
+            return EXIT_BAD_INPUT
+    known = registry.available_names()
+    for name in args.backends or []:
+        if name not in known:
+            print(f"--backends: unknown backend '{name}' (known: {', '.join(known)})", file=sys.stderr)
+            return EXIT_BAD_INPUT
+    missing = [p for p in args.paths if not Path(p).exists()]
+    problems, errors = load_problems([p for p in args.paths if p not in missing])
+    messages = [f"{p}: no such file or folder" for p in missing] + [str(e) for e in errors]
+    for message in messages:
+        print(message, file=sys.stderr)
+    frame = run_problems(problems, args.backends, args.dtypes, args.rtol, args.atol)
+    paths = write_reports(frame, messages, args.out)
+    print_summary(frame, messages)
+    print("wrote " + ", ".join(map(str, paths)))
+    if messages:
+        return EXIT_BAD_INPUT
+    if args.check and (frame["verdict"] == "disagree").any():
+        return EXIT_DISAGREE
+    return EXIT_OK
+
+
+def backends_command(argv: list[str]) -> int:
+    argparse.ArgumentParser(prog="python -m diffcompare backends", description="List the backends.").parse_args(argv)
+    from diffcompare import backends as registry
+
+    for name in registry.available_names():
+        ok, note = registry.status(name)
+        print(f"{name:<10} {'available' if ok else 'unavailable':<12} {note}".rstrip())
+    return EXIT_OK
+
+
+def _format(value) -> str:
+    value = np.asarray(value)
+    if value.ndim == 0:
+        return f"{float(value):.10g}" if value.dtype.kind == "f" else str(value.item())
+    return np.array2string(value, precision=6, separator=", ", threshold=8)
+
+
+def explain_command(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m diffcompare explain", description="Print the chain-rule tape of each problem in FILE."
+    )
+    parser.add_argument("file", type=Path)
+    parser.add_argument("--dtype", default="float64", choices=DTYPES)
+    args = parser.parse_args(argv)
+    from rich.console import Console
+    from rich.table import Table
+
+    from diffcompare.engine import ChainRule, point_in
+    from diffcompare.problem import load_file
+
+    problems, errors = load_file(args.file)
+    console = Console()
+    for problem in problems:
+        engine = ChainRule(problem.function, args.dtype)
+        steps = engine.tape(point_in(problem.point, args.dtype), problem.wrt)
+        table = Table(title=f"{problem.name}: f = {problem.text}  ({args.dtype})", title_justify="left")
+        for col in ("step", "name", "operation", "value", "local derivatives", "adjoint ∂f/∂·"):
+            table.add_column(col, justify="right" if col == "step" else "left")
+        for s in steps:
+            local = "\n".join(f"∂/∂{name} = {_format(d)}" for name, d in s.local)
+            adjoint = "—" if s.adjoint is None else _format(s.adjoint)
+            table.add_row(str(s.step), s.name, s.operation, _format(s.value), local, adjoint)
+        console.print(table)
+        console.print(
+            "Read bottom-up: each adjoint is the sum over the steps that use this one of "
+            "(their adjoint × their local derivative). The inputs' adjoints are the gradient.\n",
+            style="dim",
+        )
+    for e in errors:
+        print(e, file=sys.stderr)
+    return EXIT_BAD_INPUT if errors else EXIT_OK
+
+
+COMMANDS = {"backends": backends_command, "explain": explain_command}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    # A subcommand is a bare first word; a path of the same name still runs as a path.
+    if argv and argv[0] in COMMANDS and not Path(argv[0]).exists():
+        return COMMANDS[argv[0]](argv[1:])
+    return run_command(argv)

@@ -1,0 +1,188 @@
+"""The chain-rule engine: reverse mode over the IR, in NumPy, micrograd-sized.
+
+Forward: every node's value in topological order. Backward: walk the order in
+reverse, hand each node's adjoint to its operands through the primitive's VJP
+rule, and accumulate with +=. The tape records every step so that a person can
+follow the chain rule as the seed notebooks do by hand (σ(x) = s(c(b(a(x))))).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from diffcompare.ir import Node
+from diffcompare.primitives import PRIMITIVES
+from diffcompare.program import Program
+
+NUMPY_OPS = {name: p.forward for name, p in PRIMITIVES.items()}
+
+
+def numpy_constant(dtype):
+    """Floats become scalars of the row's dtype, as a NumPy user would write
+    np.float32(1e-8); integers stay Python ints, so x**2 is an integer power."""
+    scalar = np.dtype(dtype).type
+    return lambda v: v if isinstance(v, int) else scalar(v)
+
+
+def numpy_program(root: Node, dtype) -> Program:
+    return Program(root, NUMPY_OPS, constant=numpy_constant(dtype))
+
+
+def point_in(point: dict[str, np.ndarray], dtype) -> dict[str, np.ndarray]:
+    return {k: np.asarray(v, dtype=dtype) for k, v in point.items()}
+
+
+def unbroadcast(g, shape: tuple[int, ...]) -> np.ndarray:
+    """Sum an adjoint back to an operand's shape (undo NumPy broadcasting)."""
+    g = np.asarray(g)
+    while g.ndim > len(shape):
+        g = g.sum(axis=0)
+    for axis, size in enumerate(shape):
+        if size == 1 and g.shape[axis] != 1:
+            g = g.sum(axis=axis, keepdims=True)
+    return np.broadcast_to(g, shape) if g.shape != shape else g
+
+
+@dataclass
+class TapeStep:
+    step: int
+    name: str
+    operation: str
+    value: np.ndarray
+    local: list[tuple[str, np.ndarray]]  # (operand name, ∂step/∂operand)
+    adjoint: np.ndarray | None  # ∂f/∂step; None where f does not depend on it
+
+
+class ChainRule:
+    """One problem's function, ready to differentiate in one dtype."""
+
+    def __init__(self, root: Node, dtype):
+        self.dtype = np.dtype(dtype)
+        self.program = numpy_program(root, self.dtype)
+        self.order = self.program.order
+
+    def forward(self, inputs: dict[str, np.ndarray]) -> list:
+        with np.errstate(all="ignore"):
+            return self.program.run_all(inputs)
+
+    def _needs_grad(self, wrt) -> list[bool]:
+        slot = {id(n): i for i, n in enumerate(self.order)}
+        needs = [False] * len(self.order)
+        for i, node in enumerate(self.order):
+            if node.op == "var":
+                needs[i] = node.attr in wrt
+            elif not node.is_constant:
+                needs[i] = any(needs[slot[id(a)]] for a in node.args)
+        return needs
+
+    def backward(self, values: list, wrt: list[str]) -> list:
+        """Adjoints of every node (None where f does not depend on it)."""
+        slot = {id(n): i for i, n in enumerate(self.order)}
+        needs = self._needs_grad(wrt)
+        adjoints: list = [None] * len(self.order)
+        adjoints[-1] = np.ones_like(values[-1], dtype=self.dtype)
+        with np.errstate(all="ignore"):
+            for i in range(len(self.order) - 1, -1, -1):
+                node, g = self.order[i], adjoints[i]
+                if g is None or node.op in ("var", "const"):
+                    continue
+                for k, arg in enumerate(node.args):
+                    j = slot[id(arg)]
+                    if not needs[j]:
+                        continue
+                    contribution = self._local_vjp(node, k, g, values[i], [values[slot[id(a)]] for a in node.args])
+                    if contribution is None:
+                        continue
+                    if adjoints[j] is None:
+                        adjoints[j] = np.array(contribution, dtype=self.dtype)
+                    else:
+                        adjoints[j] += contribution  # a node used twice collects both paths
+        return adjoints
+
+    @staticmethod
+    def _local_vjp(node: Node, k: int, g, ans, args: list):
+        if node.op == "index":
+            # Scatter the adjoint back into the indexed positions; basic indexing
+            # never repeats a position, so plain assignment-add is exact.
+            out = np.zeros(np.shape(args[0]), dtype=np.result_type(g))
+            out[node.attr] += g
+            return out
+        rule = PRIMITIVES[node.op].vjps[k]
+        if rule is None:
+            return None
+        return unbroadcast(rule(g, ans, *args), node.args[k].shape)
+
+    def gradient(self, inputs: dict[str, np.ndarray], wrt: list[str]) -> dict[str, np.ndarray]:
+        values = self.forward(inputs)
+        adjoints = self.backward(values, wrt)
+        grads = {var: np.zeros(np.shape(inputs[var]), dtype=self.dtype) for var in wrt}
+        for i, node in enumerate(self.order):
+            if node.op == "var" and node.attr in grads and adjoints[i] is not None:
+                grads[node.attr] = np.asarray(adjoints[i])
+        return grads
+
+    def tape(self, inputs: dict[str, np.ndarray], wrt: list[str]) -> list[TapeStep]:
+        values = self.forward(inputs)
+        adjoints = self.backward(values, wrt)
+        slot = {id(n): i for i, n in enumerate(self.order)}
+        names: dict[int, str] = {}
+        steps: list[TapeStep] = []
+        for i, node in enumerate(self.order):
+            if node.is_constant:
+                names[i] = node.text
+                continue
+            number = len(steps) + 1
+            names[i] = node.attr if node.op == "var" else node.label or f"t{number}"
+            operands = [names[slot[id(a)]] for a in node.args]
+            local = []
+            if node.op == "var":
+                operation = "input" + (" (held constant)" if node.attr not in wrt else "")
+            elif node.op == "index":
+                operation = f"{operands[0]}{node.text[node.text.rindex('[') :]}"
+            else:
+                operation = f"{node.op}({', '.join(operands)})"
+            if node.op != "var":
+                args = [values[slot[id(a)]] for a in node.args]
+                ones = np.ones_like(values[i], dtype=self.dtype)
+                with np.errstate(all="ignore"):
+                    for k, arg in enumerate(node.args):
+                        if arg.is_constant:
+                            continue
+                        d = self._local_vjp(node, k, ones, values[i], args)
+                        if d is not None:
+                            local.append((operands[k], np.asarray(d)))
+            steps.append(TapeStep(number, names[i], operation, np.asarray(values[i]), local, adjoints[i]))
+        return steps
+
+    def rounding_estimate(self, inputs: dict[str, np.ndarray]) -> float:
+        """First-order estimate of the rounding error in f itself (Linnainmaa 1976,
+        the first use of reverse mode): every operation's result v carries a
+        relative error up to ε, which reaches f multiplied by its adjoint, so
+        |δf| ≲ ε·Σ|v·v̄|. Never less than ε·|f|."""
+        values = self.forward(inputs)
+        adjoints = self.backward(values, list(inputs))
+        total = abs(float(np.asarray(values[-1], dtype=np.float64)))
+        with np.errstate(all="ignore"):
+            for node, value, adjoint in zip(self.order, values, adjoints):
+                if adjoint is None or node.op == "var" or node.is_constant:
+                    continue
+                total += float(np.sum(np.abs(np.asarray(value, np.float64) * np.asarray(adjoint, np.float64))))
+        return float(np.finfo(self.dtype).eps) * total
+
+    def hazards(self, inputs: dict[str, np.ndarray]) -> list[tuple[float, str]]:
+        """(relative-error amplification, why) for each step that amplifies rounding."""
+        values = self.forward(inputs)
+        slot = {id(n): i for i, n in enumerate(self.order)}
+        found = []
+        with np.errstate(all="ignore"):
+            for i, node in enumerate(self.order):
+                prim = PRIMITIVES.get(node.op)
+                if node.is_constant or prim is None or prim.hazard is None:
+                    continue
+                result = prim.hazard(values[i], *[values[slot[id(a)]] for a in node.args])
+                if result is not None:
+                    amp, why = result
+                    found.append((amp, f"'{node.label or node.text}': {why}"))
+        return sorted(found, reverse=True)

@@ -1,0 +1,122 @@
+"""The expression IR: a small DAG that every backend runs as written.
+
+A problem's text is parsed once (see :mod:`diffcompare.parser`) into these nodes.
+`let` names become shared nodes, so the graph is a DAG, not a tree, and the
+chain-rule tape shows one step per node.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from diffcompare.primitives import PRIMITIVES
+
+# Named constants of the language. They are folded to float64 like any other
+# constant sub-expression, which is what Python code using math.pi computes.
+NAMED_CONSTANTS = {"pi": math.pi, "e": math.e}
+
+
+@dataclass(eq=False)
+class Node:
+    """One operation of the function.
+
+    op:    "var", "const", "index", or the name of a primitive in PRIMITIVES.
+    args:  the operand nodes.
+    attr:  the variable name (var), the number (const), or the index tuple (index).
+    text:  the source text of this sub-expression, for messages and the tape.
+    label: the `let` name bound to this node, if any.
+    shape: filled in by infer_shapes().
+    const_value: for a sub-expression without variables, its float64 value.
+    """
+
+    op: str
+    args: tuple[Node, ...] = ()
+    attr: object = None
+    text: str = ""
+    label: str | None = None
+    shape: tuple[int, ...] = ()
+    const_value: float | int | None = field(default=None, repr=False)
+
+    @property
+    def is_constant(self) -> bool:
+        return self.const_value is not None
+
+
+class ShapeError(ValueError):
+    """Shapes that do not fit together; the message names the sub-expression."""
+
+
+def topo_order(root: Node) -> list[Node]:
+    """Every node reachable from root, each after its arguments (iterative DFS:
+    deep expressions must not hit Python's recursion limit)."""
+    order: list[Node] = []
+    seen: set[int] = set()
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        stack.append((node, True))
+        for arg in reversed(node.args):
+            if id(arg) not in seen:
+                stack.append((arg, False))
+    return order
+
+
+def variables_of(root: Node) -> list[str]:
+    """The variable names a sub-expression depends on, in order of first use."""
+    names: list[str] = []
+    for node in topo_order(root):
+        if node.op == "var" and node.attr not in names:
+            names.append(node.attr)
+    return names
+
+
+def _index_shape(shape: tuple[int, ...], index: tuple) -> tuple[int, ...]:
+    # A zero-stride view costs no memory, whatever the shape.
+    probe = np.broadcast_to(np.empty((), dtype=np.int8), shape)
+    return probe[index].shape
+
+
+def infer_shapes(root: Node, var_shapes: dict[str, tuple[int, ...]]) -> None:
+    """Give every node its shape, NumPy's broadcasting rules throughout, and
+    fold constant sub-expressions. Raises ShapeError naming the culprit."""
+    for node in topo_order(root):
+        if node.op == "var":
+            node.shape = tuple(var_shapes[node.attr])
+            continue
+        if node.op == "const":
+            node.shape = ()
+            value = node.attr
+            node.const_value = NAMED_CONSTANTS.get(value, value) if isinstance(value, str) else value
+            continue
+        shapes = [arg.shape for arg in node.args]
+        try:
+            if node.op == "index":
+                node.shape = _index_shape(shapes[0], node.attr)
+            else:
+                node.shape = PRIMITIVES[node.op].shape(*shapes)
+        except (ValueError, IndexError, TypeError) as exc:
+            detail = " and ".join(str(s) for s in shapes)
+            raise ShapeError(f"shapes {detail} do not fit in '{node.text}': {exc}") from None
+        if node.op != "index" and all(arg.is_constant for arg in node.args):
+            node.const_value = _fold(node)
+
+
+def _fold(node: Node) -> float:
+    """Evaluate a constant sub-expression in float64, as Python would before
+    handing the number to a framework. numpy scalars never hang on 9**9**9**9."""
+    args = [np.float64(arg.const_value) for arg in node.args]
+    with np.errstate(all="ignore"):
+        value = PRIMITIVES[node.op].forward(*args)
+    value = float(value)
+    if not math.isfinite(value):
+        raise ShapeError(f"the constant '{node.text}' is not a finite number ({value})")
+    return value

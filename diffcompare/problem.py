@@ -1,0 +1,342 @@
+"""Problem files: YAML -> validated Problem with its IR.
+
+`yaml.safe_load_all` only; the schema is a pydantic model with unknown keys
+forbidden; expressions go through diffcompare.parser. Every failure becomes a
+ProblemError whose one-line message names the file, the problem and the key.
+"""
+
+from __future__ import annotations
+
+import keyword
+import math
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from diffcompare.ir import Node, ShapeError, infer_shapes
+from diffcompare.parser import ExpressionError, parse_expression
+from diffcompare.primitives import FUNCTIONS
+
+DTYPES = ("float32", "float64")
+MAX_ARRAY_SIZE = 10_000_000  # elements in one point value
+
+# PyYAML reads 1e-8 (no dot) as a string; a user means the number.
+_NUMBER_TEXT = re.compile(r"^[+-]?(\d[\d_]*\.?[\d_]*|\.\d[\d_]*)([eE][+-]?\d+)?$")
+
+
+class ProblemError(ValueError):
+    """Bad input. str() is one line: file, problem, key, what is wrong."""
+
+    def __init__(self, file: str, problem: str, key: str, message: str):
+        self.file, self.problem, self.key, self.message = file, problem, key, message
+        where = f"key '{key}'" if key else "document"
+        super().__init__(f"{file}: problem '{problem}': {where}: {message}")
+
+
+@dataclass(frozen=True)
+class Numbers:
+    """A number or array from the file, with the decimal precision it was written at."""
+
+    values: np.ndarray  # float64
+    half_units: np.ndarray  # half a unit in the last written digit, per element
+
+
+def _to_number(value: Any) -> tuple[float, float]:
+    """One scalar from YAML -> (float, half a unit in its last written digit)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError(f"expected a number, got {type(value).__name__} {value!r}")
+    text = value if isinstance(value, str) else repr(value)
+    if isinstance(value, str) and not _NUMBER_TEXT.match(value.strip()):
+        raise ValueError(f"expected a number, got the text {value!r}")
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"expected a finite number, got {value!r}")
+    try:
+        exponent = Decimal(text.strip().replace("_", "")).as_tuple().exponent
+    except InvalidOperation:
+        exponent = 0
+    return number, 0.5 * 10.0 ** int(exponent)
+
+
+def to_numbers(value: Any) -> Numbers:
+    """A number or a rectangular nested list of numbers."""
+    if isinstance(value, list):
+        try:
+            shape = np.shape(np.array(value, dtype=object))
+            flat = np.array(value, dtype=object).ravel()
+        except ValueError:
+            raise ValueError("nested lists must be rectangular (every row the same length)") from None
+        if flat.size > MAX_ARRAY_SIZE:
+            raise ValueError(f"array has {flat.size} elements; the limit is {MAX_ARRAY_SIZE}")
+        if not flat.size:
+            raise ValueError("an array must not be empty")
+        if any(isinstance(v, list) for v in flat):
+            raise ValueError("nested lists must be rectangular (every row the same length)")
+        pairs = [_to_number(v) for v in flat]
+        values = np.array([p[0] for p in pairs], dtype=np.float64).reshape(shape)
+        halves = np.array([p[1] for p in pairs], dtype=np.float64).reshape(shape)
+        return Numbers(values, halves)
+    number, half = _to_number(value)
+    return Numbers(np.array(number, dtype=np.float64), np.array(half))
+
+
+def _expression_text(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise ValueError(f"expected an expression, got {type(value).__name__}")
+    return value if isinstance(value, str) else repr(value)
+
+
+class ToleranceSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    rtol: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    atol: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+
+
+class ProblemSpec(BaseModel):
+    """The problem-file format: exactly these keys."""
+
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+
+    function: str
+    point: dict[str, Any]
+    let: dict[str, str] = Field(default_factory=dict)
+    wrt: list[str] | None = None
+    manual: dict[str, str] = Field(default_factory=dict)
+    expected: dict[str, Any] = Field(default_factory=dict)
+    tolerance: ToleranceSpec | None = None
+    dtypes: list[Literal["float32", "float64"]] | None = None
+    name: str | None = None
+    description: str | None = None
+    source: str | None = None
+    tags: list[str] = Field(default_factory=list)
+
+    @field_validator("function", mode="before")
+    @classmethod
+    def _function_text(cls, value):
+        return _expression_text(value)
+
+    @field_validator("let", "manual", mode="before")
+    @classmethod
+    def _expression_map(cls, value):
+        if not isinstance(value, dict):
+            raise ValueError("expected a mapping of name: expression")
+        return {k: _expression_text(v) for k, v in value.items()}
+
+    @field_validator("point", "expected")
+    @classmethod
+    def _number_map(cls, value):
+        return {k: to_numbers(v) for k, v in value.items()}
+
+    @field_validator("point")
+    @classmethod
+    def _point_names(cls, value):
+        if not value:
+            raise ValueError("needs at least one variable")
+        for name in value:
+            _check_new_name(name, "variable")
+        return value
+
+
+def _check_new_name(name: Any, what: str) -> None:
+    if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
+        raise ValueError(f"{what} name {name!r} is not a valid identifier")
+    # Shadowing the constants pi and e is allowed (a step named e is common);
+    # a function name is not, since calls are resolved by name.
+    if name in FUNCTIONS:
+        raise ValueError(f"{what} name '{name}' is reserved: it is a function of the language")
+
+
+@dataclass(eq=False)
+class Problem:
+    name: str
+    file: str
+    function: Node
+    point: dict[str, np.ndarray]
+    wrt: list[str]
+    lets: dict[str, Node] = field(default_factory=dict)
+    manual: dict[str, Node] = field(default_factory=dict)
+    expected: dict[str, Numbers] = field(default_factory=dict)
+    rtol: float | None = None
+    atol: float | None = None
+    dtypes: tuple[str, ...] = DTYPES
+    description: str = ""
+    source: str = ""
+    tags: tuple[str, ...] = ()
+    text: str = ""  # the function as written
+
+    @cached_property
+    def symbolic(self):
+        """The exact symbolic form and derivatives, computed once on first use."""
+        from diffcompare.symbolic import SymbolicForm
+
+        return SymbolicForm(self)
+
+
+def _pydantic_message(file: str, problem: str, exc: ValidationError) -> ProblemError:
+    err = exc.errors()[0]
+    loc = [str(part) for part in err["loc"]]
+    key = ".".join(loc)
+    message = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        allowed = ", ".join(ProblemSpec.model_fields)
+        message = f"unknown key (allowed: {allowed})"
+    elif err["type"] == "missing":
+        message = "required key is missing"
+    elif err["type"] == "literal_error":
+        message = f"{message}, got {err['input']!r}"
+    return ProblemError(file, problem, key, message)
+
+
+def build_problem(document: Any, file: str, default_name: str) -> Problem:
+    """Validate one YAML document and parse its expressions into the IR."""
+    if not isinstance(document, dict):
+        kind = "empty" if document is None else f"a {type(document).__name__}"
+        raise ProblemError(file, default_name, "", f"a problem must be a mapping of keys, this document is {kind}")
+    name = document.get("name") if isinstance(document.get("name"), str) else default_name
+    try:
+        spec = ProblemSpec.model_validate(document)
+    except ValidationError as exc:
+        raise _pydantic_message(file, name, exc) from None
+
+    def fail(key: str, message: str) -> ProblemError:
+        return ProblemError(file, name, key, message)
+
+    point = {k: v.values for k, v in spec.point.items()}
+    scope: dict[str, Node] = {k: Node("var", attr=k, text=k) for k in point}
+    shapes = {k: v.shape for k, v in point.items()}
+
+    def parse(key: str, text: str) -> Node:
+        try:
+            node = parse_expression(text, scope)
+            infer_shapes(node, shapes)
+        except (ExpressionError, ShapeError) as exc:
+            raise fail(key, str(exc)) from None
+        return node
+
+    lets: dict[str, Node] = {}
+    for let_name, text in spec.let.items():
+        try:
+            _check_new_name(let_name, "let")
+        except ValueError as exc:
+            raise fail(f"let.{let_name}", str(exc)) from None
+        if let_name in scope:
+            raise fail(f"let.{let_name}", f"let name '{let_name}' shadows a variable of the point")
+        node = parse(f"let.{let_name}", text)
+        if node.label is None and node.op != "var":
+            node.label = let_name
+        lets[let_name] = scope[let_name] = node
+
+    function = parse("function", spec.function)
+    if function.shape != ():
+        raise fail("function", f"the function's value must be a scalar, it has shape {function.shape}")
+
+    wrt = list(point) if spec.wrt is None else spec.wrt
+    for i, var in enumerate(wrt):
+        if var not in point:
+            raise fail("wrt", f"'{var}' is not a variable of the point ({', '.join(point)})")
+        if var in wrt[:i]:
+            raise fail("wrt", f"'{var}' is listed twice")
+
+    manual: dict[str, Node] = {}
+    for var, text in spec.manual.items():
+        _check_differentiated(fail, "manual", var, point, wrt)
+        node = parse(f"manual.{var}", text)
+        if np.broadcast_shapes(node.shape, shapes[var]) != shapes[var]:
+            raise fail(f"manual.{var}", f"shape {node.shape} does not fit the variable's shape {shapes[var]}")
+        manual[var] = node
+
+    for var, numbers in spec.expected.items():
+        _check_differentiated(fail, "expected", var, point, wrt)
+        try:
+            ok = np.broadcast_shapes(numbers.values.shape, shapes[var]) == shapes[var]
+        except ValueError:
+            ok = False
+        if not ok:
+            raise fail(
+                f"expected.{var}", f"shape {numbers.values.shape} does not fit the variable's shape {shapes[var]}"
+            )
+
+    dtypes = tuple(d for d in DTYPES if spec.dtypes is None or d in spec.dtypes)
+    if not dtypes:
+        raise fail("dtypes", f"needs at least one of {', '.join(DTYPES)}")
+    tolerance = spec.tolerance or ToleranceSpec()
+    return Problem(
+        name=name,
+        file=file,
+        function=function,
+        point=point,
+        wrt=wrt,
+        lets=lets,
+        manual=manual,
+        expected=spec.expected,
+        rtol=tolerance.rtol,
+        atol=tolerance.atol,
+        dtypes=dtypes,
+        description=spec.description or "",
+        source=spec.source or "",
+        tags=tuple(spec.tags),
+        text=spec.function,
+    )
+
+
+def _check_differentiated(fail, key: str, var: str, point: dict, wrt: list[str]) -> None:
+    if var not in point:
+        raise fail(f"{key}.{var}", f"'{var}' is not a variable of the point ({', '.join(point)})")
+    if var not in wrt:
+        raise fail(f"{key}.{var}", f"'{var}' is held constant (not in wrt), so it has no derivative to check")
+
+
+def _yaml_message(exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+    return f"YAML does not parse: {where}{problem}"
+
+
+def load_file(path: str | Path) -> tuple[list[Problem], list[ProblemError]]:
+    """All problems of one file, and one error per document that failed."""
+    path = Path(path)
+    file, stem = str(path), path.stem
+    problems: list[Problem] = []
+    errors: list[ProblemError] = []
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return [], [ProblemError(file, stem, "", f"cannot read the file: {exc}")]
+    documents = yaml.safe_load_all(text)
+    index = 0
+    while True:
+        index += 1
+        default_name = stem if index == 1 else f"{stem}-{index}"
+        try:
+            document = next(documents)
+        except StopIteration:
+            break
+        except yaml.YAMLError as exc:
+            errors.append(ProblemError(file, default_name, "", _yaml_message(exc)))
+            break
+        try:
+            problems.append(build_problem(document, file, default_name))
+        except ProblemError as exc:
+            errors.append(exc)
+    if index == 1 and not errors:
+        errors.append(ProblemError(file, stem, "", "the file holds no problem (it is empty)"))
+    return problems, errors
+
+
+def find_problem_files(paths: list[str | Path]) -> list[Path]:
+    """Files as given; folders searched recursively for *.yaml and *.yml, sorted."""
+    files: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            files.extend(sorted(f for f in p.rglob("*") if f.suffix in (".yaml", ".yml") and f.is_file()))
+        else:
+            files.append(p)
+    return files

@@ -1,0 +1,160 @@
+"""Views of the results DataFrame: results.csv, summary.md, the terminal table.
+
+Every file is written to a temporary file beside its target and moved into
+place with os.replace, so a reader never sees half a report.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from diffcompare.verdicts import VERDICTS
+
+# Worst first: the verdict a summary cell shows when its rows differ.
+_SEVERITY = {"error": 0, "disagree": 1, "skipped": 2, "agree": 3}
+_SYMBOL = {"agree": "✓", "disagree": "✗", "error": "error", "skipped": "skipped"}
+
+
+def atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def cell_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """problem × backend/dtype: worst digits and worst verdict of each cell."""
+    if frame.empty:
+        return pd.DataFrame()
+    data = frame[frame["backend"] != ""].copy()
+    data["column"] = data["backend"] + "/" + data["dtype"]
+    data["severity"] = data["verdict"].map(_SEVERITY)
+    grouped = data.groupby(["problem", "column"], sort=False)
+    cells = grouped.agg(digits=("digits", "min"), severity=("severity", "min")).reset_index()
+    inverse = {v: k for k, v in _SEVERITY.items()}
+    cells["verdict"] = cells["severity"].map(inverse)
+
+    def label(row) -> str:
+        if row["verdict"] in ("error", "skipped"):
+            return row["verdict"]
+        return f"{row['digits']:.1f} {_SYMBOL[row['verdict']]}"
+
+    cells["label"] = cells.apply(label, axis=1)
+    columns = list(dict.fromkeys(data["column"]))
+    problems = list(dict.fromkeys(data["problem"]))
+    table = cells.pivot(index="problem", columns="column", values="label").reindex(index=problems, columns=columns)
+    return table.fillna("")
+
+
+def verdict_line(frame: pd.DataFrame) -> str:
+    counts = {v: int((frame["verdict"] == v).sum()) for v in VERDICTS}
+    return f"{len(frame)} rows: " + ", ".join(f"{n} {v}" for v, n in counts.items())
+
+
+def _markdown_table(table: pd.DataFrame) -> str:
+    header = ["problem", *table.columns]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for problem, row in table.iterrows():
+        lines.append("| " + " | ".join([str(problem), *map(str, row.values)]) + " |")
+    return "\n".join(lines)
+
+
+def _element(row) -> str:
+    return f"{row['variable']}[{row['index']}]" if row["index"] else row["variable"]
+
+
+def summary_markdown(frame: pd.DataFrame, errors: list[str]) -> str:
+    parts = [
+        "# diffcompare summary",
+        "",
+        "Each cell: the fewest correct significant digits over the cell's gradient elements "
+        "(17 = exact to float64 and beyond), then ✓ when every element agrees with the exact "
+        "reference, ✗ when any disagrees. Rules: README, 'Reading the report'.",
+        "",
+        verdict_line(frame),
+        "",
+    ]
+    table = cell_table(frame)
+    if not table.empty:
+        parts += [_markdown_table(table), ""]
+    problems = frame[frame["verdict"] == "disagree"]
+    if len(problems):
+        parts += [
+            "## Disagreements",
+            "",
+            "| problem | backend | dtype | element | value | reference | rel. error | why |",
+        ]
+        parts += ["|---|---|---|---|---|---|---|---|"]
+        for _, r in problems.iterrows():
+            parts.append(
+                f"| {r['problem']} | {r['backend']} | {r['dtype']} | {_element(r)} | {r['value']:.17g} "
+                f"| {r['reference']:.17g} | {r['rel_error']:.2g} | {r['message']} |"
+            )
+        parts.append("")
+    failed = frame[frame["verdict"].isin(["error", "skipped"])]
+    if len(failed):
+        parts += ["## Errors and skipped backends", ""]
+        seen = set()
+        for _, r in failed.iterrows():
+            key = (r["problem"], r["backend"], r["dtype"], r["message"])
+            if key not in seen:
+                seen.add(key)
+                parts.append(f"- {r['verdict']}: {r['problem']} · {r['backend']} {r['dtype']}: {r['message']}")
+        parts.append("")
+    if errors:
+        parts += ["## Problems that could not be loaded", ""] + [f"- {e}" for e in errors] + [""]
+    return "\n".join(parts)
+
+
+def write_reports(frame: pd.DataFrame, errors: list[str], out: Path) -> list[Path]:
+    out = Path(out)
+    csv_path, md_path = out / "results.csv", out / "summary.md"
+    atomic_write(csv_path, frame.to_csv(index=False, float_format="%.17g"))
+    atomic_write(md_path, summary_markdown(frame, errors))
+    return [csv_path, md_path]
+
+
+_SHORT_DTYPE = {"float32": "f32", "float64": "f64", "decimal": "dec"}
+
+
+def print_summary(frame: pd.DataFrame, errors: list[str], console=None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    if console is None:
+        console = Console()
+        if not console.is_terminal:  # a log file or a pipe: no need to squeeze
+            console = Console(width=200)
+    table = cell_table(frame)
+    if not table.empty:
+        view = Table(title="correct digits (worst element) and verdict", title_justify="left")
+        view.add_column("problem", style="bold", no_wrap=True)
+        for col in table.columns:
+            backend, dtype = col.split("/")
+            view.add_column(f"{backend}\n{_SHORT_DTYPE.get(dtype, dtype)}", justify="right", no_wrap=True)
+        style = {"✓": "green", "✗": "bold red", "error": "magenta", "skipped": "dim"}
+        for problem, row in table.iterrows():
+            cells = []
+            for label in row.values:
+                colour = next((s for k, s in style.items() if label.endswith(k)), "")
+                cells.append(f"[{colour}]{label}[/]" if colour else label)
+            view.add_row(str(problem), *cells)
+        console.print(view)
+    # One line per distinct explanation: the same loss in several backends is one story.
+    disagree = frame[frame["verdict"] == "disagree"]
+    for (problem, dtype, message), group in disagree.groupby(["problem", "dtype", "message"], sort=False):
+        backends = ", ".join(dict.fromkeys(group["backend"]))
+        elements = ", ".join(dict.fromkeys(_element(r) for _, r in group.iterrows()))
+        console.print(f"[red]✗[/] {problem} · {backends} {dtype} · {elements}: {message}", highlight=False)
+    for e in errors:
+        console.print(f"[magenta]bad input[/] {e}", highlight=False)
+    console.print(verdict_line(frame), highlight=False)
