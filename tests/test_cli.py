@@ -1,0 +1,112 @@
+"""The command line end to end, as a user runs it: files written, exit codes 0/1/2."""
+
+import subprocess
+import sys
+
+import pandas as pd
+from conftest import ROOT, write
+
+FAST = "sympy,chainrule,central,manual,expected"
+GOOD = "function: sin(x**2)\npoint: {x: 4.0}\nmanual: {x: 2 * x * cos(x**2)}\nexpected: {x: -7.6613}\n"
+WRONG = "name: wrong\nfunction: x**2\npoint: {x: 3.0}\nexpected: {x: 7.0}\n"
+
+
+def cli(*args, cwd=ROOT):
+    return subprocess.run(
+        [sys.executable, "-m", "diffcompare", *map(str, args)], cwd=cwd, capture_output=True, text=True
+    )
+
+
+def test_good_problems_exit_0_and_write_both_reports(tmp_path):
+    write(tmp_path, "good.yaml", GOOD)
+    sub = tmp_path / "nested"
+    sub.mkdir()
+    write(sub, "also.yml", "function: x**3\npoint: {x: 2.0}\n")
+    out = tmp_path / "out"
+    result = cli(tmp_path, "--out", out, "--backends", FAST)
+    assert result.returncode == 0, result.stderr
+    frame = pd.read_csv(out / "results.csv", keep_default_na=False)
+    assert set(frame["problem"]) == {"good", "also"}
+    assert (frame["verdict"] == "agree").all()
+    summary = (out / "summary.md").read_text()
+    assert "| problem | sympy/float64 |" in summary and "| good |" in summary
+    assert "rows:" in result.stdout and "0 disagree" in result.stdout
+    assert not list(out.glob(".*tmp"))  # nothing half-written left behind
+
+
+def test_check_exits_1_when_a_row_disagrees(tmp_path):
+    write(tmp_path, "wrong.yaml", WRONG)
+    out = tmp_path / "out"
+    assert cli(tmp_path, "--out", out, "--backends", FAST).returncode == 0
+    result = cli(tmp_path, "--out", out, "--backends", FAST, "--check")
+    assert result.returncode == 1
+    summary = (out / "summary.md").read_text()
+    assert "## Disagreements" in summary and "| wrong | expected | decimal | x |" in summary
+
+
+def test_bad_input_exits_2_after_running_the_good_problems(tmp_path):
+    write(tmp_path, "a_good.yaml", GOOD)
+    write(tmp_path, "b_bad.yaml", "function: x +\npoint: {x: 1.0}\n")
+    write(tmp_path, "c_good.yaml", "function: exp(x)\npoint: {x: 1.0}\n")
+    out = tmp_path / "out"
+    result = cli(tmp_path, "--out", out, "--backends", FAST, "--check")
+    assert result.returncode == 2
+    bad = [line for line in result.stderr.splitlines() if "b_bad.yaml" in line]
+    assert len(bad) == 1 and "problem 'b_bad': key 'function': syntax error" in bad[0]
+    frame = pd.read_csv(out / "results.csv", keep_default_na=False)
+    assert set(frame["problem"]) == {"a_good", "c_good"}
+    assert "b_bad.yaml" in (out / "summary.md").read_text()
+
+
+def test_missing_path_and_unknown_options_exit_2(tmp_path):
+    assert cli(tmp_path / "nope.yaml", "--out", tmp_path / "out").returncode == 2
+    write(tmp_path, "good.yaml", GOOD)
+    result = cli(tmp_path, "--backends", "nosuch", "--out", tmp_path / "out")
+    assert result.returncode == 2 and "unknown backend 'nosuch'" in result.stderr
+    result = cli(tmp_path, "--dtypes", "float16", "--out", tmp_path / "out")
+    assert result.returncode == 2 and "unknown dtype 'float16'" in result.stderr
+
+
+def test_dtypes_and_tolerance_options(tmp_path):
+    write(tmp_path, "good.yaml", GOOD)
+    out = tmp_path / "out"
+    assert cli(tmp_path, "--out", out, "--backends", FAST, "--dtypes", "float32").returncode == 0
+    frame = pd.read_csv(out / "results.csv", keep_default_na=False)
+    assert set(frame["dtype"]) == {"float32", "decimal"}  # sympy is float64-only, so it has no rows here
+    assert set(frame[frame["backend"].isin(["chainrule", "central", "manual"])]["dtype"]) == {"float32"}
+    # a tolerance tighter than float32 can meet turns its rows into disagreements
+    result = cli(tmp_path, "--out", out, "--backends", "chainrule", "--dtypes", "float32", "--rtol", "1e-12", "--check")
+    assert result.returncode == 1
+
+
+def test_backends_command_lists_availability():
+    result = cli("backends")
+    assert result.returncode == 0
+    lines = result.stdout.splitlines()
+    assert [line.split()[0] for line in lines[:7]] == [
+        "sympy",
+        "torch",
+        "jax",
+        "chainrule",
+        "central",
+        "manual",
+        "expected",
+    ]
+    assert all("available" in line for line in lines)
+
+
+def test_explain_prints_the_tape():
+    result = cli("explain", "problems/sigmoid_by_hand.yaml")
+    assert result.returncode == 0, result.stderr
+    for text in ("step", "operation", "adjoint", "neg(x)", "exp(a)", "add(1, b)", "div(1.0, c)", "0.1049935854"):
+        assert text in result.stdout
+
+
+def test_main_job_on_the_seed_problems(tmp_path):
+    out = tmp_path / "reports"
+    result = cli("problems/", "--out", out)
+    assert result.returncode == 0, result.stderr
+    frame = pd.read_csv(out / "results.csv", keep_default_na=False)
+    assert set(frame["backend"]) == {"sympy", "torch", "jax", "chainrule", "central", "manual", "expected"}
+    assert frame["problem"].nunique() >= 14
+    assert "saturated-sigmoid" in result.stdout and "σ(1-σ)" in result.stdout
