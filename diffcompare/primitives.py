@@ -110,6 +110,15 @@ def _matmul_vjp_b(g, ans, a, b):
     return np.swapaxes(a, -1, -2) @ g
 
 
+def _prod_vjp(g, ans, x):
+    # The product of all the other elements, without dividing by x (which may be 0).
+    flat = np.ravel(x)
+    ones = np.ones(1, dtype=flat.dtype)
+    left = np.concatenate([ones, np.cumprod(flat[:-1])])
+    right = np.concatenate([np.cumprod(flat[::-1][:-1])[::-1], ones])
+    return g * (left * right).reshape(np.shape(x))
+
+
 def _tie_share(x, y):
     """Share of the adjoint that min/max pass to x: 1 where x wins, ½ at a tie
     (torch.minimum/maximum and jnp split ties evenly)."""
@@ -247,7 +256,7 @@ PRIMITIVES: dict[str, Primitive] = _table(
     # reductions to a scalar
     Primitive("sum", 1, "reduction", np.sum, (lambda g, ans, x: np.broadcast_to(g, np.shape(x)),)),
     Primitive("mean", 1, "reduction", np.mean, (lambda g, ans, x: np.broadcast_to(g / np.size(x), np.shape(x)),)),
-    Primitive("prod", 1, "reduction", np.prod, (lambda g, ans, x: g * ans / x,)),
+    Primitive("prod", 1, "reduction", np.prod, (_prod_vjp,)),
     Primitive("dot", 2, "reduction", np.dot, (lambda g, ans, a, b: g * b, lambda g, ans, a, b: g * a)),
     Primitive("norm", 1, "reduction", _norm, (lambda g, ans, x: g * x / ans,)),
     Primitive("logsumexp", 1, "reduction", _logsumexp, (lambda g, ans, x: g * np.exp(x - ans),)),
