@@ -322,11 +322,18 @@ def load_file(path: str | Path) -> tuple[list[Problem], list[ProblemError]]:
         except yaml.YAMLError as exc:
             errors.append(ProblemError(file, default_name, "", _yaml_message(exc)))
             break
+        except RecursionError:
+            errors.append(ProblemError(file, default_name, "", "YAML does not parse: nested too deeply"))
+            break
+        if document is None:  # an empty document, such as after a trailing ---
+            continue
         try:
             problems.append(build_problem(document, file, default_name))
         except ProblemError as exc:
             errors.append(exc)
-    if index == 1 and not errors:
+        except RecursionError:
+            errors.append(ProblemError(file, default_name, "", "the document is nested too deeply"))
+    if not problems and not errors:
         errors.append(ProblemError(file, stem, "", "the file holds no problem (it is empty)"))
     return problems, errors
 

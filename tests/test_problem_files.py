@@ -65,6 +65,8 @@ def test_bad_problem_is_one_line_naming_file_problem_and_key(tmp_path, text, key
     [
         ("function: [x\npoint: {x: 1}\n", "YAML does not parse: line 2, column"),
         ("", "holds no problem"),
+        ("# only a comment\n---\n", "holds no problem"),
+        ("function: sum(x)\npoint: {x: " + "[" * 5000 + "1" + "]" * 5000 + "}\n", "nested too deeply"),
         ("- 1\n- 2\n", "this document is a list"),
         ("just text\n", "this document is a str"),
         ("!!python/object/apply:os.system ['echo hi']\n", "YAML does not parse"),
@@ -75,6 +77,11 @@ def test_bad_documents(tmp_path, text, message):
     assert problems == [] and len(errors) == 1
     assert f"{tmp_path / 'p.yaml'}: problem 'p': document: " in str(errors[0])
     assert message in str(errors[0])
+
+
+def test_empty_documents_between_separators_are_ignored(tmp_path):
+    problems, errors = load_one(tmp_path, "---\n" + GOOD + "---\n---\n" + GOOD + "---\n")
+    assert errors == [] and [p.name for p in problems] == ["p", "p-3"]
 
 
 def test_several_documents_get_names_and_a_bad_one_does_not_stop_the_rest(tmp_path):
