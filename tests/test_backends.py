@@ -168,3 +168,14 @@ def test_selecting_sympy_never_imports_torch_or_jax():
 def test_backends_are_listed_in_a_fixed_order():
     assert registry.available_names()[:7] == ["sympy", "torch", "jax", "chainrule", "central", "manual", "expected"]
     assert isinstance(registry.load("nonexistent"), registry.Unavailable)
+
+
+def test_every_backend_table_maps_every_primitive():
+    from diffcompare.backends.jax_backend import JAX_OPS
+    from diffcompare.backends.torch_backend import TORCH_OPS
+    from diffcompare.engine import NUMPY_OPS
+    from diffcompare.primitives import PRIMITIVES
+    from diffcompare.symbolic import SYMPY_OPS
+
+    for table in (TORCH_OPS, JAX_OPS, SYMPY_OPS, NUMPY_OPS):
+        assert set(table) == set(PRIMITIVES)

@@ -5,8 +5,6 @@ x64 is enabled so that float64 rows are float64; float32 rows pass float32 array
 
 from __future__ import annotations
 
-import operator
-
 import jax
 
 jax.config.update("jax_enable_x64", True)
@@ -16,17 +14,11 @@ import jax.scipy.special as jsp  # noqa: E402
 import numpy as np  # noqa: E402
 
 from diffcompare.backends import BaseBackend, Gradient  # noqa: E402
-from diffcompare.program import Program  # noqa: E402
+from diffcompare.program import PYTHON_OPERATORS, Program  # noqa: E402
 from diffcompare.timing import median_time  # noqa: E402
 
 JAX_OPS = {
-    "add": operator.add,
-    "sub": operator.sub,
-    "mul": operator.mul,
-    "div": operator.truediv,
-    "pow": operator.pow,
-    "neg": operator.neg,
-    "matmul": operator.matmul,
+    **PYTHON_OPERATORS,
     "sin": jnp.sin,
     "cos": jnp.cos,
     "tan": jnp.tan,
@@ -52,12 +44,6 @@ JAX_OPS = {
     "max": jnp.maximum,
     "clamp": jnp.clip,
     "where": jnp.where,
-    "lt": operator.lt,
-    "le": operator.le,
-    "gt": operator.gt,
-    "ge": operator.ge,
-    "eq": operator.eq,
-    "ne": operator.ne,
     "sum": jnp.sum,
     "mean": jnp.mean,
     "prod": jnp.prod,

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import operator
-
 import numpy as np
 import torch
 
 from diffcompare.backends import BaseBackend, Gradient
-from diffcompare.program import Program
+from diffcompare.program import PYTHON_OPERATORS, Program
 from diffcompare.timing import median_time
 
 
@@ -25,13 +23,7 @@ def _clamp(x, lo, hi):
 
 
 TORCH_OPS = {
-    "add": operator.add,
-    "sub": operator.sub,
-    "mul": operator.mul,
-    "div": operator.truediv,
-    "pow": operator.pow,
-    "neg": operator.neg,
-    "matmul": operator.matmul,
+    **PYTHON_OPERATORS,
     "sin": torch.sin,
     "cos": torch.cos,
     "tan": torch.tan,
@@ -57,12 +49,6 @@ TORCH_OPS = {
     "max": lambda a, b: torch.maximum(*_tensors(a, b)),
     "clamp": _clamp,
     "where": torch.where,
-    "lt": operator.lt,
-    "le": operator.le,
-    "gt": operator.gt,
-    "ge": operator.ge,
-    "eq": operator.eq,
-    "ne": operator.ne,
     "sum": torch.sum,
     "mean": torch.mean,
     "prod": torch.prod,
