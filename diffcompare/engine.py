@@ -171,6 +171,44 @@ class ChainRule:
                 total += float(np.sum(np.abs(np.asarray(value, np.float64) * np.asarray(adjoint, np.float64))))
         return float(np.finfo(self.dtype).eps) * total
 
+    def kinks(self, inputs: dict[str, np.ndarray], wrt: list[str]) -> list[str]:
+        """Non-smooth steps sitting exactly at a point where they are not
+        differentiable (relu or abs at 0, min/max of equal arguments, clamp at a
+        bound, where at the boundary of its condition), in operands that depend
+        on a wrt variable. Judged in float64 values at the point."""
+        values = self.forward(inputs)
+        needs = self._needs_grad(wrt)
+        slot = {id(n): i for i, n in enumerate(self.order)}
+        found = []
+        for node in self.order:
+            if node.op not in PRIMITIVES or PRIMITIVES[node.op].smooth or node.is_constant:
+                continue
+            args = node.args
+            if node.op == "where":  # the boundary of where(a < b, ...) is a == b
+                cond = args[0]
+                if PRIMITIVES.get(cond.op) is None or PRIMITIVES[cond.op].kind != "compare":
+                    continue
+                args = cond.args
+            if not any(needs[slot[id(a)]] for a in args):
+                continue
+            at_kink = PRIMITIVES[node.op].kink(*[values[slot[id(a)]] for a in args])
+            if np.any(at_kink):
+                found.append(f"'{node.text}' is at {_describe_kink(node.op)}, where it is not differentiable")
+        return found
+
+    def undefined_at(self, inputs: dict[str, np.ndarray]) -> str:
+        """The first step whose value or local derivative is not finite, in words."""
+        for step in self.tape(inputs, [n.attr for n in self.order if n.op == "var"]):
+            if step.operation.startswith("input"):
+                continue
+            what = f"{step.name} = {step.operation}" if step.name != f"t{step.step}" else step.operation
+            if not np.all(np.isfinite(step.value)):
+                return f"{what} is {_describe(step.value)}"
+            for operand, d in step.local:
+                if not np.all(np.isfinite(d)):
+                    return f"the derivative of {what} in {operand} is {_describe(d)}"
+        return ""
+
     def hazards(self, inputs: dict[str, np.ndarray]) -> list[tuple[float, str]]:
         """(relative-error amplification, why) for each step that amplifies rounding."""
         values = self.forward(inputs)
@@ -186,3 +224,20 @@ class ChainRule:
                     amp, why = result
                     found.append((amp, f"'{node.label or node.text}': {why}"))
         return sorted(found, reverse=True)
+
+
+def _describe_kink(op: str) -> str:
+    return {
+        "relu": "0",
+        "abs": "0",
+        "min": "a tie of its arguments",
+        "max": "a tie of its arguments",
+        "clamp": "a bound",
+        "where": "the boundary of its condition",
+    }.get(op, "a kink")
+
+
+def _describe(value) -> str:
+    value = np.asarray(value, dtype=np.float64)
+    bad = value[~np.isfinite(value)] if value.ndim else value.reshape(1)
+    return "not a number" if np.isnan(bad).any() else "infinite"

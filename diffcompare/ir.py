@@ -49,6 +49,16 @@ class ShapeError(ValueError):
     """Shapes that do not fit together; the message names the sub-expression."""
 
 
+def index_label(index: tuple[int, ...]) -> str:
+    """(1, 0) -> "1,0"; () -> "" (a scalar has no index)."""
+    return ",".join(map(str, index))
+
+
+def element_label(name: str, index: tuple[int, ...]) -> str:
+    """x, x[2], A[1,0]: how an element is named in symbols, messages and reports."""
+    return f"{name}[{index_label(index)}]" if index else name
+
+
 def topo_order(root: Node) -> list[Node]:
     """Every node reachable from root, each after its arguments (iterative DFS:
     deep expressions must not hit Python's recursion limit)."""

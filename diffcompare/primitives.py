@@ -36,6 +36,7 @@ class Primitive:
     vjps: tuple[VJP | None, ...]  # None: not differentiable in that operand
     smooth: bool = True  # False: has kinks (relu, abs, min, max, clamp, where)
     hazard: Callable[..., tuple[float, str] | None] | None = field(default=None, repr=False)
+    kink: Callable[..., np.ndarray] | None = field(default=None, repr=False)  # where not differentiable
 
     def shape(self, *shapes: tuple[int, ...]) -> tuple[int, ...]:
         if self.kind in ("elementwise", "compare"):
@@ -163,8 +164,20 @@ def _overflow_hazard(ans, x):
     return None
 
 
-def _elementwise(name, forward, *vjps, smooth=True, hazard=None):
-    return Primitive(name, len(vjps), "elementwise", forward, vjps, smooth, hazard)
+def _elementwise(name, forward, *vjps, hazard=None, kink=None):
+    return Primitive(name, len(vjps), "elementwise", forward, vjps, kink is None, hazard, kink)
+
+
+def _at_zero(x):
+    return np.asarray(x) == 0
+
+
+def _tie(a, b):
+    return np.asarray(a) == np.asarray(b)
+
+
+def _at_bound(x, lo, hi):
+    return (np.asarray(x) == lo) | (np.asarray(x) == hi)
 
 
 def _table(*prims: Primitive) -> dict[str, Primitive]:
@@ -204,9 +217,9 @@ PRIMITIVES: dict[str, Primitive] = _table(
     _elementwise("log2", np.log2, lambda g, ans, x: g / (x * math.log(2))),
     _elementwise("log10", np.log10, lambda g, ans, x: g / (x * math.log(10))),
     _elementwise("sqrt", np.sqrt, lambda g, ans, x: g / (2 * ans)),
-    _elementwise("abs", np.abs, lambda g, ans, x: g * np.sign(x), smooth=False),
+    _elementwise("abs", np.abs, lambda g, ans, x: g * np.sign(x), kink=_at_zero),
     _elementwise("sigmoid", _sigmoid, lambda g, ans, x: g * ans * (1 - ans), hazard=_saturation_hazard),
-    _elementwise("relu", lambda x: np.maximum(x, 0), lambda g, ans, x: g * (x > 0), smooth=False),
+    _elementwise("relu", lambda x: np.maximum(x, 0), lambda g, ans, x: g * (x > 0), kink=_at_zero),
     _elementwise("softplus", lambda x: np.logaddexp(0, x), lambda g, ans, x: g * _sigmoid(x)),
     _elementwise("erf", _erf, lambda g, ans, x: g * (2 / _SQRT_PI) * np.exp(-x * x)),
     # piecewise
@@ -215,14 +228,14 @@ PRIMITIVES: dict[str, Primitive] = _table(
         np.minimum,
         lambda g, ans, a, b: g * (a <= b) * _tie_share(a, b),
         lambda g, ans, a, b: g * (b <= a) * _tie_share(a, b),
-        smooth=False,
+        kink=_tie,
     ),
     _elementwise(
         "max",
         np.maximum,
         lambda g, ans, a, b: g * (a >= b) * _tie_share(a, b),
         lambda g, ans, a, b: g * (b >= a) * _tie_share(a, b),
-        smooth=False,
+        kink=_tie,
     ),
     _elementwise(
         "clamp",
@@ -231,7 +244,7 @@ PRIMITIVES: dict[str, Primitive] = _table(
         lambda g, ans, x, lo, hi: g * ((x >= lo) & (x <= hi)),
         lambda g, ans, x, lo, hi: g * (x < lo),
         lambda g, ans, x, lo, hi: g * (x > hi),
-        smooth=False,
+        kink=_at_bound,
     ),
     _elementwise(
         "where",
@@ -239,11 +252,11 @@ PRIMITIVES: dict[str, Primitive] = _table(
         None,
         lambda g, ans, c, a, b: np.where(c, g, 0 * g),
         lambda g, ans, c, a, b: np.where(c, 0 * g, g),
-        smooth=False,
+        kink=_tie,  # applied to the condition's operands: its boundary is a == b
     ),
     # comparisons: only inside where(); no derivative
     *(
-        Primitive(name, 2, "compare", fn, (None, None))
+        Primitive(name, 2, "compare", fn, (None, None), kink=_tie)
         for name, fn in [
             ("lt", np.less),
             ("le", np.less_equal),

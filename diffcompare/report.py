@@ -15,8 +15,8 @@ import pandas as pd
 from diffcompare.verdicts import VERDICTS
 
 # Worst first: the verdict a summary cell shows when its rows differ.
-_SEVERITY = {"error": 0, "disagree": 1, "skipped": 2, "agree": 3}
-_SYMBOL = {"agree": "✓", "disagree": "✗", "error": "error", "skipped": "skipped"}
+_SEVERITY = {"error": 0, "disagree": 1, "undefined": 2, "kink": 3, "skipped": 4, "agree": 5}
+_SYMBOL = {"agree": "✓", "disagree": "✗"}
 
 
 def atomic_write(path: Path, text: str) -> None:
@@ -44,7 +44,7 @@ def cell_table(frame: pd.DataFrame) -> pd.DataFrame:
     cells["verdict"] = cells["severity"].map(inverse)
 
     def label(row) -> str:
-        if row["verdict"] in ("error", "skipped"):
+        if row["verdict"] not in _SYMBOL:
             return row["verdict"]
         return f"{row['digits']:.1f} {_SYMBOL[row['verdict']]}"
 
@@ -69,7 +69,7 @@ def _markdown_table(table: pd.DataFrame) -> str:
 
 
 def _element(row) -> str:
-    return f"{row['variable']}[{row['index']}]" if row["index"] else row["variable"]
+    return f"{row['variable']}[{row['index']}]" if row["index"] else row["variable"]  # as ir.element_label
 
 
 def summary_markdown(frame: pd.DataFrame, errors: list[str]) -> str:
@@ -141,7 +141,14 @@ def print_summary(frame: pd.DataFrame, errors: list[str], console=None) -> None:
         for col in table.columns:
             backend, dtype = col.split("/")
             view.add_column(f"{backend}\n{_SHORT_DTYPE.get(dtype, dtype)}", justify="right", no_wrap=True)
-        style = {"✓": "green", "✗": "bold red", "error": "magenta", "skipped": "dim"}
+        style = {
+            "✓": "green",
+            "✗": "bold red",
+            "kink": "yellow",
+            "undefined": "yellow",
+            "error": "magenta",
+            "skipped": "dim",
+        }
         for problem, row in table.iterrows():
             cells = []
             for label in row.values:

@@ -15,7 +15,9 @@ import pandas as pd
 
 from diffcompare import backends as registry
 from diffcompare.engine import ChainRule, point_in
+from diffcompare.ir import index_label
 from diffcompare.problem import DTYPES, Problem, ProblemError, build_problem, find_problem_files, load_file
+from diffcompare.singular import singular_elements
 from diffcompare.verdicts import VERDICTS, exact_rtol, judge
 
 COLUMNS = [
@@ -33,11 +35,7 @@ COLUMNS = [
     "time_s",
     "message",
 ]
-EXTRA_COLUMNS = ["tolerance", "method", "file"]
-
-
-def index_label(index: tuple[int, ...]) -> str:
-    return ",".join(map(str, index))
+EXTRA_COLUMNS = ["ulps", "tolerance", "error_estimate", "method", "file"]
 
 
 def load_problems(paths: Iterable[str | Path]) -> tuple[list[Problem], list[ProblemError]]:
@@ -114,23 +112,20 @@ def problem_rows(problem: Problem, backends: dict, dtypes=None, rtol=None, atol=
     explainer = explainer or _Explainer()
     rtol = problem.rtol if rtol is None else rtol
     atol = problem.atol if atol is None else atol
-    references: dict[str, np.ndarray] = {}
-    reference_note = ""
+    reference, singular, failure = None, {}, ""
     try:
-        for var in problem.wrt:
-            references[var], notes = problem.symbolic.reference(var)
-            reference_note = reference_note or "; ".join(notes)
-    except Exception as exc:
-        reference_note = f"no reference: {type(exc).__name__}: {_one_line(exc)}"
+        reference = problem.symbolic.reference
+        singular = singular_elements(problem, reference)
+    except Exception as exc:  # a reference we cannot build is our error, reported on every row
+        failure = f"no reference: {type(exc).__name__}: {_one_line(exc)}"
 
     rows: list[dict] = []
     for name, backend in backends.items():
         if isinstance(backend, registry.Unavailable):
             cell_dtypes = [d for d in problem.dtypes if dtypes is None or d in dtypes]
             for dtype in cell_dtypes:
-                rows += _rows_for(
-                    problem, name, "", dtype, problem.wrt, {"verdict": "skipped", "message": backend.message}
-                )
+                template = {"verdict": "skipped", "message": backend.message}
+                rows += _rows_for(problem, name, "", dtype, problem.wrt, template)
             continue
         for dtype in backend.dtypes_for(problem):
             if dtypes is not None and dtype in DTYPES and dtype not in dtypes:
@@ -143,39 +138,41 @@ def problem_rows(problem: Problem, backends: dict, dtypes=None, rtol=None, atol=
                     if got != problem.point[var].shape:
                         raise ValueError(f"returned shape {got} for '{var}', expected {problem.point[var].shape}")
             except Exception as exc:
-                message = f"{type(exc).__name__}: {_one_line(exc)}"
-                rows += _rows_for(
-                    problem, name, backend.method, dtype, variables, {"verdict": "error", "message": message}
-                )
+                template = {"verdict": "error", "message": f"{type(exc).__name__}: {_one_line(exc)}"}
+                rows += _rows_for(problem, name, backend.method, dtype, variables, template)
                 continue
             for row in _rows_for(problem, name, backend.method, dtype, variables, {"time_s": gradient.time_s}):
                 var, index = row["variable"], row["_index"]
                 value = float(np.asarray(gradient.values[var])[index])
-                row["value"] = value
-                reference = references.get(var)
-                reference = None if reference is None else reference[index]
-                if reference is None:
-                    row.update(verdict="error", message=reference_note or "no reference for this element")
-                    rows.append(row)
+                estimate = float(gradient.bounds[var][index]) if var in gradient.bounds else None
+                row.update(value=value, error_estimate=estimate)
+                rows.append(row)
+                if failure:
+                    row.update(verdict="error", message=failure)
                     continue
-                bound = gradient.bounds[var][index] if var in gradient.bounds else None
-                j = judge(value, reference, method=backend.method, dtype=dtype, bound=bound, rtol=rtol, atol=atol)
+                if (var, index) in singular:
+                    special = singular[(var, index)]
+                    row.update(verdict=special.verdict, message=special.message_for(value))
+                    continue
+                exact = reference.gradient[var][index]
+                j = judge(value, exact, method=backend.method, dtype=dtype, bound=estimate, rtol=rtol, atol=atol)
                 message = j.message
                 if j.verdict == "disagree" and backend.method == "exact":
                     why = explainer(problem, dtype)
                     message = f"{message}; {why}" if why else message
-                if gradient.message:
-                    message = f"{message}; {gradient.message}" if message else gradient.message
+                for extra in (reference.notes[var][index], gradient.message):
+                    if extra:
+                        message = f"{message}; {extra}" if message else extra
                 row.update(
-                    reference=float(reference),
+                    reference=float(exact),
                     abs_error=j.abs_error,
                     rel_error=j.rel_error,
                     digits=j.digits,
                     verdict=j.verdict,
+                    ulps=j.ulps,
                     tolerance=j.tolerance,
                     message=message,
                 )
-                rows.append(row)
     return rows
 
 
@@ -186,7 +183,17 @@ def _one_line(exc: BaseException) -> str:
 
 def to_frame(rows: list[dict]) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=COLUMNS + EXTRA_COLUMNS)
-    for col in ("value", "reference", "abs_error", "rel_error", "digits", "time_s", "tolerance"):
+    for col in (
+        "value",
+        "reference",
+        "abs_error",
+        "rel_error",
+        "digits",
+        "time_s",
+        "ulps",
+        "tolerance",
+        "error_estimate",
+    ):
         frame[col] = pd.to_numeric(frame[col], errors="coerce").astype("float64")
     for col in ("problem", "backend", "dtype", "variable", "index", "verdict", "message", "method", "file"):
         frame[col] = frame[col].fillna("").astype(str)

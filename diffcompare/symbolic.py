@@ -10,18 +10,14 @@ backends evaluate, at the exact float64 point.
 
 from __future__ import annotations
 
-import math
 from fractions import Fraction
+from functools import cached_property
 
-import mpmath
 import numpy as np
 import sympy
 
-from diffcompare.ir import Node
+from diffcompare.ir import Node, element_label
 from diffcompare.program import Program
-
-REFERENCE_DIGITS = (30, 50)  # two precisions that must agree
-MAX_REFERENCE_DIGITS = 800
 
 
 def _wrap(value) -> np.ndarray:
@@ -118,8 +114,7 @@ def exact(value: float | int) -> sympy.Rational:
 def element_symbols(name: str, shape: tuple[int, ...]) -> np.ndarray:
     out = np.empty(shape, dtype=object)
     for index in np.ndindex(shape):
-        label = name if not shape else f"{name}[{','.join(map(str, index))}]"
-        out[index] = sympy.Symbol(label, real=True)
+        out[index] = sympy.Symbol(element_label(name, index), real=True)
     return out
 
 
@@ -142,147 +137,24 @@ class SymbolicForm:
             else _wrap(self.function.diff(self.symbols[var][()]))
             for var in problem.wrt
         }
-        self._exact_point = {
-            self.symbols[k][i]: exact(float(v[i])) for k, v in problem.point.items() for i in np.ndindex(v.shape)
-        }
 
-    def reference(self, var: str) -> tuple[np.ndarray, list[str]]:
-        """High-precision values of ∂f/∂var (object array of mpf or None), and notes."""
-        out = np.empty(self.derivatives[var].shape, dtype=object)
-        notes: list[str] = []
-        for index in np.ndindex(out.shape):
-            value, note = self._evaluate_exact(self.derivatives[var][index])
-            out[index] = value
-            if note:
-                notes.append(note)
-        return out, notes
+    @property
+    def inputs(self) -> list[sympy.Symbol]:
+        """Every element symbol of the point, in the point's order."""
+        return [s for var in self.problem.point for s in self.symbols[var].ravel()]
 
-    def _evaluate_exact(self, expr) -> tuple[mpmath.mpf | None, str]:
-        """Evaluate at two precisions and raise them until the two agree, so
-        cancellation cannot fool the reference."""
-        substituted = expr.xreplace(self._exact_point)
-        low, high = REFERENCE_DIGITS
-        while True:
-            a, b = (_to_mpf(substituted, n) for n in (low, high))
-            if a is None or b is None:
-                return None, "the exact derivative is not a finite real number at this point"
-            with mpmath.workdps(high + 10):
-                if a == b or abs(a - b) <= abs(b) * mpmath.mpf(10) ** (-(low - 2)):
-                    return b, ""
-            if high >= MAX_REFERENCE_DIGITS:
-                return b, f"the reference did not settle below {high} digits"
-            low, high = high, 2 * high
+    @property
+    def gradient_exprs(self) -> list:
+        """∂f/∂element for every element of every wrt variable, flattened in order."""
+        return [e for var in self.problem.wrt for e in self.derivatives[var].ravel()]
 
+    @cached_property
+    def cse(self) -> tuple[list, list]:
+        """Common subexpressions of [f, ∂f/∂…], shared by every evaluation."""
+        return sympy.cse([self.function, *self.gradient_exprs])
 
-def _to_mpf(expr, digits: int) -> mpmath.mpf | None:
-    value = expr.evalf(digits)
-    if not value.is_number or not value.is_real or not value.is_finite:
-        return None
-    if value.is_zero:
-        return mpmath.mpf(0)
-    with mpmath.workdps(digits + 10):
-        return mpmath.mpf(value._to_mpmath(int(math.ceil(digits * 3.33)) + 10))
+    @cached_property
+    def reference(self):
+        from diffcompare.reference import compute_reference
 
-
-# --- float64 evaluation of SymPy expressions (the `sympy` backend) -------------
-
-
-def _heaviside(x, h0=0.5):
-    return np.heaviside(x, h0)
-
-
-_NUMPY_FUNCS = {
-    sympy.sin: np.sin,
-    sympy.cos: np.cos,
-    sympy.tan: np.tan,
-    sympy.asin: np.arcsin,
-    sympy.acos: np.arccos,
-    sympy.atan: np.arctan,
-    sympy.sinh: np.sinh,
-    sympy.cosh: np.cosh,
-    sympy.tanh: np.tanh,
-    sympy.exp: np.exp,
-    sympy.log: np.log,
-    sympy.sqrt: np.sqrt,
-    sympy.Abs: np.abs,
-    sympy.sign: np.sign,
-    sympy.Heaviside: _heaviside,
-    sympy.erf: np.vectorize(math.erf, otypes=[np.float64]),
-    sympy.Max: lambda *a: np.maximum.reduce(a),
-    sympy.Min: lambda *a: np.minimum.reduce(a),
-    sympy.sec: lambda x: 1 / np.cos(x),
-    sympy.csc: lambda x: 1 / np.sin(x),
-    sympy.cot: lambda x: 1 / np.tan(x),
-    sympy.StrictLessThan: np.less,
-    sympy.LessThan: np.less_equal,
-    sympy.StrictGreaterThan: np.greater,
-    sympy.GreaterThan: np.greater_equal,
-    sympy.Equality: np.equal,
-    sympy.Unequality: np.not_equal,
-    sympy.And: lambda *a: np.logical_and.reduce(a),
-    sympy.Or: lambda *a: np.logical_or.reduce(a),
-    sympy.Not: np.logical_not,
-}
-
-
-class Float64Plan:
-    """SymPy expressions compiled, after common-subexpression elimination, into
-    a flat list of NumPy float64 steps that can be run many times."""
-
-    def __init__(self, exprs: list, symbols: list[sympy.Symbol]):
-        replacements, reduced = sympy.cse(exprs)
-        self.inputs = {s: i for i, s in enumerate(symbols)}
-        self.steps: list[tuple] = []  # (function, argument slots) ; slot = index into registers
-        self.registers: list = [None] * len(symbols)
-        self._slots: dict = dict(self.inputs)
-        for sym, expr in replacements:
-            self._slots[sym] = self._compile(expr)
-        self.outputs = [self._compile(e) for e in reduced]
-
-    def _const(self, value) -> int:
-        self.registers.append(np.float64(value))
-        return len(self.registers) - 1
-
-    def _compile(self, expr) -> int:
-        if expr in self._slots:
-            return self._slots[expr]
-        if expr.is_Number or expr.is_NumberSymbol:
-            slot = self._const(float(expr))
-        elif isinstance(expr, (sympy.logic.boolalg.BooleanTrue, sympy.logic.boolalg.BooleanFalse)):
-            slot = self._const(bool(expr))
-        elif isinstance(expr, sympy.Piecewise):
-            pieces = [(self._compile(e), self._compile(c)) for e, c in expr.args]
-            slot = self._emit(_piecewise, [s for pair in pieces for s in pair])
-        elif expr.is_Add:
-            slot = self._emit(lambda *a: np.sum(a, axis=0), [self._compile(a) for a in expr.args])
-        elif expr.is_Mul:
-            slot = self._emit(lambda *a: np.prod(a, axis=0), [self._compile(a) for a in expr.args])
-        elif expr.is_Pow:
-            slot = self._emit(np.power, [self._compile(a) for a in expr.args])
-        elif expr.func in _NUMPY_FUNCS:
-            slot = self._emit(_NUMPY_FUNCS[expr.func], [self._compile(a) for a in expr.args])
-        else:
-            raise NotImplementedError(f"no float64 evaluation for SymPy's {expr.func.__name__}")
-        self._slots[expr] = slot
-        return slot
-
-    def _emit(self, fn, arg_slots: list[int]) -> int:
-        self.registers.append(None)
-        slot = len(self.registers) - 1
-        self.steps.append((fn, arg_slots, slot))
-        return slot
-
-    def __call__(self, inputs: list[float]) -> list[np.float64]:
-        regs = list(self.registers)
-        regs[: len(inputs)] = [np.float64(v) for v in inputs]
-        with np.errstate(all="ignore"):
-            for fn, args, slot in self.steps:
-                regs[slot] = fn(*(regs[a] for a in args))
-        return [np.float64(regs[s]) for s in self.outputs]
-
-
-def _piecewise(*values_and_conditions):
-    for value, condition in zip(values_and_conditions[::2], values_and_conditions[1::2]):
-        if condition:
-            return value
-    return np.nan
+        return compute_reference(self)

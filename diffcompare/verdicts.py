@@ -22,12 +22,19 @@ from dataclasses import dataclass
 import mpmath
 import numpy as np
 
-VERDICTS = ("agree", "disagree", "error", "skipped")
+VERDICTS = ("agree", "disagree", "kink", "undefined", "error", "skipped")
 MAX_DIGITS = 17.0
 
 
 def exact_rtol(dtype: str) -> float:
     return math.sqrt(float(np.finfo(dtype).eps))
+
+
+def ulp(reference, dtype: str) -> float:
+    """The spacing of dtype's numbers at |reference| (the smallest subnormal at 0)."""
+    magnitude = np.asarray(abs(float(reference)), dtype=dtype)
+    with np.errstate(over="ignore"):
+        return float(np.spacing(magnitude)) if np.isfinite(magnitude) else math.inf
 
 
 @dataclass
@@ -38,6 +45,7 @@ class Judgement:
     digits: float
     tolerance: float  # the threshold applied (relative for rtol rules, absolute for bounds)
     message: str = ""
+    ulps: float = math.nan  # the error in units in the last place of the row's dtype
 
 
 def errors(value: float, reference: mpmath.mpf) -> tuple[float, float, float]:
@@ -65,8 +73,11 @@ def judge(
         return Judgement("disagree", math.inf, math.inf, 0.0, math.nan, "non-finite value")
     abs_error, rel_error, digits = errors(value, reference)
 
+    ulps = abs_error / ulp(reference, dtype) if dtype in ("float32", "float64") else math.nan
+
     def verdict(ok: bool, tolerance: float, message: str) -> Judgement:
-        return Judgement("agree" if ok else "disagree", abs_error, rel_error, digits, tolerance, "" if ok else message)
+        verdict = "agree" if ok else "disagree"
+        return Judgement(verdict, abs_error, rel_error, digits, tolerance, "" if ok else message, ulps)
 
     if rtol is not None or atol is not None:
         r, a = rtol or 0.0, atol or 0.0

@@ -1,8 +1,8 @@
 """`sympy`: the exact symbolic derivative, evaluated in float64.
 
 The derivative is the one the reference uses (Problem.symbolic, built once);
-here it is compiled after common-subexpression elimination into float64 NumPy
-steps. No text is ever parsed by SymPy.
+here it is compiled, after common-subexpression elimination, into float64
+NumPy steps. No text is ever parsed by SymPy.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from diffcompare.backends import BaseBackend, Gradient
-from diffcompare.symbolic import Float64Plan
+from diffcompare.numeric import FLOAT64, Plan
 from diffcompare.timing import median_time
 
 
@@ -21,11 +21,9 @@ class SympyBackend(BaseBackend):
 
     def gradient(self, problem, dtype):
         form = problem.symbolic
-        symbols = [s for var in problem.point for s in form.symbols[var].ravel()]
-        inputs = [float(v) for var in problem.point for v in problem.point[var].ravel()]
-        exprs = [e for var in problem.wrt for e in form.derivatives[var].ravel()]
-        plan = Float64Plan(exprs, symbols)
-        flat = plan(inputs)
+        plan = Plan(form.cse, form.inputs, FLOAT64)
+        inputs = [np.float64(v) for var in problem.point for v in problem.point[var].ravel()]
+        flat = plan(inputs)[1:]  # output 0 is f itself
         values, start = {}, 0
         for var in problem.wrt:
             shape = form.derivatives[var].shape

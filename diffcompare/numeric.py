@@ -1,0 +1,191 @@
+"""SymPy expressions evaluated numerically, without lambdify or any text.
+
+A Plan is a set of SymPy expressions after common-subexpression elimination,
+compiled into a flat list of steps over one number system: float64 NumPy
+scalars for the `sympy` backend, or mpmath numbers at a chosen precision for
+the reference. Each step is a function from the system's table applied to
+earlier registers, so an expression is walked once, not once per call.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import reduce
+
+import mpmath
+import numpy as np
+import sympy
+from sympy.logic.boolalg import BooleanFalse, BooleanTrue
+
+
+def _sum(*terms):
+    return reduce(operator.add, terms)
+
+
+def _product(*factors):
+    return reduce(operator.mul, factors)
+
+
+def _piecewise(*values_and_conditions):
+    for value, condition in zip(values_and_conditions[::2], values_and_conditions[1::2]):
+        if condition:
+            return value
+    return math.nan
+
+
+@dataclass(frozen=True)
+class NumberSystem:
+    name: str
+    functions: dict  # SymPy function class -> callable
+    number: Callable  # SymPy number -> this system's number
+
+
+_RELATIONS = {
+    sympy.StrictLessThan: operator.lt,
+    sympy.LessThan: operator.le,
+    sympy.StrictGreaterThan: operator.gt,
+    sympy.GreaterThan: operator.ge,
+    sympy.Equality: operator.eq,
+    sympy.Unequality: operator.ne,
+    sympy.And: lambda *a: all(a),
+    sympy.Or: lambda *a: any(a),
+    sympy.Not: operator.not_,
+}
+
+FLOAT64 = NumberSystem(
+    "float64",
+    {
+        sympy.Add: _sum,
+        sympy.Mul: _product,
+        sympy.Pow: np.power,
+        sympy.sin: np.sin,
+        sympy.cos: np.cos,
+        sympy.tan: np.tan,
+        sympy.asin: np.arcsin,
+        sympy.acos: np.arccos,
+        sympy.atan: np.arctan,
+        sympy.sinh: np.sinh,
+        sympy.cosh: np.cosh,
+        sympy.tanh: np.tanh,
+        sympy.exp: np.exp,
+        sympy.log: np.log,
+        sympy.Abs: np.abs,
+        sympy.sign: np.sign,
+        sympy.Heaviside: lambda x, h0=0.5: np.heaviside(x, h0),
+        sympy.erf: lambda x: np.float64(math.erf(x)),
+        sympy.Max: lambda *a: np.max(a),
+        sympy.Min: lambda *a: np.min(a),
+        sympy.sec: lambda x: 1 / np.cos(x),
+        sympy.csc: lambda x: 1 / np.sin(x),
+        sympy.cot: lambda x: 1 / np.tan(x),
+        **_RELATIONS,
+    },
+    lambda e: np.float64(float(e)),
+)
+
+
+def _mp_heaviside(x, h0=0.5):
+    return mpmath.mpf(1) if x > 0 else mpmath.mpf(0) if x < 0 else mpmath.mpf(h0)
+
+
+def _mp_number(e):
+    if e.is_Rational:
+        return mpmath.mpf(e.p) / e.q
+    return mpmath.mpf(e.evalf(mpmath.mp.dps + 5)._to_mpmath(mpmath.mp.prec + 20))
+
+
+MPMATH = NumberSystem(
+    "mpmath",
+    {
+        sympy.Add: _sum,
+        sympy.Mul: _product,
+        sympy.Pow: mpmath.power,
+        sympy.sin: mpmath.sin,
+        sympy.cos: mpmath.cos,
+        sympy.tan: mpmath.tan,
+        sympy.asin: mpmath.asin,
+        sympy.acos: mpmath.acos,
+        sympy.atan: mpmath.atan,
+        sympy.sinh: mpmath.sinh,
+        sympy.cosh: mpmath.cosh,
+        sympy.tanh: mpmath.tanh,
+        sympy.exp: mpmath.exp,
+        sympy.log: mpmath.log,
+        sympy.Abs: abs,
+        sympy.sign: mpmath.sign,
+        sympy.Heaviside: _mp_heaviside,
+        sympy.erf: mpmath.erf,
+        sympy.Max: max,
+        sympy.Min: min,
+        sympy.sec: mpmath.sec,
+        sympy.csc: mpmath.csc,
+        sympy.cot: mpmath.cot,
+        **_RELATIONS,
+    },
+    _mp_number,
+)
+
+
+class Plan:
+    """Expressions compiled for one number system. Build it inside the precision
+    it will run at (mpmath constants are rounded when the plan is built)."""
+
+    def __init__(self, cse: tuple[list, list], symbols: list, system: NumberSystem):
+        replacements, reduced = cse
+        self.system = system
+        self.registers: list = [None] * len(symbols)
+        self.steps: list[tuple[Callable, list[int], int]] = []
+        self._slots: dict = {s: i for i, s in enumerate(symbols)}
+        for sym, expr in replacements:
+            self._slots[sym] = self._compile(expr)
+        self.outputs = [self._compile(e) for e in reduced]
+        self.n_inputs = len(symbols)
+
+    def _const(self, value) -> int:
+        self.registers.append(value)
+        return len(self.registers) - 1
+
+    def _compile(self, expr) -> int:
+        if expr in self._slots:
+            return self._slots[expr]
+        if expr.is_Number or expr.is_NumberSymbol:
+            slot = self._const(self.system.number(expr))
+        elif isinstance(expr, (BooleanTrue, BooleanFalse)):
+            slot = self._const(bool(expr))
+        elif isinstance(expr, sympy.Piecewise):
+            slot = self._emit(_piecewise, [self._compile(a) for pair in expr.args for a in pair])
+        elif expr.func in self.system.functions:
+            slot = self._emit(self.system.functions[expr.func], [self._compile(a) for a in expr.args])
+        else:
+            raise NotImplementedError(f"no {self.system.name} evaluation for SymPy's {expr.func.__name__}")
+        self._slots[expr] = slot
+        return slot
+
+    def _emit(self, fn, arg_slots: list[int]) -> int:
+        self.registers.append(None)
+        slot = len(self.registers) - 1
+        self.steps.append((fn, arg_slots, slot))
+        return slot
+
+    def run(self, inputs: list) -> list:
+        """All registers after evaluation (inputs, constants, steps)."""
+        regs = list(self.registers)
+        regs[: self.n_inputs] = inputs
+        with np.errstate(all="ignore"):
+            for fn, args, slot in self.steps:
+                try:
+                    regs[slot] = fn(*[regs[a] for a in args])
+                except (ZeroDivisionError, ValueError, OverflowError):
+                    regs[slot] = math.nan  # 1/0 and friends: not a finite number
+        return regs
+
+    def __call__(self, inputs: list) -> list:
+        regs = self.run(inputs)
+        return [regs[s] for s in self.outputs]
+
+
+def mp_is_finite_real(value) -> bool:
+    return isinstance(value, (mpmath.mpf, int, float)) and bool(mpmath.isfinite(value))

@@ -1,0 +1,90 @@
+"""Points where a gradient element is not an ordinary number: kinks and undefined points.
+
+- `undefined`: f or ∂f/∂xᵢ is not a finite real number at the point (log at 0,
+  1/x at 0, sqrt at 0 …). Every backend's row for that element gets this
+  verdict, whatever it returned; the message names the step that fails.
+- `kink`: a non-smooth primitive sits exactly at a point where it is not
+  differentiable (relu or abs at 0, min/max of equal arguments, clamp at a
+  bound, where at the boundary of its condition) and the one-sided derivatives
+  of f really differ there. Every backend's value is shown with the left and
+  right derivatives and which of them (if any) it returned; none is called
+  `disagree`. Where the sides agree (relu(x) - relu(-x) at 0 is just x), the
+  element is ordinary and a backend that returns something else disagrees.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import mpmath
+import numpy as np
+
+from diffcompare.engine import ChainRule, point_in
+from diffcompare.ir import element_label
+
+
+@dataclass
+class Singular:
+    verdict: str  # "kink" or "undefined"
+    message: str
+    left: float | None = None
+    right: float | None = None
+
+    def message_for(self, value: float) -> str:
+        if self.verdict != "kink":
+            return self.message
+        sides = [name for name, side in (("left", self.left), ("right", self.right)) if side == value]
+        if sides:
+            which = "the " + " and ".join(sides) + " derivative"
+        elif np.isfinite(value) and min(self.left, self.right) < value < max(self.left, self.right):
+            which = "a value between them"
+        else:
+            which = "neither of them"
+        return f"{self.message}; this value is {which}"
+
+
+def _close(a, b) -> bool:
+    with mpmath.workdps(60):
+        return abs(a - b) <= mpmath.mpf(10) ** -25 * max(abs(a), abs(b), mpmath.mpf(1))
+
+
+def _snap(side: float, other: float) -> float:
+    # A one-sided derivative taken 2^-100 away from the point carries an O(2^-100)
+    # term: a side that is exactly 0 shows as 1.6e-30. Call that 0.
+    return 0.0 if abs(side) <= 1e-20 * max(1.0, abs(other)) else side
+
+
+def singular_elements(problem, reference) -> dict[tuple[str, tuple], Singular]:
+    """(variable, index) -> Singular for every gradient element that is one."""
+    found: dict[tuple[str, tuple], Singular] = {}
+    engine = ChainRule(problem.function, "float64")
+    inputs = point_in(problem.point, "float64")
+    if reference.function is None:
+        where = engine.undefined_at(inputs)
+        message = "f is not finite at this point" + (f": {where}" if where else "")
+        for var in problem.wrt:
+            for index in np.ndindex(problem.point[var].shape):
+                found[(var, index)] = Singular("undefined", message)
+        return found
+    where = None
+    for var in problem.wrt:
+        for index in np.ndindex(problem.point[var].shape):
+            if reference.gradient[var][index] is None:
+                where = engine.undefined_at(inputs) if where is None else where
+                note = reference.notes[var][index]
+                message = f"∂f/∂{element_label(var, index)} is {note} at this point" + (f": {where}" if where else "")
+                found[(var, index)] = Singular("undefined", message)
+    kinks = engine.kinks(inputs, problem.wrt)
+    if not kinks:
+        return found
+    for var in problem.wrt:
+        for index in np.ndindex(problem.point[var].shape):
+            if (var, index) in found:
+                continue
+            left, right = reference.one_sided(var, index)
+            if left is None or right is None or _close(left, right):
+                continue
+            left, right = _snap(float(left), float(right)), _snap(float(right), float(left))
+            message = f"kink: {kinks[0]}; left derivative {left:.6g}, right derivative {right:.6g}"
+            found[(var, index)] = Singular("kink", message, left, right)
+    return found
