@@ -137,6 +137,10 @@ def problem_rows(problem: Problem, backends: dict, dtypes=None, rtol=None, atol=
                     got = np.shape(gradient.values[var])
                     if got != problem.point[var].shape:
                         raise ValueError(f"returned shape {got} for '{var}', expected {problem.point[var].shape}")
+            except registry.SkipCell as exc:
+                template = {"verdict": "skipped", "message": _one_line(exc)}
+                rows += _rows_for(problem, name, backend.method, dtype, variables, template)
+                continue
             except Exception as exc:
                 template = {"verdict": "error", "message": f"{type(exc).__name__}: {_one_line(exc)}"}
                 rows += _rows_for(problem, name, backend.method, dtype, variables, template)
@@ -157,7 +161,7 @@ def problem_rows(problem: Problem, backends: dict, dtypes=None, rtol=None, atol=
                 exact = reference.gradient[var][index]
                 j = judge(value, exact, method=backend.method, dtype=dtype, bound=estimate, rtol=rtol, atol=atol)
                 message = j.message
-                if j.verdict == "disagree" and backend.method == "exact":
+                if j.verdict == "disagree" and backend.method in ("exact", "complex-step"):
                     why = explainer(problem, dtype)
                     message = f"{message}; {why}" if why else message
                 for extra in (reference.notes[var][index], gradient.message):

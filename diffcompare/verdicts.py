@@ -1,7 +1,8 @@
 """Judging one computed element against the reference.
 
 Rules (the README explains them to users):
-- exact methods (sympy, torch, jax, chainrule, manual) agree when their relative
+- exact methods (sympy, torch, jax, chainrule, manual, and complex_step, whose
+  error is rounding alone) agree when their relative
   error is at most √ε of their dtype: at least half of the dtype's digits are
   right (float64: 1.5e-8, float32: 3.5e-4). Relative only: a float32 0.0 against
   a true 2e-13 is a 100% error, whatever its absolute size.

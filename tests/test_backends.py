@@ -166,7 +166,17 @@ def test_selecting_sympy_never_imports_torch_or_jax():
 
 
 def test_backends_are_listed_in_a_fixed_order():
-    assert registry.available_names()[:7] == ["sympy", "torch", "jax", "chainrule", "central", "manual", "expected"]
+    assert registry.available_names()[:9] == [
+        "sympy",
+        "torch",
+        "jax",
+        "chainrule",
+        "central",
+        "richardson",
+        "complex_step",
+        "manual",
+        "expected",
+    ]
     assert isinstance(registry.load("nonexistent"), registry.Unavailable)
 
 

@@ -33,10 +33,15 @@ class Gradient:
     bounds: dict[str, np.ndarray] = field(default_factory=dict)  # own error bound per element
 
 
+class SkipCell(Exception):
+    """Raised by a backend that does not apply to a problem (say, complex step on
+    relu): its rows become `skipped` with this reason, not `error`."""
+
+
 @runtime_checkable
 class Backend(Protocol):
     name: ClassVar[str]
-    method: ClassVar[str]  # "exact", "finite-difference", or "given" (a value written elsewhere)
+    method: ClassVar[str]  # "exact", "complex-step", "finite-difference", or "given" (a value written elsewhere)
     description: ClassVar[str]
 
     def dtypes_for(self, problem: Problem) -> tuple[str, ...]: ...
@@ -74,6 +79,8 @@ BUILTIN: dict[str, Spec] = {
     "jax": Spec("diffcompare.backends.jax_backend:JaxBackend", ("jax",), "pip install 'diffcompare[jax]'"),
     "chainrule": Spec("diffcompare.backends.chainrule:ChainRuleBackend"),
     "central": Spec("diffcompare.backends.central:CentralBackend"),
+    "richardson": Spec("diffcompare.backends.richardson:RichardsonBackend"),
+    "complex_step": Spec("diffcompare.backends.complex_step:ComplexStepBackend"),
     "manual": Spec("diffcompare.backends.given:ManualBackend"),
     "expected": Spec("diffcompare.backends.given:ExpectedBackend"),
 }

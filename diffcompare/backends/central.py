@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from diffcompare.backends import BaseBackend, Gradient
+from diffcompare.differences import OneElement, central
 from diffcompare.engine import ChainRule, point_in
 from diffcompare.timing import median_time
 
@@ -31,50 +32,35 @@ class CentralBackend(BaseBackend):
 
     def gradient(self, problem, dtype):
         engine = ChainRule(problem.function, dtype)
-        program = engine.program
         inputs = point_in(problem.point, dtype)
+        f = OneElement(engine.program, inputs)
         noise = engine.rounding_estimate(inputs)
-        eps = np.finfo(dtype).eps
+        eps = float(np.finfo(dtype).eps)
         scalar = np.dtype(dtype).type
 
-        def f(var, index, x):
-            env = dict(inputs)
-            env[var] = inputs[var].copy()
-            env[var][index] = x
-            with np.errstate(all="ignore"):
-                return program(env)
-
-        def difference(var, index, h):
-            x = inputs[var][index]
-            up, down = scalar(x + h), scalar(x - h)
-            f_up, f_down = f(var, index, up), f(var, index, down)
-            with np.errstate(all="ignore"):
-                return (f_up - f_down) / (up - down), up - down
-
         def gradient_only():
-            out = {}
-            for var in problem.wrt:
-                grad = np.empty(inputs[var].shape, dtype=dtype)
-                for index in np.ndindex(grad.shape):
-                    grad[index] = difference(var, index, _step(inputs[var][index], eps, scalar))[0]
-                out[var] = grad
-            return out
+            return {
+                var: [
+                    central(f, var, index, step(inputs[var][index], eps, scalar), scalar)[0]
+                    for index in np.ndindex(inputs[var].shape)
+                ]
+                for var in problem.wrt
+            }
 
         values, bounds = {}, {}
         for var in problem.wrt:
             shape = inputs[var].shape
             values[var], bounds[var] = np.empty(shape), np.empty(shape)
             for index in np.ndindex(shape):
-                h = _step(inputs[var][index], eps, scalar)
-                d1, step = difference(var, index, h)
-                d2, _ = difference(var, index, scalar(2 * h))
+                h = step(inputs[var][index], eps, scalar)
+                d1, taken = central(f, var, index, h, scalar)
+                d2, _ = central(f, var, index, scalar(2 * h), scalar)
                 with np.errstate(all="ignore"):
-                    rounding = 2 * noise / float(step)
-                    truncation = abs(float(d2) - float(d1))
-                values[var][index] = float(d1)
-                bounds[var][index] = rounding + truncation
+                    values[var][index] = d1
+                    bounds[var][index] = 2 * noise / taken + abs(d2 - d1)
         return Gradient(values, median_time(gradient_only), bounds=bounds)
 
 
-def _step(x, eps, scalar):
+def step(x, eps: float, scalar):
+    """The textbook step ε^(1/3)·max(1, |x|), in the row's dtype."""
     return scalar(eps ** (1 / 3) * max(1.0, abs(float(x))))
