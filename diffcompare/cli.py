@@ -121,7 +121,60 @@ def explain_command(argv: list[str]) -> int:
     return EXIT_BAD_INPUT if errors else EXIT_OK
 
 
-COMMANDS = {"backends": backends_command, "explain": explain_command}
+def sweep_command(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m diffcompare sweep",
+        description="Error against the step h for forward, central and complex-step differences "
+        "(h = 1e-1 … 1e-16, float32 and float64), as CSV and a log-log PNG.",
+    )
+    parser.add_argument("file", type=Path)
+    parser.add_argument("--problem", help="which problem of the file (default: the first)")
+    parser.add_argument("--variable", help="which variable (default: the first differentiated one)")
+    parser.add_argument(
+        "--index", default="", help="which element of an array variable, as 2 or 1,0 (default: the first)"
+    )
+    parser.add_argument("--out", default="reports", type=Path)
+    args = parser.parse_args(argv)
+    from diffcompare.problem import load_file
+    from diffcompare.sweep import write_sweep
+
+    problems, errors = load_file(args.file)
+    for e in errors:
+        print(e, file=sys.stderr)
+    chosen = [p for p in problems if args.problem in (None, p.name)]
+    if not chosen:
+        print(
+            f"{args.file}: no problem named '{args.problem}'" if args.problem else f"{args.file}: no problem",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
+    problem = chosen[0]
+    variable = args.variable or problem.wrt[0]
+    if variable not in problem.wrt:
+        print(
+            f"--variable: '{variable}' is not differentiated in '{problem.name}' ({', '.join(problem.wrt)})",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
+    shape = problem.point[variable].shape
+    try:
+        index = tuple(int(i) for i in args.index.split(",") if i.strip()) or (0,) * len(shape)
+        np.empty(shape)[index]
+        if len(index) != len(shape):
+            raise IndexError
+    except (ValueError, IndexError):
+        print(f"--index: '{args.index}' is not an element of '{variable}' (shape {shape})", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        paths = write_sweep(problem, variable, index, args.out)
+    except ValueError as exc:
+        print(f"{args.file}: problem '{problem.name}': {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print("wrote " + ", ".join(map(str, paths)))
+    return EXIT_OK
+
+
+COMMANDS = {"backends": backends_command, "explain": explain_command, "sweep": sweep_command}
 
 
 def main(argv: list[str] | None = None) -> int:
