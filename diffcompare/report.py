@@ -123,6 +123,24 @@ def write_reports(frame: pd.DataFrame, errors: list[str], out: Path) -> list[Pat
     return [csv_path, md_path]
 
 
+def disagreement_lines(frame: pd.DataFrame) -> list[str]:
+    """One line per problem, dtype and message: the elements of one backend with
+    the same message share a line, and so do backends with the same elements and
+    message."""
+    entries: dict[tuple, list[str]] = {}
+    disagree = frame[frame["verdict"] == "disagree"]
+    for (problem, dtype, backend, message), group in disagree.groupby(
+        ["problem", "dtype", "backend", "message"], sort=False
+    ):
+        elements = ", ".join(dict.fromkeys(_element(r) for _, r in group.iterrows()))
+        entries.setdefault((problem, dtype, elements, message), []).append(backend)
+    return [
+        f"{problem} · {', '.join(backends)} {dtype} · {elements}: {message}"
+        for (problem, dtype, elements, message), backends in entries.items()
+    ]
+
+
+_TERMINAL_LABEL = {"undefined": "undef", "skipped": "skip"}  # narrow columns
 _SHORT_DTYPE = {"float32": "f32", "float64": "f64", "decimal": "dec"}
 
 
@@ -152,16 +170,13 @@ def print_summary(frame: pd.DataFrame, errors: list[str], console=None) -> None:
         for problem, row in table.iterrows():
             cells = []
             for label in row.values:
+                label = _TERMINAL_LABEL.get(label, label)
                 colour = next((s for k, s in style.items() if label.endswith(k)), "")
                 cells.append(f"[{colour}]{label}[/]" if colour else label)
             view.add_row(str(problem), *cells)
         console.print(view)
-    # One line per distinct explanation: the same loss in several backends is one story.
-    disagree = frame[frame["verdict"] == "disagree"]
-    for (problem, dtype, message), group in disagree.groupby(["problem", "dtype", "message"], sort=False):
-        backends = ", ".join(dict.fromkeys(group["backend"]))
-        elements = ", ".join(dict.fromkeys(_element(r) for _, r in group.iterrows()))
-        console.print(f"[red]✗[/] {problem} · {backends} {dtype} · {elements}: {message}", highlight=False)
+    for line in disagreement_lines(frame):
+        console.print(f"[red]✗[/] {line}", highlight=False)
     for e in errors:
         console.print(f"[magenta]bad input[/] {e}", highlight=False)
     console.print(verdict_line(frame), highlight=False)
