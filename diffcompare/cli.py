@@ -93,6 +93,7 @@ def explain_command(argv: list[str]) -> int:
     parser.add_argument("--dtype", default="float64", choices=DTYPES)
     args = parser.parse_args(argv)
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     from diffcompare.engine import ChainRule, point_in
@@ -103,13 +104,13 @@ def explain_command(argv: list[str]) -> int:
     for problem in problems:
         engine = ChainRule(problem.function, args.dtype)
         steps = engine.tape(point_in(problem.point, args.dtype), problem.wrt)
-        table = Table(title=f"{problem.name}: f = {problem.text}  ({args.dtype})", title_justify="left")
+        table = Table(title=escape(f"{problem.name}: f = {problem.text}  ({args.dtype})"), title_justify="left")
         for col in ("step", "name", "operation", "value", "local derivatives", "adjoint ∂f/∂·"):
             table.add_column(col, justify="right" if col == "step" else "left")
         for s in steps:
             local = "\n".join(f"∂/∂{name} = {_format(d)}" for name, d in s.local)
             adjoint = "—" if s.adjoint is None else _format(s.adjoint)
-            table.add_row(str(s.step), s.name, s.operation, _format(s.value), local, adjoint)
+            table.add_row(str(s.step), s.name, escape(s.operation), _format(s.value), local, adjoint)
         console.print(table)
         console.print(
             "Read bottom-up: each adjoint is the sum over the steps that use this one of "

@@ -18,14 +18,14 @@ from typing import Any, Literal
 
 import numpy as np
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
+from diffcompare.generators import MAX_ARRAY_SIZE, expand_sweep, generate, parameter_scope, sweep_label
 from diffcompare.ir import Node, ShapeError, infer_shapes
 from diffcompare.parser import ExpressionError, parse_expression
 from diffcompare.primitives import FUNCTIONS
 
 DTYPES = ("float32", "float64")
-MAX_ARRAY_SIZE = 10_000_000  # elements in one point value
 
 # PyYAML reads 1e-8 (no dot) as a string; a user means the number.
 _NUMBER_TEXT = re.compile(r"^[+-]?(\d[\d_]*\.?[\d_]*|\.\d[\d_]*)([eE][+-]?\d+)?$")
@@ -116,6 +116,7 @@ class ProblemSpec(BaseModel):
     description: str | None = None
     source: str | None = None
     tags: list[str] = Field(default_factory=list)
+    sweep: dict[str, list[float]] | None = None
 
     @field_validator("function", mode="before")
     @classmethod
@@ -129,7 +130,23 @@ class ProblemSpec(BaseModel):
             raise ValueError("expected a mapping of name: expression")
         return {k: _expression_text(v) for k, v in value.items()}
 
-    @field_validator("point", "expected")
+    @field_validator("point")
+    @classmethod
+    def _point_values(cls, value, info: ValidationInfo):
+        params = (info.context or {}).get("params", {})
+        out = {}
+        for k, v in value.items():
+            if isinstance(v, dict):
+                try:
+                    array = generate(v, params)
+                except ValueError as exc:
+                    raise ValueError(f"'{k}': {exc}") from None
+                out[k] = Numbers(array, np.zeros_like(array))
+            else:
+                out[k] = to_numbers(v)
+        return out
+
+    @field_validator("expected")
     @classmethod
     def _number_map(cls, value):
         return {k: to_numbers(v) for k, v in value.items()}
@@ -170,6 +187,13 @@ class Problem:
     source: str = ""
     tags: tuple[str, ...] = ()
     text: str = ""  # the function as written
+    params: dict = field(default_factory=dict)  # this member's sweep parameters
+    document: dict = field(default_factory=dict, repr=False)  # the YAML it came from, to rebuild it elsewhere
+
+    @property
+    def size(self) -> int:
+        """Elements differentiated."""
+        return int(sum(self.point[v].size for v in self.wrt))
 
     @cached_property
     def symbolic(self):
@@ -194,14 +218,35 @@ def _pydantic_message(file: str, problem: str, exc: ValidationError) -> ProblemE
     return ProblemError(file, problem, key, message)
 
 
-def build_problem(document: Any, file: str, default_name: str) -> Problem:
-    """Validate one YAML document and parse its expressions into the IR."""
+def _base_name(document: Any, default_name: str) -> str:
+    return document.get("name") if isinstance(document, dict) and isinstance(document.get("name"), str) else default_name
+
+
+def build_problems(document: Any, file: str, default_name: str) -> tuple[list[Problem], list[ProblemError]]:
+    """One problem, or one per member of its `sweep`; an error per member that fails."""
+    name = _base_name(document, default_name)
+    try:
+        members = expand_sweep(document.get("sweep")) if isinstance(document, dict) else [{}]
+    except ValueError as exc:
+        return [], [ProblemError(file, name, "sweep", str(exc))]
+    problems, errors = [], []
+    for params in members:
+        try:
+            problems.append(build_problem(document, file, default_name, params))
+        except ProblemError as exc:
+            errors.append(exc)
+    return problems, errors
+
+
+def build_problem(document: Any, file: str, default_name: str, params: dict | None = None) -> Problem:
+    """Validate one YAML document (one sweep member) and parse its expressions into the IR."""
     if not isinstance(document, dict):
         kind = "empty" if document is None else f"a {type(document).__name__}"
         raise ProblemError(file, default_name, "", f"a problem must be a mapping of keys, this document is {kind}")
-    name = document.get("name") if isinstance(document.get("name"), str) else default_name
+    params = params or {}
+    name = _base_name(document, default_name) + sweep_label(params)
     try:
-        spec = ProblemSpec.model_validate(document)
+        spec = ProblemSpec.model_validate(document, context={"params": params})
     except ValidationError as exc:
         raise _pydantic_message(file, name, exc) from None
 
@@ -209,7 +254,10 @@ def build_problem(document: Any, file: str, default_name: str) -> Problem:
         return ProblemError(file, name, key, message)
 
     point = {k: v.values for k, v in spec.point.items()}
-    scope: dict[str, Node] = {k: Node("var", attr=k, text=k) for k in point}
+    for k in point:
+        if k in params:
+            raise fail(f"point.{k}", f"'{k}' is also a sweep parameter")
+    scope: dict[str, Node] = {**parameter_scope(params), **{k: Node("var", attr=k, text=k) for k in point}}
     shapes = {k: v.shape for k, v in point.items()}
 
     def parse(key: str, text: str) -> Node:
@@ -227,7 +275,8 @@ def build_problem(document: Any, file: str, default_name: str) -> Problem:
         except ValueError as exc:
             raise fail(f"let.{let_name}", str(exc)) from None
         if let_name in scope:
-            raise fail(f"let.{let_name}", f"let name '{let_name}' shadows a variable of the point")
+            what = "a sweep parameter" if let_name in params else "a variable of the point"
+            raise fail(f"let.{let_name}", f"let name '{let_name}' shadows {what}")
         node = parse(f"let.{let_name}", text)
         if node.label is None and node.op != "var":
             node.label = let_name
@@ -283,6 +332,8 @@ def build_problem(document: Any, file: str, default_name: str) -> Problem:
         source=spec.source or "",
         tags=tuple(spec.tags),
         text=spec.function,
+        params=dict(params),
+        document=document,
     )
 
 
@@ -328,9 +379,9 @@ def load_file(path: str | Path) -> tuple[list[Problem], list[ProblemError]]:
         if document is None:  # an empty document, such as after a trailing ---
             continue
         try:
-            problems.append(build_problem(document, file, default_name))
-        except ProblemError as exc:
-            errors.append(exc)
+            built, failed = build_problems(document, file, default_name)
+            problems += built
+            errors += failed
         except RecursionError:
             errors.append(ProblemError(file, default_name, "", "the document is nested too deeply"))
     if not problems and not errors:

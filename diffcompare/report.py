@@ -146,6 +146,7 @@ _SHORT_DTYPE = {"float32": "f32", "float64": "f64", "decimal": "dec"}
 
 def print_summary(frame: pd.DataFrame, errors: list[str], console=None) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     if console is None:
@@ -173,10 +174,10 @@ def print_summary(frame: pd.DataFrame, errors: list[str], console=None) -> None:
                 label = _TERMINAL_LABEL.get(label, label)
                 colour = next((s for k, s in style.items() if label.endswith(k)), "")
                 cells.append(f"[{colour}]{label}[/]" if colour else label)
-            view.add_row(str(problem), *cells)
+            view.add_row(escape(str(problem)), *cells)
         console.print(view)
     for line in disagreement_lines(frame):
-        console.print(f"[red]✗[/] {line}", highlight=False)
+        console.print(f"[red]✗[/] {escape(line)}", highlight=False)
     for e in errors:
-        console.print(f"[magenta]bad input[/] {e}", highlight=False)
+        console.print(f"[magenta]bad input[/] {escape(e)}", highlight=False)
     console.print(verdict_line(frame), highlight=False)

@@ -16,7 +16,7 @@ import pandas as pd
 from diffcompare import backends as registry
 from diffcompare.engine import ChainRule, point_in
 from diffcompare.ir import index_label
-from diffcompare.problem import DTYPES, Problem, ProblemError, build_problem, find_problem_files, load_file
+from diffcompare.problem import DTYPES, Problem, ProblemError, build_problems, find_problem_files, load_file
 from diffcompare.singular import singular_elements
 from diffcompare.verdicts import VERDICTS, exact_rtol, judge
 
@@ -246,8 +246,10 @@ def compare(function: str, point: dict, backends=None, dtypes=None, **keys) -> p
     document = {"function": function, "point": {k: _plain(v) for k, v in point.items()}, **keys}
     if "expected" in document:
         document["expected"] = {k: _plain(v) for k, v in document["expected"].items()}
-    problem = build_problem(document, "<compare>", keys.get("name") or "problem")
-    return run_problems([problem], backends, dtypes)
+    problems, errors = build_problems(document, "<compare>", keys.get("name") or "problem")
+    if errors:
+        raise errors[0]
+    return run_problems(problems, backends, dtypes)
 
 
 def _plain(value):

@@ -1,0 +1,127 @@
+"""Large inputs without large files, and problem families.
+
+A `point` value may be a generator instead of numbers:
+    {shape: [1000], fill: 0.5}
+    {shape: [n, n], random: normal, seed: 0}          (standard normal)
+    {shape: [n], random: uniform, low: -1, high: 1, seed: 3}
+    {linspace: [start, stop, count]}
+and a problem may carry `sweep: {n: [10, 100, 1000]}`: one problem per value
+(per combination, with several keys), named `name[n=1000]`. Sweep parameters
+may appear in shapes, in linspace's count and in every expression, where they
+are constants. Shape entries are integers or expressions of the parameters
+("n", "2*n + 1"), parsed with the same whitelist as the function.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from typing import Any
+
+import numpy as np
+
+from diffcompare.ir import Node, ShapeError, infer_shapes
+from diffcompare.parser import ExpressionError, parse_expression
+
+MAX_ARRAY_SIZE = 10_000_000  # elements in one point value
+GENERATORS = {
+    "fill": {"shape", "fill"},
+    "random": {"shape", "random", "seed", "low", "high"},
+    "linspace": {"linspace"},
+}
+
+
+def parameter_scope(params: dict[str, float]) -> dict[str, Node]:
+    return {name: Node("const", attr=value, text=name) for name, value in params.items()}
+
+
+def _number(value: Any, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"{what} must be a finite number, got {value!r}")
+    return value
+
+
+def resolve_count(value: Any, params: dict[str, float], what: str) -> int:
+    """An integer, or an expression of the sweep parameters with an integer value."""
+    if isinstance(value, str):
+        try:
+            node = parse_expression(value, parameter_scope(params))
+            infer_shapes(node, {})
+        except (ExpressionError, ShapeError) as exc:
+            raise ValueError(f"{what} '{value}': {exc}") from None
+        if node.const_value is None:
+            raise ValueError(f"{what} '{value}' must be a constant")
+        value = node.const_value
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value) or value < 1:
+        raise ValueError(f"{what} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def _shape(spec: dict, params: dict) -> tuple[int, ...]:
+    shape = spec["shape"]
+    if isinstance(shape, (int, str)) and not isinstance(shape, bool):
+        shape = [shape]
+    if not isinstance(shape, list) or not shape:
+        raise ValueError(f"shape must be a list of sizes, got {shape!r}")
+    dims = tuple(resolve_count(d, params, "a shape entry") for d in shape)
+    if math.prod(dims) > MAX_ARRAY_SIZE:
+        raise ValueError(f"shape {dims} has {math.prod(dims)} elements; the limit is {MAX_ARRAY_SIZE}")
+    return dims
+
+
+def generate(spec: dict, params: dict[str, float]) -> np.ndarray:
+    """The array a generator mapping describes (float64)."""
+    kind = next((k for k in GENERATORS if k in spec), None)
+    if kind is None:
+        raise ValueError("a generator needs one of fill, random or linspace")
+    unknown = set(spec) - GENERATORS[kind]
+    if unknown:
+        raise ValueError(f"unknown generator key(s) {sorted(unknown)} for {kind} (allowed: {sorted(GENERATORS[kind])})")
+    if kind == "linspace":
+        args = spec["linspace"]
+        if not isinstance(args, list) or len(args) != 3:
+            raise ValueError("linspace takes [start, stop, count]")
+        count = resolve_count(args[2], params, "linspace count")
+        if count > MAX_ARRAY_SIZE:
+            raise ValueError(f"linspace count {count} exceeds the limit of {MAX_ARRAY_SIZE}")
+        return np.linspace(_number(args[0], "start"), _number(args[1], "stop"), count)
+    if "shape" not in spec:
+        raise ValueError(f"{kind} needs a shape")
+    shape = _shape(spec, params)
+    if kind == "fill":
+        return np.full(shape, _number(spec["fill"], "fill"), dtype=np.float64)
+    seed = spec.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    rng = np.random.default_rng(seed)  # fixed seed: two runs see the same numbers
+    if spec["random"] == "normal":
+        if "low" in spec or "high" in spec:
+            raise ValueError("low and high belong to random: uniform")
+        return rng.standard_normal(shape)
+    if spec["random"] == "uniform":
+        low, high = _number(spec.get("low", 0.0), "low"), _number(spec.get("high", 1.0), "high")
+        if not low < high:
+            raise ValueError(f"uniform needs low < high, got {low} and {high}")
+        return rng.uniform(low, high, shape)
+    raise ValueError(f"random must be normal or uniform, got {spec['random']!r}")
+
+
+def expand_sweep(sweep: Any) -> list[dict[str, float]]:
+    """sweep: {n: [10, 100]} -> [{n: 10}, {n: 100}]; several keys give every combination."""
+    if sweep is None:
+        return [{}]
+    if not isinstance(sweep, dict) or not sweep:
+        raise ValueError("sweep must be a mapping of name: [values]")
+    for name, values in sweep.items():
+        if not isinstance(name, str) or not name.isidentifier():
+            raise ValueError(f"sweep name {name!r} is not a valid identifier")
+        if not isinstance(values, list) or not values:
+            raise ValueError(f"sweep.{name} must be a non-empty list of numbers")
+        for v in values:
+            _number(v, f"sweep.{name} values")
+    names = list(sweep)
+    return [dict(zip(names, combo)) for combo in itertools.product(*(sweep[n] for n in names))]
+
+
+def sweep_label(params: dict[str, float]) -> str:
+    return "[" + ",".join(f"{k}={v:g}" for k, v in params.items()) + "]" if params else ""
