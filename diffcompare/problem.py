@@ -219,7 +219,9 @@ def _pydantic_message(file: str, problem: str, exc: ValidationError) -> ProblemE
 
 
 def _base_name(document: Any, default_name: str) -> str:
-    return document.get("name") if isinstance(document, dict) and isinstance(document.get("name"), str) else default_name
+    return (
+        document.get("name") if isinstance(document, dict) and isinstance(document.get("name"), str) else default_name
+    )
 
 
 def build_problems(document: Any, file: str, default_name: str) -> tuple[list[Problem], list[ProblemError]]:

@@ -49,20 +49,104 @@ class Judgement:
     ulps: float = math.nan  # the error in units in the last place of the row's dtype
 
 
-def errors(value: float, reference: mpmath.mpf) -> tuple[float, float, float]:
-    """abs_error, rel_error (abs where the reference is 0), digits, computed at
-    high precision so that the last digits are not lost to rounding here."""
-    with mpmath.workdps(60):
-        diff = abs(mpmath.mpf(value) - reference)
-        rel = diff / abs(reference) if reference != 0 else diff
-    abs_error, rel_error = float(diff), float(rel)
-    digits = MAX_DIGITS if rel == 0 else min(MAX_DIGITS, max(0.0, -math.log10(rel_error) if rel_error else MAX_DIGITS))
+def split(reference) -> tuple[float, float]:
+    """A high-precision number as float64 hi + lo (hi + lo carries ~32 digits)."""
+    if isinstance(reference, mpmath.mpf):
+        hi = float(reference)
+        with mpmath.workdps(60):
+            lo = float(reference - mpmath.mpf(hi)) if math.isfinite(hi) else 0.0
+        return hi, lo
+    hi = float(reference)
+    return hi, float(np.longdouble(reference) - np.longdouble(hi)) if math.isfinite(hi) else 0.0
+
+
+def error_arrays(values: np.ndarray, hi: np.ndarray, lo: np.ndarray):
+    """abs_error, rel_error (abs where the reference is 0), digits. values - hi is
+    exact wherever the two are close (Sterbenz), so subtracting lo afterwards keeps
+    the last digits that a float64 comparison would lose."""
+    with np.errstate(all="ignore"):
+        abs_error = np.abs((values - hi) - lo)
+        rel_error = np.where(hi != 0, abs_error / np.abs(hi), abs_error)
+        digits = np.where(rel_error > 0, np.clip(-np.log10(rel_error), 0.0, MAX_DIGITS), MAX_DIGITS)
+    digits = np.where(np.isfinite(values), digits, 0.0)
     return abs_error, rel_error, digits
+
+
+@dataclass
+class Judged:
+    """Judgements of one cell's elements, as arrays."""
+
+    verdict: np.ndarray
+    abs_error: np.ndarray
+    rel_error: np.ndarray
+    digits: np.ndarray
+    ulps: np.ndarray
+    tolerance: np.ndarray
+    message: np.ndarray
+
+
+def judge_cell(values, hi, lo, *, method: str, dtype: str, bounds=None, rtol=None, atol=None) -> Judged:
+    values, hi, lo = (np.asarray(a, dtype=np.float64).ravel() for a in (values, hi, lo))
+    abs_error, rel_error, digits = error_arrays(values, hi, lo)
+    finite = np.isfinite(values)
+    if dtype in ("float32", "float64"):
+        with np.errstate(all="ignore"):
+            spacing = np.spacing(np.abs(hi).astype(dtype)).astype(np.float64)
+            ulps = abs_error / spacing
+    else:
+        ulps = np.full(values.shape, np.nan)
+    message = np.full(values.shape, "", dtype=object)
+    bounds = None if bounds is None else np.asarray(bounds, dtype=np.float64).ravel()
+    if rtol is not None or atol is not None:
+        r, a = rtol or 0.0, atol or 0.0
+        tolerance = np.full(values.shape, r)
+        ok = (rel_error <= r) | (abs_error <= a)
+        explain = lambda i: (
+            f"relative error {rel_error[i]:.2g} > rtol {r:.2g} and absolute error {abs_error[i]:.2g} > atol {a:.2g}"
+        )
+    elif method == "finite-difference":
+        tolerance = bounds
+        ok = abs_error <= bounds
+        explain = lambda i: f"error {abs_error[i]:.2g} exceeds the method's own error bound {bounds[i]:.2g}"
+        for i in np.flatnonzero(ok & (bounds >= np.abs(hi))):
+            message[i] = (
+                f"within its error bound {bounds[i]:.2g}, which is larger than the value itself: no digit can be trusted"
+            )
+    elif method == "given":
+        tolerance = bounds
+        ok = (abs_error <= bounds * (1 + 1e-9)) & ~((values == 0) & (hi != 0))  # the half unit is a rounded float
+
+        def explain(i):
+            if values[i] == 0:
+                return f"written as 0, but the true value is {hi[i]:.5g}"
+            text = (
+                f"not the reference rounded to the digits written: off by {abs_error[i]:.2g}, more than {bounds[i]:.2g}"
+            )
+            if bounds[i] < 1e-9 * abs(values[i]) and float(np.float32(values[i])) == values[i]:
+                text += "; the value is exactly a float32 number printed in full: it was likely computed in float32"
+            return text
+    else:
+        r = exact_rtol(dtype)
+        tolerance = np.full(values.shape, r)
+        ok = (rel_error <= r) & ~((values == 0) & (hi != 0))
+
+        def explain(i):
+            if values[i] == 0:
+                return f"the gradient is 0, but the true value is {hi[i]:.5g} (100% error)"
+            return f"relative error {rel_error[i]:.2g} > {r:.2g} (√ε of {dtype}): {digits[i]:.1f} digits correct"
+
+    ok &= finite
+    for i in np.flatnonzero(~ok):
+        message[i] = "non-finite value" if not finite[i] else explain(i)
+    abs_error = np.where(finite, abs_error, np.inf)
+    rel_error = np.where(finite, rel_error, np.inf)
+    verdict = np.where(ok, "agree", "disagree").astype(object)
+    return Judged(verdict, abs_error, rel_error, digits, ulps, np.asarray(tolerance, dtype=np.float64), message)
 
 
 def judge(
     value: float,
-    reference: mpmath.mpf,
+    reference,
     *,
     method: str,
     dtype: str,
@@ -70,52 +154,16 @@ def judge(
     rtol: float | None = None,
     atol: float | None = None,
 ) -> Judgement:
-    if not math.isfinite(value):
-        return Judgement("disagree", math.inf, math.inf, 0.0, math.nan, "non-finite value")
-    abs_error, rel_error, digits = errors(value, reference)
-
-    ulps = abs_error / ulp(reference, dtype) if dtype in ("float32", "float64") else math.nan
-
-    def verdict(ok: bool, tolerance: float, message: str) -> Judgement:
-        verdict = "agree" if ok else "disagree"
-        return Judgement(verdict, abs_error, rel_error, digits, tolerance, "" if ok else message, ulps)
-
-    if rtol is not None or atol is not None:
-        r, a = rtol or 0.0, atol or 0.0
-        return verdict(
-            rel_error <= r or abs_error <= a,
-            r,
-            f"relative error {rel_error:.2g} > rtol {r:.2g} and absolute error {abs_error:.2g} > atol {a:.2g}",
-        )
-    if method == "finite-difference":
-        judged = verdict(
-            abs_error <= bound, bound, f"error {abs_error:.2g} exceeds the method's own error bound {bound:.2g}"
-        )
-        if judged.verdict == "agree" and bound >= abs(reference):
-            judged.message = (
-                f"within its error bound {bound:.2g}, which is larger than the value itself: no digit can be trusted"
-            )
-        return judged
-    if method == "given":
-        if value == 0 and reference != 0:
-            return verdict(False, 0.0, f"written as 0, but the true value is {float(reference):.5g}")
-        judged = verdict(
-            abs_error <= bound * (1 + 1e-9),  # the half unit itself is a rounded float
-            bound,
-            f"not the reference rounded to the digits written: off by {abs_error:.2g}, more than {bound:.2g}",
-        )
-        if judged.verdict == "disagree" and bound < 1e-9 * abs(value) and float(np.float32(value)) == value:
-            judged.message += (
-                "; the value is exactly a float32 number printed in full: it was likely computed in float32"
-            )
-        return judged
-    tolerance = exact_rtol(dtype)
-    if value == 0 and reference != 0:
-        return verdict(
-            False, tolerance, f"the gradient is 0, but the true value is {float(reference):.5g} (100% error)"
-        )
-    return verdict(
-        rel_error <= tolerance,
-        tolerance,
-        f"relative error {rel_error:.2g} > {tolerance:.2g} (√ε of {dtype}): {digits:.1f} digits correct",
+    """One element: the cell judgement of a single value."""
+    hi, lo = split(reference)
+    j = judge_cell(
+        [value], [hi], [lo], method=method, dtype=dtype, bounds=None if bound is None else [bound], rtol=rtol, atol=atol
     )
+    return Judgement(j.verdict[0], j.abs_error[0], j.rel_error[0], j.digits[0], j.tolerance[0], j.message[0], j.ulps[0])
+
+
+def errors(value: float, reference) -> tuple[float, float, float]:
+    """abs_error, rel_error, digits of one value against a high-precision reference."""
+    hi, lo = split(reference)
+    a, r, d = error_arrays(np.array([float(value)]), np.array([hi]), np.array([lo]))
+    return float(a[0]), float(r[0]), float(d[0])
