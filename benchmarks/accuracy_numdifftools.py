@@ -70,13 +70,13 @@ def compare(paths: list[str]) -> list[dict]:
     for problem in problems:
         if not is_smooth(problem):
             continue
-        reference = problem.symbolic.reference
-        if reference.function is None or any(g is None for var in problem.wrt for g in reference.gradient[var].ravel()):
+        reference = problem.reference
+        if not reference.function_defined or not all(reference.defined[v].all() for v in problem.wrt):
             continue
         ours = richardson.gradient(problem, "float64").values
         peer = numdifftools_gradient(problem)
         pairs = [
-            (digits(ours[v][i], reference.gradient[v][i]), digits(peer[v][i], reference.gradient[v][i]))
+            (digits(ours[v][i], reference.value(v, i)), digits(peer[v][i], reference.value(v, i)))
             for v in problem.wrt
             for i in np.ndindex(problem.point[v].shape)
         ]

@@ -7,12 +7,14 @@ the good problems have run and the reports are written).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 import numpy as np
 
 from diffcompare.problem import DTYPES
+from diffcompare.timing import DEFAULT_BUDGET_S, DEFAULT_REPEAT, configure
 
 EXIT_OK, EXIT_DISAGREE, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -34,6 +36,13 @@ def _run_parser() -> argparse.ArgumentParser:
     parser.add_argument("--check", action="store_true", help="exit 1 when any row disagrees")
     parser.add_argument("--rtol", type=float, help="relative tolerance for every row, replacing the defaults")
     parser.add_argument("--atol", type=float, help="absolute tolerance for every row, replacing the defaults")
+    parser.add_argument(
+        "--jobs", type=int, default=os.cpu_count() or 1, help="worker processes (default: the cores; 1 runs in-process)"
+    )
+    parser.add_argument("--repeat", type=int, help=f"timed calls per cell, at most (default {DEFAULT_REPEAT})")
+    parser.add_argument(
+        "--budget", type=float, help=f"seconds of timed calls per cell, at most (default {DEFAULT_BUDGET_S})"
+    )
     return parser
 
 
@@ -57,7 +66,9 @@ def run_command(argv: list[str]) -> int:
     messages = [f"{p}: no such file or folder" for p in missing] + [str(e) for e in errors]
     for message in messages:
         print(message, file=sys.stderr)
-    frame = run_problems(problems, args.backends, args.dtypes, args.rtol, args.atol)
+    configure(args.repeat, args.budget)
+    jobs = max(1, min(args.jobs, len(problems)))  # a worker per problem at most: each starts its own imports
+    frame = run_problems(problems, args.backends, args.dtypes, args.rtol, args.atol, jobs=jobs)
     paths = write_reports(frame, messages, args.out)
     print_summary(frame, messages)
     print("wrote " + ", ".join(map(str, paths)))

@@ -188,6 +188,7 @@ class Problem:
     tags: tuple[str, ...] = ()
     text: str = ""  # the function as written
     params: dict = field(default_factory=dict)  # this member's sweep parameters
+    default_name: str = ""  # the name it gets without a `name:` key (file stem, -2 …)
     document: dict = field(default_factory=dict, repr=False)  # the YAML it came from, to rebuild it elsewhere
 
     @property
@@ -195,12 +196,31 @@ class Problem:
         """Elements differentiated."""
         return int(sum(self.point[v].size for v in self.wrt))
 
-    @cached_property
+    @property
     def symbolic(self):
-        """The exact symbolic form and derivatives, computed once on first use."""
-        from diffcompare.symbolic import SymbolicForm
+        """The exact symbolic form and derivatives, built once on first use.
+        Raises SymbolicLimit (every time, built once) past the size or time SymPy is given."""
+        from diffcompare.symbolic import SymbolicForm, SymbolicLimit
 
-        return SymbolicForm(self)
+        if "_symbolic" not in self.__dict__:
+            try:
+                self.__dict__["_symbolic"] = SymbolicForm(self)
+            except SymbolicLimit as exc:
+                self.__dict__["_symbolic"] = exc
+        if isinstance(self.__dict__["_symbolic"], SymbolicLimit):
+            raise self.__dict__["_symbolic"]
+        return self.__dict__["_symbolic"]
+
+    @cached_property
+    def reference(self):
+        """The exact symbolic reference where SymPy can afford it, else the long-double chain rule."""
+        from diffcompare.reference import longdouble_reference
+        from diffcompare.symbolic import SymbolicLimit
+
+        try:
+            return self.symbolic.reference
+        except SymbolicLimit:
+            return longdouble_reference(self)
 
 
 def _pydantic_message(file: str, problem: str, exc: ValidationError) -> ProblemError:
@@ -336,6 +356,7 @@ def build_problem(document: Any, file: str, default_name: str, params: dict | No
         text=spec.function,
         params=dict(params),
         document=document,
+        default_name=default_name,
     )
 
 

@@ -15,7 +15,9 @@ from fractions import Fraction
 import mpmath
 import numpy as np
 
+from diffcompare.engine import ChainRule, point_in
 from diffcompare.numeric import MPMATH, Plan, mp_is_finite_real
+from diffcompare.verdicts import split
 
 REFERENCE_DIGITS = (30, 50)
 MAX_REFERENCE_DIGITS = 800
@@ -24,12 +26,29 @@ AGREED_DIGITS = 24  # float64 needs 17; a few more so that the reference's own r
 
 @dataclass
 class Reference:
-    function: mpmath.mpf | None  # f at the point; None where not a finite real number
-    gradient: dict[str, np.ndarray]  # var -> object array of mpf, or None where not finite/real
-    notes: dict[str, np.ndarray]  # var -> object array of str: why an element has no reference
-    digits: int  # the precision the last element settled at
+    """The exact gradient at the point, in whichever form the problem's size allows.
+
+    kind "sympy": SymPy's derivative in mpmath (gradient holds mpf, None where undefined).
+    kind "longdouble": the chain-rule engine in np.longdouble (gradient is None).
+    Both give hi + lo per element: float64 arrays whose sum is the reference value.
+    """
+
+    kind: str
+    function_defined: bool
+    hi: dict[str, np.ndarray]
+    lo: dict[str, np.ndarray]
+    defined: dict[str, np.ndarray]  # bool: a finite real reference exists
+    notes: dict[str, np.ndarray]  # var -> object array of str: what to know about an element's reference
+    digits: int = 0  # the precision the last element settled at (sympy kind)
     escalations: int = 0  # how often the precision had to be doubled
+    gradient: dict[str, np.ndarray] | None = None
     form: object = field(default=None, repr=False)
+
+    def value(self, var: str, index: tuple):
+        """One element's reference: an mpf (sympy kind) or a float (hi + lo is exact to ~32 digits)."""
+        if self.gradient is not None:
+            return self.gradient[var][index]
+        return float(self.hi[var][index]) if self.defined[var][index] else None
 
     def one_sided(self, var: str, index: tuple, digits: int = 50) -> tuple[object, object]:
         """∂f/∂var[index] just left and just right of the point (δ = 2⁻¹⁰⁰·max(1, |x|)):
@@ -123,19 +142,53 @@ def compute_reference(form) -> Reference:
         low, high = high, 2 * high
         escalations += 1
 
-    gradient, reasons, start = {}, {}, 1
+    gradient, reasons, hi, lo, defined, start = {}, {}, {}, {}, {}, 1
     for var in form.problem.wrt:
         shape = form.derivatives[var].shape
         size = int(np.prod(shape))
-        g = np.empty(size, dtype=object)
-        r = np.empty(size, dtype=object)
+        g, r = np.empty(size, dtype=object), np.empty(size, dtype=object)
+        h, lw = np.full(size, np.nan), np.zeros(size)
         for k in range(size):
             g[k] = None if start + k in undefined else values[start + k]
             r[k] = notes[start + k]
+            if g[k] is not None:
+                h[k], lw[k] = split(g[k])
         gradient[var], reasons[var] = g.reshape(shape), r.reshape(shape)
+        hi[var], lo[var] = h.reshape(shape), lw.reshape(shape)
+        defined[var] = np.array([v is not None for v in g], dtype=bool).reshape(shape)
         start += size
-    function = None if 0 in undefined else values[0]
-    return Reference(function, gradient, reasons, high, escalations, form)
+    return Reference(
+        "sympy", 0 not in undefined, hi, lo, defined, reasons, high, escalations, gradient=gradient, form=form
+    )
+
+
+def longdouble_reference(problem) -> Reference:
+    """Past the size where SymPy is affordable: the chain-rule engine in
+    np.longdouble (a 64-bit significand on x86-64, three digits more than
+    float64), at the exact float64 point, with the exact float64 constants."""
+    engine = ChainRule(problem.function, np.longdouble)
+    inputs = point_in(problem.point, np.longdouble)
+    values = engine.forward(inputs)
+    grads = engine.gradient(inputs, problem.wrt)
+    function_defined = bool(np.all(np.isfinite(np.asarray(values[-1], dtype=np.longdouble))))
+    general = []
+    eps = float(np.finfo(np.longdouble).eps)
+    if eps >= float(np.finfo(np.float64).eps):
+        general.append("np.longdouble is float64 on this machine: this reference is no more precise than float64")
+    hazards = [(amp, why) for amp, why in engine.hazards(inputs) if amp * eps > 1e-17]
+    if hazards:
+        amp, why = hazards[0]
+        general.append(f"the long-double reference itself may be off by ≈{min(amp * eps, 1):.0e} here: {why}")
+    hi, lo, defined, notes = {}, {}, {}, {}
+    for var in problem.wrt:
+        g = np.asarray(grads[var], dtype=np.longdouble)
+        with np.errstate(all="ignore"):
+            h = g.astype(np.float64)
+            lo[var] = np.where(np.isfinite(h), (g - h).astype(np.float64), 0.0)
+        defined[var] = np.isfinite(g) & function_defined
+        hi[var] = np.where(defined[var], h, np.nan)
+        notes[var] = np.where(defined[var], "; ".join(general), "not finite").astype(object)
+    return Reference("longdouble", function_defined, hi, lo, defined, notes)
 
 
 def _why_not(value) -> str:

@@ -54,28 +54,37 @@ def _snap(side: float, other: float) -> float:
     return 0.0 if abs(side) <= 1e-20 * max(1.0, abs(other)) else side
 
 
-def singular_elements(problem, reference) -> dict[tuple[str, tuple], Singular]:
-    """(variable, index) -> Singular for every gradient element that is one."""
-    found: dict[tuple[str, tuple], Singular] = {}
+ALL = None  # the index key of a Singular that covers every element of its variable
+
+
+def singular_elements(problem, reference) -> dict[tuple[str, tuple | None], Singular]:
+    """(variable, index) -> Singular for every gradient element that is one;
+    (variable, ALL) where the verdict covers the whole variable."""
+    found: dict[tuple[str, tuple | None], Singular] = {}
     engine = ChainRule(problem.function, "float64")
     inputs = point_in(problem.point, "float64")
-    if reference.function is None:
+    if not reference.function_defined:
         where = engine.undefined_at(inputs)
         message = "f is not finite at this point" + (f": {where}" if where else "")
-        for var in problem.wrt:
-            for index in np.ndindex(problem.point[var].shape):
-                found[(var, index)] = Singular("undefined", message)
-        return found
+        return {(var, ALL): Singular("undefined", message) for var in problem.wrt}
     where = None
     for var in problem.wrt:
-        for index in np.ndindex(problem.point[var].shape):
-            if reference.gradient[var][index] is None:
-                where = engine.undefined_at(inputs) if where is None else where
-                note = reference.notes[var][index]
-                message = f"∂f/∂{element_label(var, index)} is {note} at this point" + (f": {where}" if where else "")
-                found[(var, index)] = Singular("undefined", message)
+        missing = ~reference.defined[var]
+        if missing.any():
+            where = engine.undefined_at(inputs) if where is None else where
+        for index in zip(*np.nonzero(missing)) if missing.ndim else ([()] if missing else []):
+            index = tuple(int(i) for i in index)
+            note = reference.notes[var][index]
+            message = f"∂f/∂{element_label(var, index)} is {note} at this point" + (f": {where}" if where else "")
+            found[(var, index)] = Singular("undefined", message)
     kinks = engine.kinks(inputs, problem.wrt)
     if not kinks:
+        return found
+    if reference.kind != "sympy":
+        # One-sided derivatives need the symbolic form; past its size, say so for every element.
+        message = f"kink: {kinks[0]}; its one-sided derivatives are not computed past SymPy's size limit"
+        for var in problem.wrt:
+            found.setdefault((var, ALL), Singular("kink", message))
         return found
     for var in problem.wrt:
         for index in np.ndindex(problem.point[var].shape):

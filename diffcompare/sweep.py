@@ -42,7 +42,7 @@ def is_analytic(problem) -> bool:
 
 
 def sweep(problem, variable: str, index: tuple) -> pd.DataFrame:
-    reference = problem.symbolic.reference.gradient[variable][index]
+    reference = problem.reference.value(variable, index)
     if reference is None:
         raise ValueError(f"∂f/∂{element_label(variable, index)} is not defined at the point: nothing to sweep")
     methods = ["forward", "central"] + (["complex_step"] if is_analytic(problem) else [])

@@ -10,6 +10,7 @@ backends evaluate, at the exact float64 point.
 
 from __future__ import annotations
 
+import time
 from fractions import Fraction
 from functools import cached_property
 
@@ -123,20 +124,34 @@ def to_sympy(root: Node, symbols: dict[str, np.ndarray]) -> np.ndarray:
     return program(symbols)
 
 
+MAX_ELEMENTS = 200  # point elements SymPy is given: its diff costs grow with their square
+TIME_LIMIT_S = 20.0  # and the seconds it is given to differentiate
+
+
+class SymbolicLimit(Exception):
+    """The problem is past what SymPy is given; the message says which limit."""
+
+
 class SymbolicForm:
     """A problem's function and gradient in SymPy, built once."""
 
     def __init__(self, problem):
+        start = time.perf_counter()
         self.problem = problem
+        elements = sum(v.size for v in problem.point.values())
+        if elements > MAX_ELEMENTS:
+            raise SymbolicLimit(f"{elements} point elements, past SymPy's limit of {MAX_ELEMENTS}")
         self.symbols = {k: element_symbols(k, v.shape) for k, v in problem.point.items()}
         self.function = to_sympy(problem.function, self.symbols)[()]
-        # derivatives[var] is an object array of the variable's shape
-        self.derivatives = {
-            var: np.vectorize(lambda s: self.function.diff(s), otypes=[object])(self.symbols[var])
-            if self.symbols[var].ndim
-            else _wrap(self.function.diff(self.symbols[var][()]))
-            for var in problem.wrt
-        }
+        self.derivatives = {}  # var -> object array of the variable's shape
+        for var in problem.wrt:
+            out = np.empty(self.symbols[var].shape, dtype=object)
+            for index in np.ndindex(out.shape):
+                out[index] = self.function.diff(self.symbols[var][index])
+                if time.perf_counter() - start > TIME_LIMIT_S:
+                    raise SymbolicLimit(f"differentiating took more than SymPy's limit of {TIME_LIMIT_S:g} s")
+            self.derivatives[var] = out
+        self.build_s = time.perf_counter() - start  # differentiation, part of the sympy backend's setup
 
     @property
     def inputs(self) -> list[sympy.Symbol]:

@@ -8,14 +8,34 @@ from collections.abc import Callable
 
 DEFAULT_REPEAT = 7
 DEFAULT_BUDGET_S = 0.05  # per cell, so that a default run stays quick
+_settings = {"repeat": DEFAULT_REPEAT, "budget_s": DEFAULT_BUDGET_S}
 
 
-def median_time(fn: Callable[[], object], repeat: int = DEFAULT_REPEAT, budget_s: float = DEFAULT_BUDGET_S) -> float:
+def configure(repeat: int | None = None, budget_s: float | None = None) -> None:
+    """--repeat / --budget: more calls per cell, for more precise figures."""
+    _settings["repeat"] = DEFAULT_REPEAT if repeat is None else max(1, int(repeat))
+    _settings["budget_s"] = DEFAULT_BUDGET_S if budget_s is None else max(0.0, float(budget_s))
+
+
+def settings() -> tuple[int, float]:
+    return _settings["repeat"], _settings["budget_s"]
+
+
+def timed(fn: Callable[[], object]) -> tuple[object, float]:
+    """(fn(), seconds): the first call, whose time is part of a backend's setup."""
+    start = time.perf_counter()
+    result = fn()
+    return result, time.perf_counter() - start
+
+
+def median_time(fn: Callable[[], object], repeat: int | None = None, budget_s: float | None = None) -> float:
     """Median seconds of fn() over up to `repeat` calls within `budget_s`.
 
     The caller has already made the warm-up call (it needed the result), so
     every call timed here is warm. At least one call is always timed.
     """
+    repeat = _settings["repeat"] if repeat is None else repeat
+    budget_s = _settings["budget_s"] if budget_s is None else budget_s
     times: list[float] = []
     deadline = time.perf_counter() + budget_s
     while len(times) < repeat:

@@ -28,9 +28,12 @@ class Gradient:
     """What a backend returns for one problem in one dtype."""
 
     values: dict[str, np.ndarray]  # variable -> gradient, in the variable's shape
-    time_s: float = float("nan")  # median seconds of one gradient evaluation
+    time_s: float = float("nan")  # median seconds of one warm gradient evaluation
     message: str = ""
-    bounds: dict[str, np.ndarray] = field(default_factory=dict)  # own error bound per element
+    bounds: dict[str, np.ndarray] = field(default_factory=dict)  # own error estimate per element
+    setup_s: float = float("nan")  # building: tracing, compiling, differentiating, and the first call
+    f_time_s: float = float("nan")  # median seconds of the function alone, same backend and dtype
+    extras: dict[str, float] = field(default_factory=dict)  # backend-specific columns (expr_ops …)
 
 
 class SkipCell(Exception):

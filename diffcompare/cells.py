@@ -1,0 +1,266 @@
+"""One problem through every backend: its rows, built a cell at a time.
+
+A cell is problem × backend × dtype × variable; its rows (one per element) are
+built as column arrays, so that a 10⁶-element gradient costs arrays, not a
+million dicts. A backend that raises costs its own cell (`error`), a missing
+package or a size limit costs its cells (`skipped`), and nothing here lets one
+problem take the others down.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+
+from diffcompare import backends as registry
+from diffcompare.engine import ChainRule, point_in
+from diffcompare.ir import index_label
+from diffcompare.problem import DTYPES, Problem
+from diffcompare.singular import ALL, singular_elements
+from diffcompare.verdicts import exact_rtol, judge_cell
+
+COLUMNS = [
+    "problem",
+    "backend",
+    "dtype",
+    "variable",
+    "index",
+    "value",
+    "reference",
+    "abs_error",
+    "rel_error",
+    "digits",
+    "verdict",
+    "time_s",
+    "message",
+]
+EXTRA_COLUMNS = [
+    "size",
+    "reference_kind",
+    "ulps",
+    "tolerance",
+    "error_estimate",
+    "setup_s",
+    "f_time_s",
+    "cost_ratio",
+    "expr_ops",
+    "expr_ops_cse",
+    "method",
+    "file",
+]
+FLOAT_COLUMNS = [
+    "value",
+    "reference",
+    "abs_error",
+    "rel_error",
+    "digits",
+    "time_s",
+    "ulps",
+    "tolerance",
+    "error_estimate",
+    "setup_s",
+    "f_time_s",
+    "cost_ratio",
+    "expr_ops",
+    "expr_ops_cse",
+]
+
+
+@lru_cache(maxsize=64)
+def index_labels(shape: tuple[int, ...]) -> np.ndarray:
+    """'' for a scalar, '0' … for a vector, '1,0' … for a matrix: one per element."""
+    if not shape:
+        return np.array([""], dtype=object)
+    if len(shape) == 1:
+        return np.arange(shape[0]).astype(str).astype(object)
+    return np.array([index_label(i) for i in np.ndindex(shape)], dtype=object)
+
+
+class Explainer:
+    """Why an exact method lost digits: the chain-rule engine's forward pass in
+    the row's dtype, asked which steps amplify rounding (primitive hazards)."""
+
+    def __init__(self):
+        self._cache: dict[tuple[int, str], str] = {}
+
+    def __call__(self, problem: Problem, dtype: str) -> str:
+        key = (id(problem), dtype)
+        if key not in self._cache:
+            self._cache[key] = self._explain(problem, dtype)
+        return self._cache[key]
+
+    @staticmethod
+    def _explain(problem: Problem, dtype: str) -> str:
+        if dtype not in DTYPES:
+            return ""
+        eps = float(np.finfo(dtype).eps)
+        try:
+            hazards = ChainRule(problem.function, dtype).hazards(point_in(problem.point, dtype))
+        except Exception:  # an explanation must never cost a row
+            return ""
+        worst = [(amp, why) for amp, why in hazards if amp * eps > exact_rtol(dtype) / 100]
+        if not worst:
+            return ""
+        amp, why = worst[0]
+        size = "all digits lost" if amp * eps >= 1 else f"up to ≈{amp * eps:.0e} relative error"
+        return f"likely cause in {dtype}: {why} ({size})"
+
+
+def _block(problem, name, method, dtype, var, columns: dict) -> dict:
+    """A cell's rows as columns; scalars are spread over the cell's elements."""
+    n = problem.point[var].size
+    block = {
+        "problem": problem.name,
+        "backend": name,
+        "dtype": dtype,
+        "variable": var,
+        "index": index_labels(problem.point[var].shape),
+        "method": method,
+        "file": problem.file,
+        "size": problem.size,
+        **columns,
+    }
+    block["_n"] = n
+    return block
+
+
+def _join(message: np.ndarray, extra) -> np.ndarray:
+    """Append extra (a string, or a string per element) to each non-empty or empty message."""
+    extra = np.broadcast_to(np.asarray(extra, dtype=object), message.shape)
+    out = message.copy()
+    for i in np.flatnonzero(extra != ""):
+        out[i] = f"{out[i]}; {extra[i]}" if out[i] else extra[i]
+    return out
+
+
+def _timing(gradient) -> dict:
+    ratio = gradient.time_s / gradient.f_time_s if gradient.f_time_s and gradient.f_time_s > 0 else math.nan
+    return {
+        "time_s": gradient.time_s,
+        "setup_s": gradient.setup_s,
+        "f_time_s": gradient.f_time_s,
+        "cost_ratio": ratio,
+        **gradient.extras,
+    }
+
+
+def problem_blocks(problem: Problem, backends: dict, dtypes=None, rtol=None, atol=None, explainer=None) -> list[dict]:
+    explainer = explainer or Explainer()
+    rtol = problem.rtol if rtol is None else rtol
+    atol = problem.atol if atol is None else atol
+    reference, singular, failure = None, {}, ""
+    try:
+        reference = problem.reference
+        singular = singular_elements(problem, reference)
+    except Exception as exc:  # a reference we cannot build is our error, reported on every row
+        failure = f"no reference: {type(exc).__name__}: {_one_line(exc)}"
+    kind = reference.kind if reference is not None else ""
+
+    blocks: list[dict] = []
+    for name, backend in backends.items():
+        if isinstance(backend, registry.Unavailable):
+            for dtype in (d for d in problem.dtypes if dtypes is None or d in dtypes):
+                for var in problem.wrt:
+                    cols = {"verdict": "skipped", "message": backend.message, "reference_kind": kind}
+                    blocks.append(_block(problem, name, "", dtype, var, cols))
+            continue
+        for dtype in backend.dtypes_for(problem):
+            if dtypes is not None and dtype in DTYPES and dtype not in dtypes:
+                continue
+            blocks += _cell_blocks(problem, name, backend, dtype, reference, singular, failure, explainer, rtol, atol)
+    return blocks
+
+
+def _cell_blocks(problem, name, backend, dtype, reference, singular, failure, explainer, rtol, atol) -> list[dict]:
+    variables = backend.variables(problem)
+    kind = reference.kind if reference is not None else ""
+    try:
+        gradient = backend.gradient(problem, dtype)
+        for var in variables:
+            got = np.shape(gradient.values[var])
+            if got != problem.point[var].shape:
+                raise ValueError(f"returned shape {got} for '{var}', expected {problem.point[var].shape}")
+    except registry.SkipCell as exc:
+        cols = {"verdict": "skipped", "message": _one_line(exc), "reference_kind": kind}
+        return [_block(problem, name, backend.method, dtype, var, cols) for var in variables]
+    except Exception as exc:
+        cols = {"verdict": "error", "message": f"{type(exc).__name__}: {_one_line(exc)}", "reference_kind": kind}
+        return [_block(problem, name, backend.method, dtype, var, cols) for var in variables]
+
+    blocks = []
+    for var in variables:
+        values = np.asarray(gradient.values[var], dtype=np.float64).ravel()
+        estimate = np.asarray(gradient.bounds[var], dtype=np.float64).ravel() if var in gradient.bounds else None
+        cols = {"value": values, "error_estimate": estimate, "reference_kind": kind, **_timing(gradient)}
+        if failure:
+            cols.update(verdict="error", message=failure)
+            blocks.append(_block(problem, name, backend.method, dtype, var, cols))
+            continue
+        hi, lo = reference.hi[var].ravel(), reference.lo[var].ravel()
+        j = judge_cell(values, hi, lo, method=backend.method, dtype=dtype, bounds=estimate, rtol=rtol, atol=atol)
+        verdict, message = j.verdict, j.message
+        if backend.method in ("exact", "complex-step") and (verdict == "disagree").any():
+            message = _join(message, np.where(verdict == "disagree", explainer(problem, dtype), ""))
+        message = _join(message, reference.notes[var].ravel())
+        message = _join(message, gradient.message)
+        numbers = {"reference": hi, "abs_error": j.abs_error, "rel_error": j.rel_error, "digits": j.digits}
+        numbers.update(ulps=j.ulps, tolerance=j.tolerance)
+        special = _special_elements(problem, var, singular)
+        if special:
+            # Kinks and undefined points: the verdict is about the point, not the backend's value.
+            for numbers_key in numbers:
+                numbers[numbers_key] = np.array(numbers[numbers_key], dtype=np.float64, copy=True)
+            verdict, message = verdict.copy(), message.copy()
+            for flat, item in special:
+                verdict[flat] = item.verdict
+                message[flat] = item.message_for(values[flat])
+                for column in ("reference", "abs_error", "rel_error", "digits", "ulps"):
+                    numbers[column][flat] = np.nan
+        cols.update(numbers, verdict=verdict, message=message)
+        blocks.append(_block(problem, name, backend.method, dtype, var, cols))
+    return blocks
+
+
+def _special_elements(problem, var, singular) -> list[tuple[int, object]]:
+    """(flat position, Singular) for the elements of var that are kinks or undefined."""
+    shape = problem.point[var].shape
+    if (var, ALL) in singular:
+        return [(i, singular[(var, ALL)]) for i in range(int(np.prod(shape)))]
+    out = []
+    for (name, index), item in singular.items():
+        if name == var and index is not ALL:
+            out.append((int(np.ravel_multi_index(index, shape)) if shape else 0, item))
+    return out
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text[:300] + ("…" if len(text) > 300 else "")
+
+
+def blocks_to_frame(blocks: list[dict]) -> pd.DataFrame:
+    """Concatenate cells into the tidy DataFrame, columns in their fixed order."""
+    columns = COLUMNS + EXTRA_COLUMNS
+    if not blocks:
+        return pd.DataFrame({c: pd.Series(dtype="float64" if c in FLOAT_COLUMNS else "str") for c in columns})
+    data = {}
+    for column in columns:
+        parts = []
+        for block in blocks:
+            n = block["_n"]
+            value = block.get(column)
+            if value is None:
+                value = np.nan if column in FLOAT_COLUMNS else ""
+            parts.append(
+                np.broadcast_to(np.asarray(value, dtype=np.float64 if column in FLOAT_COLUMNS else object), (n,))
+            )
+        data[column] = np.concatenate(parts)
+    frame = pd.DataFrame(data, columns=columns)
+    frame["size"] = frame["size"].astype("int64")
+    for column in columns:
+        if column not in FLOAT_COLUMNS and column != "size":
+            frame[column] = frame[column].astype(str)
+    return frame
