@@ -169,6 +169,22 @@ class SymbolicForm:
         return sympy.cse([self.function, *self.gradient_exprs])
 
     @cached_property
+    def gradient_cse(self) -> tuple[list, list]:
+        """Common subexpressions of the gradient alone: what the sympy backend evaluates."""
+        return sympy.cse(self.gradient_exprs)
+
+    @cached_property
+    def expr_ops(self) -> int:
+        """Operations in the gradient as differentiated, every repeat counted (expression swell)."""
+        return int(sum(sympy.count_ops(e) for e in self.gradient_exprs))
+
+    @cached_property
+    def expr_ops_cse(self) -> int:
+        """Operations after common-subexpression elimination."""
+        replacements, reduced = self.gradient_cse
+        return int(sum(sympy.count_ops(e) for _, e in replacements) + sum(sympy.count_ops(e) for e in reduced))
+
+    @cached_property
     def reference(self):
         from diffcompare.reference import compute_reference
 

@@ -3,7 +3,8 @@
 For each element, h = ε^(1/3)·max(1, |xᵢ|) in the row's dtype, the rule that
 balances truncation (∝ h²) against rounding (∝ ε/h). The step actually taken is
 (xᵢ+h) - (xᵢ-h) as represented in the dtype, so the division uses the true
-distance between the two points.
+distance between the two points. The 2n points of a variable are evaluated in
+vectorised batches (diffcompare.batched), up to a size cap (backends.finite).
 
 The bound that judges the row is the method's own error estimate, reported in
 the `tolerance` column:
@@ -20,47 +21,27 @@ from __future__ import annotations
 import numpy as np
 
 from diffcompare.backends import BaseBackend, Gradient
-from diffcompare.differences import OneElement, central
-from diffcompare.engine import ChainRule, point_in
+from diffcompare.backends.finite import FiniteDifferences, textbook_step
 from diffcompare.timing import median_time
 
 
 class CentralBackend(BaseBackend):
     name = "central"
     method = "finite-difference"
-    description = "central differences in NumPy, h = ε^(1/3)·max(1, |x|)"
+    description = "central differences in NumPy, h = ε^(1/3)·max(1, |x|), all points of a variable at once"
 
     def gradient(self, problem, dtype):
-        engine = ChainRule(problem.function, dtype)
-        inputs = point_in(problem.point, dtype)
-        f = OneElement(engine.program, inputs)
-        noise = engine.rounding_estimate(inputs)
-        eps = float(np.finfo(dtype).eps)
-        scalar = np.dtype(dtype).type
-
-        def gradient_only():
-            return {
-                var: [
-                    central(f, var, index, step(inputs[var][index], eps, scalar), scalar)[0]
-                    for index in np.ndindex(inputs[var].shape)
-                ]
-                for var in problem.wrt
-            }
-
+        fd = FiniteDifferences(problem, dtype, "central differences")
+        noise = fd.noise()
+        steps = {var: textbook_step(fd.inputs[var].ravel(), dtype) for var in problem.wrt}
         values, bounds = {}, {}
         for var in problem.wrt:
-            shape = inputs[var].shape
-            values[var], bounds[var] = np.empty(shape), np.empty(shape)
-            for index in np.ndindex(shape):
-                h = step(inputs[var][index], eps, scalar)
-                d1, taken = central(f, var, index, h, scalar)
-                d2, _ = central(f, var, index, scalar(2 * h), scalar)
-                with np.errstate(all="ignore"):
-                    values[var][index] = d1
-                    bounds[var][index] = 2 * noise / taken + abs(d2 - d1)
-        return Gradient(values, median_time(gradient_only), bounds=bounds)
-
-
-def step(x, eps: float, scalar):
-    """The textbook step ε^(1/3)·max(1, |x|), in the row's dtype."""
-    return scalar(eps ** (1 / 3) * max(1.0, abs(float(x))))
+            shape = fd.inputs[var].shape
+            d1, taken = fd.central(var, steps[var])
+            d2, _ = fd.central(var, (2 * steps[var]).astype(dtype))
+            with np.errstate(all="ignore"):
+                values[var] = d1.reshape(shape)
+                bounds[var] = (2 * noise / taken + np.abs(d2 - d1)).reshape(shape)
+        setup_s = fd.setup_s()
+        time_s = median_time(lambda: [fd.central(var, steps[var]) for var in problem.wrt])
+        return Gradient(values, time_s, bounds=bounds, setup_s=setup_s, f_time_s=fd.f_time_s())

@@ -19,11 +19,10 @@ import math
 import numpy as np
 
 from diffcompare.backends import BaseBackend, Gradient, SkipCell
-from diffcompare.differences import OneElement, complex_step
-from diffcompare.engine import NUMPY_OPS, numpy_constant, point_in
+from diffcompare.backends.finite import FiniteDifferences
+from diffcompare.engine import NUMPY_OPS
 from diffcompare.ir import topo_order
 from diffcompare.primitives import PRIMITIVES
-from diffcompare.program import Program
 from diffcompare.timing import median_time
 
 STEP = {"float64": 1e-200, "float32": 2.0**-66}
@@ -71,17 +70,17 @@ class ComplexStepBackend(BaseBackend):
             primitive = PRIMITIVES.get(node.op)
             if primitive is not None and not node.is_constant and (not primitive.smooth or primitive.kind == "compare"):
                 raise SkipCell(f"the function uses the non-analytic primitive '{node.op}' ('{node.text}')")
-        program = Program(problem.function, COMPLEX_OPS, constant=numpy_constant(dtype))
-        f = OneElement(program, point_in(problem.point, dtype))
+        fd = FiniteDifferences(problem, dtype, "complex steps", forward=COMPLEX_OPS)
         h, complex_dtype = STEP[dtype], COMPLEX[dtype]
 
         def run():
             values = {}
             for var in problem.wrt:
-                shape = problem.point[var].shape
-                values[var] = np.empty(shape)
-                for index in np.ndindex(shape):
-                    values[var][index] = complex_step(f, var, index, h, complex_dtype)
+                x = fd.inputs[var].ravel().astype(complex_dtype) + np.asarray(1j * h, dtype=complex_dtype)
+                with np.errstate(all="ignore"):
+                    values[var] = (np.imag(fd.every.at(var, x)) / h).reshape(fd.inputs[var].shape)
             return values
 
-        return Gradient(run(), median_time(run))
+        values = run()
+        setup_s = fd.setup_s()
+        return Gradient(values, median_time(run), setup_s=setup_s, f_time_s=fd.f_time_s())

@@ -8,7 +8,7 @@ import numpy as np
 
 from diffcompare.backends import BaseBackend, Gradient
 from diffcompare.engine import numpy_program, point_in
-from diffcompare.timing import median_time
+from diffcompare.timing import median_time, timed
 
 
 class ManualBackend(BaseBackend):
@@ -26,12 +26,13 @@ class ManualBackend(BaseBackend):
             with np.errstate(all="ignore"):
                 return {var: program(inputs) for var, program in programs.items()}
 
-        raw = evaluate()
+        raw, setup_s = timed(evaluate)
         values = {
             var: np.broadcast_to(np.asarray(v, dtype=np.float64), problem.point[var].shape).copy()
             for var, v in raw.items()
         }
-        return Gradient(values, median_time(evaluate))
+        function = numpy_program(problem.function, dtype)
+        return Gradient(values, median_time(evaluate), setup_s=setup_s, f_time_s=median_time(lambda: function(inputs)))
 
 
 class ExpectedBackend(BaseBackend):

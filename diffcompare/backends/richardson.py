@@ -20,13 +20,10 @@ The estimate is reported in `error_estimate` and is the bound the row is judged 
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from diffcompare.backends import BaseBackend, Gradient
-from diffcompare.differences import OneElement, central
-from diffcompare.engine import ChainRule, point_in
+from diffcompare.backends.finite import FiniteDifferences
 from diffcompare.timing import median_time
 
 LEVELS = 16
@@ -34,34 +31,38 @@ MAX_ORDER = 4
 FIRST_STEP = 2.0**-3
 
 
-def extrapolate(f: OneElement, var: str, index: tuple, noise: float, scalar) -> tuple[float, float]:
-    """(best value, its error estimate) for one element."""
-    x = float(f.inputs[var][index])
-    h0 = FIRST_STEP * max(1.0, abs(x))
-    table: list[list[float]] = []
-    best, best_error = math.nan, math.inf
-    fallback, fallback_error = math.nan, math.inf
-    for k in range(LEVELS):
-        d, taken = central(f, var, index, scalar(h0 * 2.0**-k), scalar)
-        row = [d]
-        for j in range(1, min(k, MAX_ORDER) + 1):
-            row.append(row[j - 1] + (row[j - 1] - table[k - 1][j - 1]) / (4**j - 1))
-        table.append(row)
-        amplification = 1.0
-        for j, value in enumerate(row[: k - 1]):  # entries with two same-order predecessors
-            if j:
-                amplification *= (4**j + 1) / (4**j - 1)
-            change = abs(value - table[k - 1][j])
-            rounding = noise / (taken / 2) * amplification
-            truncation = max(change, abs(value - row[j - 1])) if j else change
-            estimate = truncation + rounding
-            # Converging: no larger a change than the one before, up to rounding noise.
-            if change <= abs(table[k - 1][j] - table[k - 2][j]) + 2 * rounding:
-                if estimate < best_error:  # NaN estimates (a step left the domain) never win
-                    best, best_error = value, estimate
-            elif estimate < fallback_error:
-                fallback, fallback_error = value, estimate
-    return (best, best_error) if best_error < math.inf else (fallback, fallback_error)
+def extrapolate(fd: FiniteDifferences, var: str, noise: float) -> tuple[np.ndarray, np.ndarray]:
+    """(best value, its error estimate) for every element of var, the tableau
+    built on whole arrays: each level is one batched central difference."""
+    x = fd.inputs[var].ravel().astype(np.float64)
+    h0 = FIRST_STEP * np.maximum(1.0, np.abs(x))
+    table: list[list[np.ndarray]] = []
+    best, best_error = np.full(x.shape, np.nan), np.full(x.shape, np.inf)
+    fallback, fallback_error = np.full(x.shape, np.nan), np.full(x.shape, np.inf)
+    with np.errstate(all="ignore"):
+        for k in range(LEVELS):
+            d, taken = fd.central(var, (h0 * 2.0**-k).astype(fd.dtype))
+            row = [d]
+            for j in range(1, min(k, MAX_ORDER) + 1):
+                row.append(row[j - 1] + (row[j - 1] - table[k - 1][j - 1]) / (4**j - 1))
+            table.append(row)
+            amplification = 1.0
+            for j, value in enumerate(row[: k - 1]):  # entries with two same-order predecessors
+                if j:
+                    amplification *= (4**j + 1) / (4**j - 1)
+                change = np.abs(value - table[k - 1][j])
+                rounding = noise / (taken / 2) * amplification
+                truncation = np.maximum(change, np.abs(value - row[j - 1])) if j else change
+                estimate = truncation + rounding
+                # Converging: no larger a change than the one before, up to rounding noise.
+                converging = change <= np.abs(table[k - 1][j] - table[k - 2][j]) + 2 * rounding
+                better = converging & (estimate < best_error)  # NaN estimates (a step left the domain) never win
+                best, best_error = np.where(better, value, best), np.where(better, estimate, best_error)
+                other = ~converging & (estimate < fallback_error)
+                fallback = np.where(other, value, fallback)
+                fallback_error = np.where(other, estimate, fallback_error)
+    found = np.isfinite(best_error)
+    return np.where(found, best, fallback), np.where(found, best_error, fallback_error)
 
 
 class RichardsonBackend(BaseBackend):
@@ -70,20 +71,17 @@ class RichardsonBackend(BaseBackend):
     description = "central differences with Richardson extrapolation over 16 steps halving from max(1,|x|)/8"
 
     def gradient(self, problem, dtype):
-        engine = ChainRule(problem.function, dtype)
-        inputs = point_in(problem.point, dtype)
-        f = OneElement(engine.program, inputs)
-        noise = engine.rounding_estimate(inputs)
-        scalar = np.dtype(dtype).type
+        fd = FiniteDifferences(problem, dtype, "Richardson differences")
+        noise = fd.noise()
 
         def run():
-            values, estimates = {}, {}
-            for var in problem.wrt:
-                shape = inputs[var].shape
-                values[var], estimates[var] = np.empty(shape), np.empty(shape)
-                for index in np.ndindex(shape):
-                    values[var][index], estimates[var][index] = extrapolate(f, var, index, noise, scalar)
-            return values, estimates
+            out = {var: extrapolate(fd, var, noise) for var in problem.wrt}
+            shapes = {var: fd.inputs[var].shape for var in problem.wrt}
+            return (
+                {var: v.reshape(shapes[var]) for var, (v, _) in out.items()},
+                {var: e.reshape(shapes[var]) for var, (_, e) in out.items()},
+            )
 
         values, estimates = run()
-        return Gradient(values, median_time(run), bounds=estimates)
+        setup_s = fd.setup_s()
+        return Gradient(values, median_time(run), bounds=estimates, setup_s=setup_s, f_time_s=fd.f_time_s())

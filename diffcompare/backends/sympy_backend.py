@@ -2,15 +2,21 @@
 
 The derivative is the one the reference uses (Problem.symbolic, built once);
 here it is compiled, after common-subexpression elimination, into float64
-NumPy steps. No text is ever parsed by SymPy.
+NumPy steps. No text is ever parsed by SymPy. Rows carry expr_ops, the
+derivative's operation count as differentiated, and expr_ops_cse, after CSE.
+Past SymPy's size or time limit (diffcompare.symbolic) the rows are skipped.
 """
 
 from __future__ import annotations
 
-import numpy as np
+import time
 
-from diffcompare.backends import BaseBackend, Gradient
+import numpy as np
+import sympy
+
+from diffcompare.backends import BaseBackend, Gradient, SkipCell
 from diffcompare.numeric import FLOAT64, Plan
+from diffcompare.symbolic import SymbolicLimit
 from diffcompare.timing import median_time
 
 
@@ -20,14 +26,26 @@ class SympyBackend(BaseBackend):
     supported_dtypes = ("float64",)
 
     def gradient(self, problem, dtype):
-        form = problem.symbolic
-        plan = Plan(form.cse, form.inputs, FLOAT64)
+        try:
+            form = problem.symbolic
+        except SymbolicLimit as exc:
+            raise SkipCell(f"SymPy is not given this problem: {exc}") from None
+        start = time.perf_counter()
+        plan = Plan(form.gradient_cse, form.inputs, FLOAT64)
         inputs = [np.float64(v) for var in problem.point for v in problem.point[var].ravel()]
-        flat = plan(inputs)[1:]  # output 0 is f itself
-        values, start = {}, 0
+        flat = plan(inputs)
+        setup_s = form.build_s + time.perf_counter() - start  # differentiate, eliminate, compile, first call
+        values, offset = {}, 0
         for var in problem.wrt:
             shape = form.derivatives[var].shape
             size = int(np.prod(shape))
-            values[var] = np.array(flat[start : start + size], dtype=np.float64).reshape(shape)
-            start += size
-        return Gradient(values, median_time(lambda: plan(inputs)))
+            values[var] = np.array(flat[offset : offset + size], dtype=np.float64).reshape(shape)
+            offset += size
+        function = Plan(sympy.cse([form.function]), form.inputs, FLOAT64)
+        return Gradient(
+            values,
+            median_time(lambda: plan(inputs)),
+            setup_s=setup_s,
+            f_time_s=median_time(lambda: function(inputs)),
+            extras={"expr_ops": form.expr_ops, "expr_ops_cse": form.expr_ops_cse},
+        )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import torch
 
@@ -63,6 +65,7 @@ class TorchBackend(BaseBackend):
     description = f"torch.autograd (torch {torch.__version__})"
 
     def gradient(self, problem, dtype):
+        start = time.perf_counter()
         torch_dtype = getattr(torch, dtype)
         program = Program(problem.function, TORCH_OPS)
         leaves = {
@@ -77,8 +80,15 @@ class TorchBackend(BaseBackend):
             return torch.autograd.grad(out, wrt, allow_unused=True)
 
         grads = grad()
+        setup_s = time.perf_counter() - start
         values = {
             k: np.zeros(problem.point[k].shape) if g is None else g.detach().numpy().astype(np.float64)
             for k, g in zip(problem.wrt, grads)
         }
-        return Gradient(values, median_time(grad))
+
+        def forward():
+            with torch.no_grad():
+                return program(leaves)
+
+        forward()
+        return Gradient(values, median_time(grad), setup_s=setup_s, f_time_s=median_time(forward))

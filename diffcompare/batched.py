@@ -1,0 +1,135 @@
+"""The IR in NumPy over many points at once, for the finite-difference backends.
+
+Differences need f at 2n perturbed points. Instead of a Python loop over them,
+the perturbed variable carries a leading batch axis: X[b] is the point with one
+element moved. Every node that depends on that variable carries the axis too;
+elementwise primitives broadcast over it once their operands are aligned,
+reductions reduce everything but it, @ and indexing leave it in front. Nodes
+that do not depend on the variable are computed once, without it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from diffcompare.ir import Node, topo_order
+from diffcompare.primitives import PRIMITIVES
+
+_REDUCTIONS = {
+    "sum": lambda x: x.sum(axis=1),
+    "mean": lambda x: x.mean(axis=1),
+    "prod": lambda x: x.prod(axis=1),
+    "norm": lambda x: np.sqrt(np.sum(x * x, axis=1)),
+    "logsumexp": lambda x: _logsumexp_rows(x),
+}
+
+
+def _logsumexp_rows(x):
+    m = np.max(np.real(x), axis=1, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0)
+    return m[:, 0] + np.log(np.sum(np.exp(x - m), axis=1))
+
+
+def _align(value, batched: bool, rank: int):
+    """A batched operand (B, *s) as (B, 1, …, 1, *s) so it broadcasts against rank-`rank` operands."""
+    if not batched:
+        return value
+    return value.reshape(value.shape[:1] + (1,) * (rank - (value.ndim - 1)) + value.shape[1:])
+
+
+def _matmul(a, b, a_batched: bool, b_batched: bool, a_shape, b_shape):
+    if a_batched and b_batched:
+        if len(a_shape) == len(b_shape) == 1:
+            return np.sum(a * b, axis=-1)
+        if len(b_shape) == 1:
+            return np.matmul(a, b[..., None])[..., 0]
+        return np.matmul(a, b)
+    if b_batched and len(b_shape) == 1:  # (…, k) @ (B, k): one vector per batch row
+        return np.sum(a * b, axis=-1) if len(a_shape) == 1 else np.matmul(a, b[..., None])[..., 0]
+    return np.matmul(a, b)  # a (B, …) @ b, or a @ b (B, k, m): matmul's own broadcasting
+
+
+class BatchedProgram:
+    """f of the IR with variable `var` batched, in one dtype, with the row's forward rules."""
+
+    def __init__(self, root: Node, var: str, forward: dict, constant):
+        self.order = topo_order(root)
+        self.var = var
+        self.forward = forward
+        self.constant = constant
+        slot = {id(n): i for i, n in enumerate(self.order)}
+        self.args = [tuple(slot[id(a)] for a in n.args) for n in self.order]
+        self.batched = [False] * len(self.order)
+        for i, node in enumerate(self.order):
+            if node.op == "var":
+                self.batched[i] = node.attr == var
+            elif not node.is_constant:
+                self.batched[i] = any(self.batched[j] for j in self.args[i])
+
+    def __call__(self, inputs: dict[str, np.ndarray], batch: np.ndarray) -> np.ndarray:
+        """f at each row of batch (B, *shape of var); returns (B,)."""
+        values: list = [None] * len(self.order)
+        with np.errstate(all="ignore"):
+            for i, node in enumerate(self.order):
+                args = [values[j] for j in self.args[i]]
+                flags = [self.batched[j] for j in self.args[i]]
+                if node.is_constant:
+                    values[i] = self.constant(node.const_value)
+                elif node.op == "var":
+                    values[i] = batch if self.batched[i] else inputs[node.attr]
+                elif not self.batched[i]:
+                    values[i] = node_value(node, args, self.forward)
+                elif node.op == "index":
+                    values[i] = args[0][(slice(None), *node.attr)]
+                elif PRIMITIVES[node.op].kind == "reduction":
+                    values[i] = self._reduce(node, args, flags)
+                elif node.op == "matmul":
+                    a, b = node.args
+                    values[i] = _matmul(args[0], args[1], flags[0], flags[1], a.shape, b.shape)
+                else:
+                    rank = len(node.shape)
+                    values[i] = self.forward[node.op](*[_align(v, f, rank) for v, f in zip(args, flags)])
+        out = values[-1]
+        return out if self.batched[-1] else np.broadcast_to(out, (batch.shape[0],))
+
+    def _reduce(self, node, args, flags):
+        if node.op == "dot":
+            a, b = (v if f else v[None] for v, f in zip(args, flags))
+            return np.sum(a * b, axis=-1)
+        x = args[0]
+        return _REDUCTIONS[node.op](x.reshape(x.shape[0], -1))
+
+
+def node_value(node: Node, args: list, forward: dict):
+    if node.op == "index":
+        return args[0][node.attr]
+    return forward[node.op](*args)
+
+
+CHUNK_ELEMENTS = 4_000_000  # array elements one batched evaluation may hold per node
+
+
+class AllElements:
+    """f with each element of a variable replaced in turn, all at once:
+    at(var, new)[i] is f with element i of var set to new[i]."""
+
+    def __init__(self, root: Node, inputs: dict[str, np.ndarray], forward: dict, constant):
+        self.root, self.inputs, self.forward, self.constant = root, inputs, forward, constant
+        self.largest = max(int(np.prod(n.shape)) for n in topo_order(root))
+        self._programs: dict[str, BatchedProgram] = {}
+
+    def at(self, var: str, new: np.ndarray) -> np.ndarray:
+        if var not in self._programs:
+            self._programs[var] = BatchedProgram(self.root, var, self.forward, self.constant)
+        program = self._programs[var]
+        base = self.inputs[var]
+        new = np.asarray(new).ravel()
+        dtype = np.result_type(base, new)
+        chunk = max(1, CHUNK_ELEMENTS // max(self.largest, base.size))
+        out = []
+        for start in range(0, new.size, chunk):
+            positions = np.arange(start, min(start + chunk, new.size))
+            batch = np.repeat(base.reshape(1, -1), positions.size, axis=0).astype(dtype)
+            batch[np.arange(positions.size), positions] = new[positions]
+            out.append(program(self.inputs, batch.reshape((positions.size,) + base.shape)))
+        return np.concatenate(out)
