@@ -2,7 +2,8 @@
 
 A cell is problem × backend × dtype × variable; its rows (one per element) are
 built as column arrays, so that a 10⁶-element gradient costs arrays, not a
-million dicts. A backend that raises costs its own cell (`error`), a missing
+million dicts. A cell that has no values (skipped, or its backend raised) is a
+single row for the whole variable, with an empty index. A backend that raises costs its own cell (`error`), a missing
 package or a size limit costs its cells (`skipped`), and nothing here lets one
 problem take the others down.
 """
@@ -109,15 +110,17 @@ class Explainer:
         return f"likely cause in {dtype}: {why} ({size})"
 
 
-def _block(problem, name, method, dtype, var, columns: dict) -> dict:
-    """A cell's rows as columns; scalars are spread over the cell's elements."""
-    n = problem.point[var].size
+def _block(problem, name, method, dtype, var, columns: dict, whole: bool = False) -> dict:
+    """A cell's rows as columns; scalars are spread over the cell's elements.
+    whole: a cell without values (skipped, error) is one row for the whole
+    variable, its index empty, however many elements the variable has."""
+    n = 1 if whole else problem.point[var].size
     block = {
         "problem": problem.name,
         "backend": name,
         "dtype": dtype,
         "variable": var,
-        "index": index_labels(problem.point[var].shape),
+        "index": "" if whole else index_labels(problem.point[var].shape),
         "method": method,
         "file": problem.file,
         "size": problem.size,
@@ -165,7 +168,7 @@ def problem_blocks(problem: Problem, backends: dict, dtypes=None, rtol=None, ato
             for dtype in (d for d in problem.dtypes if dtypes is None or d in dtypes):
                 for var in problem.wrt:
                     cols = {"verdict": "skipped", "message": backend.message, "reference_kind": kind}
-                    blocks.append(_block(problem, name, "", dtype, var, cols))
+                    blocks.append(_block(problem, name, "", dtype, var, cols, whole=True))
             continue
         for dtype in backend.dtypes_for(problem):
             if dtypes is not None and dtype in DTYPES and dtype not in dtypes:
@@ -185,10 +188,10 @@ def _cell_blocks(problem, name, backend, dtype, reference, singular, failure, ex
                 raise ValueError(f"returned shape {got} for '{var}', expected {problem.point[var].shape}")
     except registry.SkipCell as exc:
         cols = {"verdict": "skipped", "message": _one_line(exc), "reference_kind": kind}
-        return [_block(problem, name, backend.method, dtype, var, cols) for var in variables]
+        return [_block(problem, name, backend.method, dtype, var, cols, whole=True) for var in variables]
     except Exception as exc:
         cols = {"verdict": "error", "message": f"{type(exc).__name__}: {_one_line(exc)}", "reference_kind": kind}
-        return [_block(problem, name, backend.method, dtype, var, cols) for var in variables]
+        return [_block(problem, name, backend.method, dtype, var, cols, whole=True) for var in variables]
 
     blocks = []
     for var in variables:

@@ -209,8 +209,9 @@ class ChainRule:
                     return f"the derivative of {what} in {operand} is {_describe(d)}"
         return ""
 
-    def hazards(self, inputs: dict[str, np.ndarray]) -> list[tuple[float, str]]:
-        """(relative-error amplification, why) for each step that amplifies rounding."""
+    def hazards(self, inputs: dict[str, np.ndarray], derivative_only: bool = False) -> list[tuple[float, str]]:
+        """(relative-error amplification, why) for each step that amplifies rounding;
+        derivative_only: just the steps whose local derivative rule loses digits."""
         values = self.forward(inputs)
         slot = {id(n): i for i, n in enumerate(self.order)}
         found = []
@@ -218,6 +219,8 @@ class ChainRule:
             for i, node in enumerate(self.order):
                 prim = PRIMITIVES.get(node.op)
                 if node.is_constant or prim is None or prim.hazard is None:
+                    continue
+                if derivative_only and prim.hazard_in != "derivative":
                     continue
                 result = prim.hazard(values[i], *[values[slot[id(a)]] for a in node.args])
                 if result is not None:

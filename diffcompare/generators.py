@@ -124,4 +124,7 @@ def expand_sweep(sweep: Any) -> list[dict[str, float]]:
 
 
 def sweep_label(params: dict[str, float]) -> str:
-    return "[" + ",".join(f"{k}={v:g}" for k, v in params.items()) + "]" if params else ""
+    def text(v):
+        return str(int(v)) if float(v).is_integer() else repr(v)
+
+    return "[" + ",".join(f"{k}={text(v)}" for k, v in params.items()) + "]" if params else ""

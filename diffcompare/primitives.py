@@ -37,6 +37,7 @@ class Primitive:
     smooth: bool = True  # False: has kinks (relu, abs, min, max, clamp, where)
     hazard: Callable[..., tuple[float, str] | None] | None = field(default=None, repr=False)
     kink: Callable[..., np.ndarray] | None = field(default=None, repr=False)  # where not differentiable
+    hazard_in: str = "value"  # the hazard is in the forward "value" or in the local "derivative" rule
 
     def shape(self, *shapes: tuple[int, ...]) -> tuple[int, ...]:
         if self.kind in ("elementwise", "compare"):
@@ -164,8 +165,8 @@ def _overflow_hazard(ans, x):
     return None
 
 
-def _elementwise(name, forward, *vjps, hazard=None, kink=None):
-    return Primitive(name, len(vjps), "elementwise", forward, vjps, kink is None, hazard, kink)
+def _elementwise(name, forward, *vjps, hazard=None, kink=None, hazard_in="value"):
+    return Primitive(name, len(vjps), "elementwise", forward, vjps, kink is None, hazard, kink, hazard_in)
 
 
 def _at_zero(x):
@@ -209,7 +210,7 @@ PRIMITIVES: dict[str, Primitive] = _table(
     _elementwise("atan", np.arctan, lambda g, ans, x: g / (1 + x * x)),
     _elementwise("sinh", np.sinh, lambda g, ans, x: g * np.cosh(x)),
     _elementwise("cosh", np.cosh, lambda g, ans, x: g * np.sinh(x)),
-    _elementwise("tanh", np.tanh, lambda g, ans, x: g * (1 - ans * ans), hazard=_tanh_hazard),
+    _elementwise("tanh", np.tanh, lambda g, ans, x: g * (1 - ans * ans), hazard=_tanh_hazard, hazard_in="derivative"),
     _elementwise("exp", np.exp, lambda g, ans, x: g * ans, hazard=_overflow_hazard),
     _elementwise("expm1", np.expm1, lambda g, ans, x: g * (ans + 1)),
     _elementwise("log", np.log, lambda g, ans, x: g / x),
@@ -218,7 +219,9 @@ PRIMITIVES: dict[str, Primitive] = _table(
     _elementwise("log10", np.log10, lambda g, ans, x: g / (x * math.log(10))),
     _elementwise("sqrt", np.sqrt, lambda g, ans, x: g / (2 * ans)),
     _elementwise("abs", np.abs, lambda g, ans, x: g * np.sign(x), kink=_at_zero),
-    _elementwise("sigmoid", _sigmoid, lambda g, ans, x: g * ans * (1 - ans), hazard=_saturation_hazard),
+    _elementwise(
+        "sigmoid", _sigmoid, lambda g, ans, x: g * ans * (1 - ans), hazard=_saturation_hazard, hazard_in="derivative"
+    ),
     _elementwise("relu", lambda x: np.maximum(x, 0), lambda g, ans, x: g * (x > 0), kink=_at_zero),
     _elementwise("softplus", lambda x: np.logaddexp(0, x), lambda g, ans, x: g * _sigmoid(x)),
     _elementwise("erf", _erf, lambda g, ans, x: g * (2 / _SQRT_PI) * np.exp(-x * x)),

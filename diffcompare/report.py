@@ -15,20 +15,35 @@ import pandas as pd
 from diffcompare.verdicts import VERDICTS
 
 # Worst first: the verdict a summary cell shows when its rows differ.
+DISAGREEMENTS_PER_CELL = 50  # summary.md spells out this many per cell; results.csv has them all
 _SEVERITY = {"error": 0, "disagree": 1, "undefined": 2, "kink": 3, "skipped": 4, "agree": 5}
 _SYMBOL = {"agree": "✓", "disagree": "✗"}
 
 
-def atomic_write(path: Path, text: str) -> None:
+def atomic_write(path: Path, text: str | None = None, writer=None) -> None:
+    """Write text (or let writer(temporary path) write) beside path, then move it into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
+            if text is not None:
+                f.write(text)
+        if writer is not None:
+            writer(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """results.csv through Arrow's writer: floats as their shortest exact text,
+    NaN as an empty field; pandas' own writer formats 10⁶-row frames a value at a time."""
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    atomic_write(path, writer=lambda tmp: pa_csv.write_csv(table, tmp))
 
 
 def cell_table(frame: pd.DataFrame) -> pd.DataFrame:
@@ -49,8 +64,8 @@ def cell_table(frame: pd.DataFrame) -> pd.DataFrame:
         return f"{row['digits']:.1f} {_SYMBOL[row['verdict']]}"
 
     cells["label"] = cells.apply(label, axis=1)
-    columns = list(dict.fromkeys(data["column"]))
-    problems = list(dict.fromkeys(data["problem"]))
+    columns = list(pd.unique(data["column"]))  # first-appearance order
+    problems = list(pd.unique(data["problem"]))
     table = cells.pivot(index="problem", columns="column", values="label").reindex(index=problems, columns=columns)
     return table.fillna("")
 
@@ -118,22 +133,21 @@ def summary_markdown(frame: pd.DataFrame, errors: list[str]) -> str:
 def write_reports(frame: pd.DataFrame, errors: list[str], out: Path) -> list[Path]:
     out = Path(out)
     csv_path, md_path = out / "results.csv", out / "summary.md"
-    atomic_write(csv_path, frame.to_csv(index=False, float_format="%.17g"))
+    write_csv(frame, csv_path)
     atomic_write(md_path, summary_markdown(frame, errors))
     return [csv_path, md_path]
 
 
 def disagreement_lines(frame: pd.DataFrame) -> list[str]:
-    """One line per problem, dtype and message: the elements of one backend with
-    the same message share a line, and so do backends with the same elements and
-    message."""
+    """One line per problem, dtype and backend: its disagreeing elements and the
+    first one's message (the others are in summary.md and results.csv); backends
+    with the same elements and message share a line."""
     entries: dict[tuple, list[str]] = {}
     disagree = frame[frame["verdict"] == "disagree"]
-    for (problem, dtype, backend, message), group in disagree.groupby(
-        ["problem", "dtype", "backend", "message"], sort=False
-    ):
-        elements = ", ".join(dict.fromkeys(_element(r) for _, r in group.iterrows()))
-        entries.setdefault((problem, dtype, elements, message), []).append(backend)
+    for (problem, dtype, backend), group in disagree.groupby(["problem", "dtype", "backend"], sort=False):
+        head = [f"{v}[{i}]" if i else v for v, i in zip(group["variable"].head(4), group["index"].head(4))]
+        elements = ", ".join(head) + (f" and {len(group) - 4} more" if len(group) > 4 else "")
+        entries.setdefault((problem, dtype, elements, group["message"].iloc[0]), []).append(backend)
     return [
         f"{problem} · {', '.join(backends)} {dtype} · {elements}: {message}"
         for (problem, dtype, elements, message), backends in entries.items()
