@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 
 DEFAULT_REPEAT = 7
-DEFAULT_BUDGET_S = 0.05  # per cell, so that a default run stays quick
+DEFAULT_BUDGET_S = 0.02  # per cell, so that a default run stays quick (--budget for more)
 _settings = {"repeat": DEFAULT_REPEAT, "budget_s": DEFAULT_BUDGET_S}
 
 
