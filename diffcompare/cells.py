@@ -52,22 +52,19 @@ EXTRA_COLUMNS = [
     "method",
     "file",
 ]
-FLOAT_COLUMNS = [
-    "value",
-    "reference",
-    "abs_error",
-    "rel_error",
-    "digits",
-    "time_s",
-    "ulps",
-    "tolerance",
-    "error_estimate",
-    "setup_s",
-    "f_time_s",
-    "cost_ratio",
-    "expr_ops",
-    "expr_ops_cse",
+TEXT_COLUMNS = [
+    "problem",
+    "backend",
+    "dtype",
+    "variable",
+    "index",
+    "verdict",
+    "message",
+    "reference_kind",
+    "method",
+    "file",
 ]
+FLOAT_COLUMNS = [c for c in COLUMNS + EXTRA_COLUMNS if c not in TEXT_COLUMNS and c != "size"]
 
 
 @lru_cache(maxsize=64)
@@ -263,7 +260,6 @@ def blocks_to_frame(blocks: list[dict]) -> pd.DataFrame:
         data[column] = np.concatenate(parts)
     frame = pd.DataFrame(data, columns=columns)
     frame["size"] = frame["size"].astype("int64")
-    for column in columns:
-        if column not in FLOAT_COLUMNS and column != "size":
-            frame[column] = frame[column].astype(str)
+    for column in TEXT_COLUMNS:
+        frame[column] = frame[column].astype(str)
     return frame

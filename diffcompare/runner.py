@@ -18,7 +18,6 @@ from diffcompare import backends as registry
 from diffcompare import timing
 from diffcompare.cells import Explainer, blocks_to_frame, problem_blocks
 from diffcompare.problem import Problem, ProblemError, build_problem, build_problems, find_problem_files, load_file
-from diffcompare.verdicts import VERDICTS
 
 
 def load_problems(paths: Iterable[str | Path]) -> tuple[list[Problem], list[ProblemError]]:
@@ -146,7 +145,3 @@ def _plain(value):
     if isinstance(value, np.generic):
         return value.item()
     return value
-
-
-def counts(frame: pd.DataFrame) -> dict[str, int]:
-    return {v: int((frame["verdict"] == v).sum()) for v in VERDICTS}

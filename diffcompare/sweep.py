@@ -19,11 +19,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from diffcompare.backends.complex_step import COMPLEX, COMPLEX_OPS
+from diffcompare.backends.complex_step import COMPLEX, COMPLEX_OPS, non_analytic_step
 from diffcompare.differences import OneElement, central, complex_step, forward
 from diffcompare.engine import numpy_constant, numpy_program, point_in
-from diffcompare.ir import element_label, topo_order
-from diffcompare.primitives import PRIMITIVES
+from diffcompare.ir import element_label
 from diffcompare.problem import DTYPES
 from diffcompare.program import Program
 from diffcompare.report import atomic_write
@@ -33,19 +32,11 @@ STEPS = [10.0**-k for k in range(1, 17)]
 FLOOR = 1e-17  # where an error of exactly 0 is drawn on the log scale
 
 
-def is_analytic(problem) -> bool:
-    return all(
-        PRIMITIVES[n.op].smooth and PRIMITIVES[n.op].kind != "compare"
-        for n in topo_order(problem.function)
-        if n.op in PRIMITIVES and not n.is_constant
-    )
-
-
 def sweep(problem, variable: str, index: tuple) -> pd.DataFrame:
     reference = problem.reference.value(variable, index)
     if reference is None:
         raise ValueError(f"∂f/∂{element_label(variable, index)} is not defined at the point: nothing to sweep")
-    methods = ["forward", "central"] + (["complex_step"] if is_analytic(problem) else [])
+    methods = ["forward", "central"] + (["complex_step"] if non_analytic_step(problem) is None else [])
     rows = []
     for dtype in DTYPES:
         scalar = np.dtype(dtype).type

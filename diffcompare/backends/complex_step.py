@@ -60,16 +60,25 @@ COMPLEX_OPS = {
 }
 
 
+def non_analytic_step(problem):
+    """The first step complex arithmetic cannot take (abs, relu, min, max, clamp, where,
+    a comparison), or None where the function is analytic."""
+    for node in topo_order(problem.function):
+        primitive = PRIMITIVES.get(node.op)
+        if primitive is not None and not node.is_constant and (not primitive.smooth or primitive.kind == "compare"):
+            return node
+    return None
+
+
 class ComplexStepBackend(BaseBackend):
     name = "complex_step"
     method = "complex-step"
     description = "Im f(x + ih)/h with h = 1e-200 (complex128) or 2^-66 (complex64)"
 
     def gradient(self, problem, dtype):
-        for node in topo_order(problem.function):
-            primitive = PRIMITIVES.get(node.op)
-            if primitive is not None and not node.is_constant and (not primitive.smooth or primitive.kind == "compare"):
-                raise SkipCell(f"the function uses the non-analytic primitive '{node.op}' ('{node.text}')")
+        node = non_analytic_step(problem)
+        if node is not None:
+            raise SkipCell(f"the function uses the non-analytic primitive '{node.op}' ('{node.text}')")
         fd = FiniteDifferences(problem, dtype, "complex steps", forward=COMPLEX_OPS)
         h, complex_dtype = STEP[dtype], COMPLEX[dtype]
 
