@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 
 from diffcompare.generators import MAX_ARRAY_SIZE, expand_sweep, generate, parameter_scope, sweep_label
 from diffcompare.ir import Node, ShapeError, infer_shapes
+from diffcompare.yamlmap import key_maps
 from diffcompare.parser import ExpressionError, parse_expression
 from diffcompare.primitives import FUNCTIONS
 
@@ -32,12 +33,18 @@ _NUMBER_TEXT = re.compile(r"^[+-]?(\d[\d_]*\.?[\d_]*|\.\d[\d_]*)([eE][+-]?\d+)?$
 
 
 class ProblemError(ValueError):
-    """Bad input. str() is one line: file, problem, key, what is wrong."""
+    """Bad input. str() is one line: file (and line, where known), problem, key, what is wrong."""
 
-    def __init__(self, file: str, problem: str, key: str, message: str):
-        self.file, self.problem, self.key, self.message = file, problem, key, message
+    def __init__(self, file: str, problem: str, key: str, message: str, line: int | None = None):
+        self.file, self.problem, self.key, self.message, self.line = file, problem, key, message, line
         where = f"key '{key}'" if key else "document"
-        super().__init__(f"{file}: problem '{problem}': {where}: {message}")
+        place = f"{file}:{line}" if line else file
+        super().__init__(f"{place}: problem '{problem}': {where}: {message}")
+
+    def at(self, keys) -> ProblemError:
+        """The same error, with the line of its key in the file (a yamlmap.KeyMap)."""
+        line = keys.line_of(self.key) if keys is not None else None
+        return ProblemError(self.file, self.problem, self.key, self.message, line) if line else self
 
 
 @dataclass(frozen=True)
@@ -385,6 +392,7 @@ def load_file(path: str | Path) -> tuple[list[Problem], list[ProblemError]]:
     except (OSError, UnicodeDecodeError) as exc:
         return [], [ProblemError(file, stem, "", f"cannot read the file: {exc}")]
     documents = yaml.safe_load_all(text)
+    maps = key_maps(text)
     index = 0
     while True:
         index += 1
@@ -401,10 +409,16 @@ def load_file(path: str | Path) -> tuple[list[Problem], list[ProblemError]]:
             break
         if document is None:  # an empty document, such as after a trailing ---
             continue
+        keys = maps[index - 1] if index - 1 < len(maps) else None
+        if keys is not None and keys.repeated:
+            path, first, again = keys.repeated[0]
+            message = f"written twice, on lines {first} and {again}; YAML would silently keep the second"
+            errors.append(ProblemError(file, _base_name(document, default_name), path, message, again))
+            continue
         try:
             built, failed = build_problems(document, file, default_name)
             problems += built
-            errors += failed
+            errors += [e.at(keys) for e in failed]
         except RecursionError:
             errors.append(ProblemError(file, default_name, "", "the document is nested too deeply"))
     if not problems and not errors:

@@ -1,5 +1,7 @@
 """Problem files: the keys of the contract, and one clear line for each kind of bad input."""
 
+import re
+
 import numpy as np
 import pytest
 from conftest import PROBLEMS, write
@@ -56,8 +58,24 @@ def test_bad_problem_is_one_line_naming_file_problem_and_key(tmp_path, text, key
     assert problems == [] and len(errors) == 1
     line = str(errors[0])
     assert "\n" not in line
-    assert line.startswith(f"{tmp_path / 'p.yaml'}: problem 'p': key '{key}'"), line
+    where = re.escape(str(tmp_path / "p.yaml"))
+    assert re.match(rf"{where}(:\d+)?: problem 'p': key '{re.escape(key)}'", line), line
     assert message in line
+
+
+def test_errors_give_the_line_of_their_key(tmp_path):
+    text = "function: x\npoint:\n  x: 1.0\nmanual:\n  x: 2 *\n"
+    _, (error,) = load_one(tmp_path, text)
+    assert str(error).startswith(f"{tmp_path / 'p.yaml'}:5: problem 'p': key 'manual.x': syntax error")
+    _, (error,) = load_one(tmp_path, "function: x\npoint: {x: 1.0}\ncolour: red\n")
+    assert error.line == 3
+
+
+def test_a_key_written_twice_is_refused_not_collapsed(tmp_path):
+    text = "let:\n  a: x * 2\n  a: x * 3\nfunction: a\npoint: {x: 1.0}\n"
+    problems, (error,) = load_one(tmp_path, text)
+    assert problems == [] and error.key == "let.a" and error.line == 3
+    assert "written twice, on lines 2 and 3" in str(error)
 
 
 @pytest.mark.parametrize(
