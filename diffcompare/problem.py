@@ -22,9 +22,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 
 from diffcompare.generators import MAX_ARRAY_SIZE, expand_sweep, generate, parameter_scope, sweep_label
 from diffcompare.ir import Node, ShapeError, infer_shapes
-from diffcompare.yamlmap import key_maps
 from diffcompare.parser import ExpressionError, parse_expression
 from diffcompare.primitives import FUNCTIONS
+from diffcompare.yamlmap import key_maps
 
 DTYPES = ("float32", "float64")
 
