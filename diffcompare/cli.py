@@ -1,13 +1,16 @@
 """Command line: `python -m diffcompare PATH... [options]`, `backends`, `explain FILE`.
 
 Exit codes: 0 done; 1 with --check when any row disagrees; 2 bad input (after
-the good problems have run and the reports are written).
+the good problems have run and the reports are written); 130 interrupted
+(Ctrl-C: the rows finished so far go to results.partial.csv, and the last
+complete report is left as it was).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -16,7 +19,7 @@ import numpy as np
 from diffcompare.problem import DTYPES
 from diffcompare.timing import DEFAULT_BUDGET_S, DEFAULT_REPEAT, configure
 
-EXIT_OK, EXIT_DISAGREE, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_OK, EXIT_DISAGREE, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def _list(text: str) -> list[str]:
@@ -49,8 +52,8 @@ def _run_parser() -> argparse.ArgumentParser:
 def run_command(argv: list[str]) -> int:
     args = _run_parser().parse_args(argv)
     from diffcompare import backends as registry
-    from diffcompare.report import print_summary, write_reports
-    from diffcompare.runner import load_problems, run_problems
+    from diffcompare.report import print_summary, write_csv, write_reports
+    from diffcompare.runner import frame_of, load_problems, run_problems
 
     for dtype in args.dtypes or []:
         if dtype not in DTYPES:
@@ -68,7 +71,18 @@ def run_command(argv: list[str]) -> int:
         print(message, file=sys.stderr)
     configure(args.repeat, args.budget)
     jobs = max(1, min(args.jobs, len(problems)))  # a worker per problem at most: each starts its own imports
-    frame = run_problems(problems, args.backends, args.dtypes, args.rtol, args.atol, jobs=jobs)
+    finished: dict = {}
+    try:
+        frame = run_problems(problems, args.backends, args.dtypes, args.rtol, args.atol, jobs=jobs, finished=finished)
+    except KeyboardInterrupt:
+        # Keep what is done; leave the last complete report as it was.
+        partial = args.out / "results.partial.csv"
+        write_csv(frame_of(finished), partial)
+        print(
+            f"\ninterrupted: {len(finished)} of {len(problems)} problems finished, written to {partial}",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
     paths = write_reports(frame, messages, args.out)
     print_summary(frame, messages)
     print("wrote " + ", ".join(map(str, paths)))
@@ -191,6 +205,9 @@ COMMANDS = {"backends": backends_command, "explain": explain_command, "sweep": s
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    # Ctrl-C must reach us as KeyboardInterrupt even where a parent shell started
+    # this process with SIGINT ignored (a background job): the partial rows depend on it.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     # A subcommand is a bare first word; a path of the same name still runs as a path.
     if argv and argv[0] in COMMANDS and not Path(argv[0]).exists():
         return COMMANDS[argv[0]](argv[1:])

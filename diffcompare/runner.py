@@ -46,37 +46,52 @@ def select_backends(names: Iterable[str] | None) -> dict:
 
 
 def run_problems(
-    problems, backends=None, dtypes=None, rtol=None, atol=None, *, jobs: int = 1, executor=None, progress=None
+    problems,
+    backends=None,
+    dtypes=None,
+    rtol=None,
+    atol=None,
+    *,
+    jobs: int = 1,
+    executor=None,
+    progress=None,
+    finished: dict | None = None,
 ) -> pd.DataFrame:
     """Every problem through the chosen backends. With jobs > 1 (or an executor
     from concurrent.futures, or one with its interface) problems run in worker
-    processes; the rows are the same, in the same order, but for time columns."""
+    processes; the rows are the same, in the same order, but for time columns.
+    finished, if given, receives each problem's cells as it completes (position ->
+    blocks), so that a caller interrupted half way still has them."""
     options = (None if backends is None else list(backends), dtypes, rtol, atol, timing.settings())
+    finished = {} if finished is None else finished
     if executor is None and jobs <= 1:
         loaded = select_backends(options[0])
         explainer = Explainer()
-        blocks: list[dict] = []
-        for problem in problems:
-            blocks += _guarded(problem, lambda p=problem: problem_blocks(p, loaded, dtypes, rtol, atol, explainer))
+        for position, problem in enumerate(problems):
+            compute = lambda p=problem: problem_blocks(p, loaded, dtypes, rtol, atol, explainer)  # noqa: E731
+            finished[position] = _guarded(problem, compute)
             if progress:
                 progress(problem)
-        return blocks_to_frame(blocks)
+        return frame_of(finished)
     own = executor is None
     if own:
         executor = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
     try:
-        futures = [executor.submit(_job, _payload(p), options) for p in problems]
-        results: dict[int, list[dict]] = {}
+        futures = {executor.submit(_job, _payload(p), options): i for i, p in enumerate(problems)}
         for future in as_completed(futures):
-            position = futures.index(future)
-            problem = problems[position]
-            results[position] = _guarded(problem, future.result)
+            position = futures[future]
+            finished[position] = _guarded(problems[position], future.result)
             if progress:
-                progress(problem)
+                progress(problems[position])
     finally:
         if own:
-            executor.shutdown(cancel_futures=True)
-    return blocks_to_frame([block for i in range(len(problems)) for block in results[i]])
+            executor.shutdown(wait=False, cancel_futures=True)
+    return frame_of(finished)
+
+
+def frame_of(finished: dict) -> pd.DataFrame:
+    """The DataFrame of the problems finished so far, in the order they were given."""
+    return blocks_to_frame([block for position in sorted(finished) for block in finished[position]])
 
 
 def _payload(problem: Problem) -> tuple:
