@@ -173,5 +173,5 @@ def test_jobs_2_equals_jobs_1_but_for_time_columns(tmp_path):
         assert result.returncode == 0, result.stderr
         frames.append(pd.read_csv(out / "results.csv", keep_default_na=False))
     serial, parallel = (f.drop(columns=TIME_COLUMNS) for f in frames)
-    pd.testing.assert_frame_equal(serial, parallel)
+    pd.testing.assert_frame_equal(serial, parallel, check_exact=True)
     assert len(serial) > 100
