@@ -224,6 +224,12 @@ def _cell_blocks(problem, name, backend, dtype, reference, singular, failure, ex
     return blocks
 
 
+def failed_cell_blocks(problem: Problem, name: str, message: str) -> list[dict]:
+    """error rows for a backend whose worker was killed or died: one per dtype and variable."""
+    cols = {"verdict": "error", "message": message}
+    return [_block(problem, name, "", d, var, cols, whole=True) for d in problem.dtypes for var in problem.wrt]
+
+
 def _special_elements(problem, var, singular) -> list[tuple[int, object]]:
     """(flat position, Singular) for the elements of var that are kinks or undefined."""
     shape = problem.point[var].shape

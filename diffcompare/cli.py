@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from diffcompare.problem import DTYPES
+from diffcompare.supervisor import DEFAULT_TIMEOUT_S
 from diffcompare.timing import DEFAULT_BUDGET_S, DEFAULT_REPEAT, configure
 
 EXIT_OK, EXIT_DISAGREE, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -41,6 +42,12 @@ def _run_parser() -> argparse.ArgumentParser:
     parser.add_argument("--atol", type=float, help="absolute tolerance for every row, replacing the defaults")
     parser.add_argument(
         "--jobs", type=int, default=os.cpu_count() or 1, help="worker processes (default: the cores; 1 runs in-process)"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT_S,
+        help=f"seconds each problem × backend may take before it is stopped (default {DEFAULT_TIMEOUT_S:g})",
     )
     parser.add_argument("--repeat", type=int, help=f"timed calls per cell, at most (default {DEFAULT_REPEAT})")
     parser.add_argument(
@@ -73,7 +80,16 @@ def run_command(argv: list[str]) -> int:
     jobs = max(1, min(args.jobs, len(problems)))  # a worker per problem at most: each starts its own imports
     finished: dict = {}
     try:
-        frame = run_problems(problems, args.backends, args.dtypes, args.rtol, args.atol, jobs=jobs, finished=finished)
+        frame = run_problems(
+            problems,
+            args.backends,
+            args.dtypes,
+            args.rtol,
+            args.atol,
+            jobs=jobs,
+            finished=finished,
+            timeout=args.timeout,
+        )
     except KeyboardInterrupt:
         # Keep what is done; leave the last complete report as it was.
         partial = args.out / "results.partial.csv"

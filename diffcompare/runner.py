@@ -16,8 +16,9 @@ import pandas as pd
 
 from diffcompare import backends as registry
 from diffcompare import timing
-from diffcompare.cells import Explainer, blocks_to_frame, problem_blocks
+from diffcompare.cells import Explainer, blocks_to_frame, failed_cell_blocks, problem_blocks
 from diffcompare.problem import Problem, ProblemError, build_problem, build_problems, find_problem_files, load_file
+from diffcompare.supervisor import run_isolated
 
 
 def load_problems(paths: Iterable[str | Path]) -> tuple[list[Problem], list[ProblemError]]:
@@ -56,14 +57,31 @@ def run_problems(
     executor=None,
     progress=None,
     finished: dict | None = None,
+    timeout: float | None = None,
 ) -> pd.DataFrame:
     """Every problem through the chosen backends. With jobs > 1 (or an executor
     from concurrent.futures, or one with its interface) problems run in worker
     processes; the rows are the same, in the same order, but for time columns.
     finished, if given, receives each problem's cells as it completes (position ->
-    blocks), so that a caller interrupted half way still has them."""
+    blocks), so that a caller interrupted half way still has them.
+    timeout: run every problem × backend cell in a supervised worker process under
+    this many seconds (diffcompare.supervisor): a cell that hangs or kills its
+    process becomes `error` rows and the run goes on."""
     options = (None if backends is None else list(backends), dtypes, rtol, atol, timing.settings())
     finished = {} if finished is None else finished
+    if timeout is not None and executor is None:
+        names = registry.available_names() if backends is None else list(backends)
+        run_isolated(
+            problems,
+            names,
+            (dtypes, rtol, atol, timing.settings()),
+            jobs=jobs,
+            timeout=timeout,
+            finished=finished,
+            failed_cell=failed_cell_blocks,
+            progress=progress,
+        )
+        return frame_of(finished)
     if executor is None and jobs <= 1:
         loaded = select_backends(options[0])
         explainer = Explainer()
@@ -132,12 +150,15 @@ def _guarded(problem: Problem, compute) -> list[dict]:
         ]
 
 
-def run(paths, backends=None, dtypes=None, rtol=None, atol=None, jobs: int = 1) -> pd.DataFrame:
-    """Run every problem under paths; the DataFrame's attrs['errors'] lists bad input."""
+def run(
+    paths, backends=None, dtypes=None, rtol=None, atol=None, jobs: int = 1, timeout: float | None = None
+) -> pd.DataFrame:
+    """Run every problem under paths; the DataFrame's attrs['errors'] lists bad input.
+    In-process by default; jobs > 1 or a timeout runs them in supervised workers."""
     if isinstance(paths, (str, Path)):
         paths = [paths]
     problems, errors = load_problems(paths)
-    frame = run_problems(problems, backends, dtypes, rtol, atol, jobs=jobs)
+    frame = run_problems(problems, backends, dtypes, rtol, atol, jobs=jobs, timeout=timeout)
     frame.attrs["errors"] = [str(e) for e in errors]
     return frame
 

@@ -1,0 +1,157 @@
+"""Isolation: every problem × backend cell under a wall-clock limit, in a worker
+process that may hang, raise or die without taking the run with it.
+
+Each worker is a spawned process that takes one problem at a time and runs its
+backends one by one, reporting each finished cell through a pipe. The parent
+watches the clock: a cell that runs past its limit gets its worker killed and
+an `error` row ("timed out"); a worker that dies (a segfault, os._exit) costs
+the cell it was running an `error` row with its exit code. Either way a fresh
+worker picks the problem up at the next backend, and the run goes on.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from multiprocessing.connection import wait
+
+from diffcompare import timing
+
+DEFAULT_TIMEOUT_S = 300.0  # per problem × backend cell
+
+
+def _worker_main(conn) -> None:
+    """In the worker: run (problem, backends from index start) requests until told to stop."""
+    from diffcompare.cells import Explainer, problem_blocks
+    from diffcompare.problem import build_problem
+    from diffcompare.runner import select_backends
+
+    loaded: dict = {}
+    while True:
+        request = conn.recv()
+        if request is None:
+            return
+        payload, names, start, (dtypes, rtol, atol, timing_settings) = request
+        timing.configure(*timing_settings)
+        document, file, default_name, params = payload
+        problem = build_problem(document, file, default_name, params)
+        explainer = Explainer()
+        for i in range(start, len(names)):
+            conn.send(("started", i))
+            if names[i] not in loaded:
+                loaded.update(select_backends([names[i]]))
+            try:
+                blocks = problem_blocks(problem, {names[i]: loaded[names[i]]}, dtypes, rtol, atol, explainer)
+            except Exception as exc:  # problem_blocks guards its cells; this guards the guard
+                conn.send(("failed", i, " ".join(f"{type(exc).__name__}: {exc}".split())[:300]))
+                continue
+            conn.send(("cell", i, blocks))
+        conn.send(("done",))
+
+
+class _Slot:
+    """One worker process and what it is doing."""
+
+    def __init__(self, context):
+        self.context = context
+        self.start_process()
+
+    def start_process(self):
+        self.conn, child = self.context.Pipe()
+        self.process = self.context.Process(target=_worker_main, args=(child,), daemon=True)
+        self.process.start()
+        child.close()
+        self.position = None  # the problem it runs
+        self.backend = None  # the index of the backend it runs
+        self.since = 0.0
+
+    def send(self, position, request):
+        self.position, self.backend, self.since = position, request[2], time.monotonic()
+        self.conn.send(request)
+
+    def kill(self):
+        self.process.kill()
+        self.process.join()
+        self.conn.close()
+
+    def stop(self):
+        try:
+            self.conn.send(None)
+        except (BrokenPipeError, OSError):
+            pass
+        self.process.join(timeout=5)
+        if self.process.is_alive():
+            self.process.kill()
+
+
+def run_isolated(problems, names, options, *, jobs, timeout, finished, failed_cell, progress=None) -> None:
+    """Fill finished[position] with each problem's cells. failed_cell(problem, backend, message)
+    makes the rows of a cell whose worker timed out or died."""
+    context = multiprocessing.get_context("spawn")
+    pending = list(range(len(problems)))
+    slots = [_Slot(context) for _ in range(max(1, min(jobs, len(problems))))]
+    cells: dict[int, list] = {i: [] for i in range(len(problems))}
+
+    def request(position, start):
+        from diffcompare.runner import _payload
+
+        return (_payload(problems[position]), names, start, options)
+
+    def resume(slot, position, start):
+        if start < len(names):
+            slot.send(position, request(position, start))
+        else:
+            finish(slot, position)
+
+    def finish(slot, position):
+        finished[position] = cells.pop(position)
+        slot.position = None
+        if progress:
+            progress(problems[position])
+
+    try:
+        for slot in slots:
+            if pending:
+                position = pending.pop(0)
+                slot.send(position, request(position, 0))
+        while any(slot.position is not None for slot in slots):
+            busy = [s for s in slots if s.position is not None]
+            deadline = min(s.since for s in busy) + timeout
+            ready = wait([s.conn for s in busy], timeout=max(0.0, deadline - time.monotonic()))
+            for slot in busy:
+                if slot.conn in ready:
+                    try:
+                        message = slot.conn.recv()
+                    except (EOFError, OSError):
+                        slot.process.join(timeout=5)
+                        code = slot.process.exitcode
+                        position, backend = slot.position, slot.backend
+                        cells[position] += failed_cell(
+                            problems[position], names[backend], f"the backend's process died (exit code {code})"
+                        )
+                        slot.start_process()
+                        resume(slot, position, backend + 1)
+                        continue
+                    if message[0] == "started":
+                        slot.backend, slot.since = message[1], time.monotonic()
+                    elif message[0] == "cell":
+                        cells[slot.position] += message[2]
+                    elif message[0] == "failed":
+                        cells[slot.position] += failed_cell(problems[slot.position], names[message[1]], message[2])
+                    elif message[0] == "done":
+                        finish(slot, slot.position)
+                        if pending:
+                            position = pending.pop(0)
+                            slot.send(position, request(position, 0))
+                elif time.monotonic() - slot.since > timeout:
+                    position, backend = slot.position, slot.backend
+                    slot.kill()
+                    cells[position] += failed_cell(problems[position], names[backend], f"timed out after {timeout:g} s")
+                    slot.start_process()
+                    resume(slot, position, backend + 1)
+    finally:
+        for slot in slots:
+            if slot.position is not None:
+                slot.kill()
+            else:
+                slot.stop()
