@@ -18,7 +18,7 @@ from diffcompare import backends as registry
 from diffcompare import timing
 from diffcompare.cells import Explainer, blocks_to_frame, failed_cell_blocks, problem_blocks
 from diffcompare.problem import Problem, ProblemError, build_problem, build_problems, find_problem_files, load_file
-from diffcompare.supervisor import run_isolated
+from diffcompare.supervisor import DEFAULT_TIMEOUT_S, run_isolated
 
 
 def load_problems(paths: Iterable[str | Path]) -> tuple[list[Problem], list[ProblemError]]:
@@ -59,9 +59,10 @@ def run_problems(
     finished: dict | None = None,
     timeout: float | None = None,
 ) -> pd.DataFrame:
-    """Every problem through the chosen backends. With jobs > 1 (or an executor
-    from concurrent.futures, or one with its interface) problems run in worker
-    processes; the rows are the same, in the same order, but for time columns.
+    """Every problem through the chosen backends: in-process with jobs = 1 and no
+    timeout; else in supervised worker processes (below); or through an executor from
+    concurrent.futures (or one with its interface). The rows are the same, in the same
+    order, but for time columns.
     finished, if given, receives each problem's cells as it completes (position ->
     blocks), so that a caller interrupted half way still has them.
     timeout: run every problem × backend cell in a supervised worker process under
@@ -69,14 +70,14 @@ def run_problems(
     process becomes `error` rows and the run goes on."""
     options = (None if backends is None else list(backends), dtypes, rtol, atol, timing.settings())
     finished = {} if finished is None else finished
-    if timeout is not None and executor is None:
+    if executor is None and (timeout is not None or jobs > 1):
         names = registry.available_names() if backends is None else list(backends)
         run_isolated(
             problems,
             names,
             (dtypes, rtol, atol, timing.settings()),
             jobs=jobs,
-            timeout=timeout,
+            timeout=DEFAULT_TIMEOUT_S if timeout is None else timeout,
             finished=finished,
             failed_cell=failed_cell_blocks,
             progress=progress,
