@@ -14,7 +14,7 @@ from diffcompare.batched import AllElements
 from diffcompare.differences import OneElement
 from diffcompare.engine import NUMPY_OPS, numpy_constant, numpy_program, point_in
 from diffcompare.problem import build_problems, load_file
-from diffcompare.runner import run_problems
+from diffcompare.runner import load_problems, run_problems
 
 TIME_COLUMNS = ["time_s", "setup_s", "f_time_s", "cost_ratio"]
 
@@ -175,3 +175,15 @@ def test_jobs_2_equals_jobs_1_but_for_time_columns(tmp_path):
     serial, parallel = (f.drop(columns=TIME_COLUMNS) for f in frames)
     pd.testing.assert_frame_equal(serial, parallel, check_exact=True)
     assert len(serial) > 100
+
+
+def test_another_executor_can_be_dropped_in():
+    from concurrent.futures import ThreadPoolExecutor
+
+    problems, _ = load_problems([ROOT / "problems"])
+    problems = problems[:6]
+    serial = run_problems(problems, backends=["sympy", "chainrule"])
+    with ThreadPoolExecutor(2) as executor:
+        threaded = run_problems(problems, backends=["sympy", "chainrule"], executor=executor)
+    columns = [c for c in serial.columns if c not in TIME_COLUMNS]
+    pd.testing.assert_frame_equal(serial[columns], threaded[columns], check_exact=True)
