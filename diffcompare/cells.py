@@ -151,12 +151,7 @@ def problem_blocks(problem: Problem, backends: dict, dtypes=None, rtol=None, ato
     explainer = explainer or Explainer()
     rtol = problem.rtol if rtol is None else rtol
     atol = problem.atol if atol is None else atol
-    reference, singular, failure = None, {}, ""
-    try:
-        reference = problem.reference
-        singular = singular_elements(problem, reference)
-    except Exception as exc:  # a reference we cannot build is our error, reported on every row
-        failure = f"no reference: {type(exc).__name__}: {_one_line(exc)}"
+    reference, singular, failure = _judging_basis(problem)
     kind = reference.kind if reference is not None else ""
 
     blocks: list[dict] = []
@@ -172,6 +167,20 @@ def problem_blocks(problem: Problem, backends: dict, dtypes=None, rtol=None, ato
                 continue
             blocks += _cell_blocks(problem, name, backend, dtype, reference, singular, failure, explainer, rtol, atol)
     return blocks
+
+
+def _judging_basis(problem: Problem) -> tuple:
+    """(reference, kinks and undefined points, failure message), once per problem:
+    a supervised worker asks for it once per backend."""
+    if "_judging_basis" not in problem.__dict__:
+        reference, singular, failure = None, {}, ""
+        try:
+            reference = problem.reference
+            singular = singular_elements(problem, reference)
+        except Exception as exc:  # a reference we cannot build is our error, reported on every row
+            failure = f"no reference: {type(exc).__name__}: {_one_line(exc)}"
+        problem.__dict__["_judging_basis"] = (reference, singular, failure)
+    return problem.__dict__["_judging_basis"]
 
 
 def _cell_blocks(problem, name, backend, dtype, reference, singular, failure, explainer, rtol, atol) -> list[dict]:
