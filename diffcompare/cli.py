@@ -216,7 +216,33 @@ def sweep_command(argv: list[str]) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"backends": backends_command, "explain": explain_command, "sweep": sweep_command}
+def fuzz_command(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m diffcompare fuzz",
+        description="Random well-conditioned problems through the exact backends; every disagreement "
+        "is shrunk and written as a problem file.",
+    )
+    parser.add_argument("--count", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=Path("reports/fuzz"))
+    parser.add_argument("--dtypes", type=_list, default=["float64"])
+    parser.add_argument("--backends", type=_list, help="default: sympy, torch, jax, chainrule")
+    parser.add_argument("--jobs", type=int, default=1)
+    args = parser.parse_args(argv)
+    from diffcompare.fuzz import EXACT_BACKENDS, campaign
+
+    frame, findings = campaign(
+        args.count, args.seed, args.out, tuple(args.dtypes), args.backends or EXACT_BACKENDS, jobs=args.jobs
+    )
+    counts = frame["verdict"].value_counts().to_dict()
+    print(f"{args.count} problems, {len(frame)} rows: {counts}")
+    for name, backend, dtype, path in findings:
+        print(f"disagreement: {name} · {backend} {dtype} -> {path}")
+    print(f"{len(findings)} disagreement(s) among the exact backends")
+    return EXIT_OK
+
+
+COMMANDS = {"backends": backends_command, "explain": explain_command, "sweep": sweep_command, "fuzz": fuzz_command}
 
 
 def main(argv: list[str] | None = None) -> int:

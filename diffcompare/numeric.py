@@ -75,15 +75,22 @@ FLOAT64 = NumberSystem(
         sympy.Abs: np.abs,
         sympy.sign: np.sign,
         sympy.Heaviside: lambda x, h0=0.5: np.heaviside(x, h0),
-        sympy.erf: lambda x: np.float64(math.erf(x)),
+        sympy.erf: lambda x: np.float64(math.erf(np.real(x))) if np.imag(x) == 0 else np.float64(np.nan),
         sympy.Max: lambda *a: np.max(a),
         sympy.Min: lambda *a: np.min(a),
         sympy.sec: lambda x: 1 / np.cos(x),
         sympy.csc: lambda x: 1 / np.sin(x),
         sympy.cot: lambda x: 1 / np.tan(x),
+        # Where SymPy cannot prove an argument real (the derivative of Abs(g)), it
+        # writes the derivative through re, im, arg and atan2: complex on the way, real at the end.
+        sympy.atan2: np.arctan2,
+        sympy.arg: np.angle,
+        sympy.re: np.real,
+        sympy.im: np.imag,
+        sympy.conjugate: np.conj,
         **_RELATIONS,
     },
-    lambda e: np.float64(float(e)),
+    lambda e: np.complex128(1j) if e is sympy.I else np.float64(float(e)),
 )
 
 
@@ -123,9 +130,14 @@ MPMATH = NumberSystem(
         sympy.sec: mpmath.sec,
         sympy.csc: mpmath.csc,
         sympy.cot: mpmath.cot,
+        sympy.atan2: mpmath.atan2,
+        sympy.arg: mpmath.arg,
+        sympy.re: mpmath.re,
+        sympy.im: mpmath.im,
+        sympy.conjugate: mpmath.conj,
         **_RELATIONS,
     },
-    _mp_number,
+    lambda e: mpmath.mpc(0, 1) if e is sympy.I else _mp_number(e),
 )
 
 
@@ -151,7 +163,7 @@ class Plan:
     def _compile(self, expr) -> int:
         if expr in self._slots:
             return self._slots[expr]
-        if expr.is_Number or expr.is_NumberSymbol:
+        if expr.is_Number or expr.is_NumberSymbol or expr is sympy.I:
             slot = self._const(self.system.number(expr))
         elif isinstance(expr, (BooleanTrue, BooleanFalse)):
             slot = self._const(bool(expr))
@@ -184,7 +196,20 @@ class Plan:
 
     def __call__(self, inputs: list) -> list:
         regs = self.run(inputs)
-        return [regs[s] for s in self.outputs]
+        return [real_part(regs[s]) for s in self.outputs]
+
+
+def real_part(value):
+    """A result that went through complex intermediates: its real part where the
+    imaginary part is rounding noise (relative 1e-12 in float64, 10^-(digits-5) in
+    mpmath), else the value unchanged (and then not real)."""
+    if isinstance(value, mpmath.mpc):
+        if abs(value.imag) <= abs(value.real) * mpmath.mpf(10) ** (5 - mpmath.mp.dps) or value.imag == 0:
+            return value.real
+        return value
+    if isinstance(value, (complex, np.complexfloating)):
+        return np.float64(value.real) if abs(value.imag) <= 1e-12 * abs(value.real) else np.float64(np.nan)
+    return value
 
 
 def mp_is_finite_real(value) -> bool:

@@ -159,6 +159,17 @@ def _tanh_hazard(ans, x):
     return float(np.max(amp)), f"|tanh(u)| is within {float(np.min(tail)):.2g} of 1, so 1-tanh² cancels"
 
 
+def _expm1_hazard(ans, x):
+    # d/dx expm1 is written ans + 1 (torch and jax too): where expm1(x) ≈ -1, that cancels.
+    s = np.asarray(ans, dtype=np.float64)
+    tail = np.abs(s + 1)
+    if np.any(tail == 0):
+        return math.inf, "expm1(u) rounds to exactly -1, so its derivative expm1(u) + 1 is 0"
+    with np.errstate(all="ignore"):
+        amp = np.abs(s) / tail
+    return float(np.max(amp)), f"expm1(u) is within {float(np.min(tail)):.2g} of -1, so expm1(u) + 1 cancels"
+
+
 def _overflow_hazard(ans, x):
     if not np.all(np.isfinite(ans)):
         return math.inf, "exp overflows in this dtype"
@@ -212,7 +223,7 @@ PRIMITIVES: dict[str, Primitive] = _table(
     _elementwise("cosh", np.cosh, lambda g, ans, x: g * np.sinh(x)),
     _elementwise("tanh", np.tanh, lambda g, ans, x: g * (1 - ans * ans), hazard=_tanh_hazard, hazard_in="derivative"),
     _elementwise("exp", np.exp, lambda g, ans, x: g * ans, hazard=_overflow_hazard),
-    _elementwise("expm1", np.expm1, lambda g, ans, x: g * (ans + 1)),
+    _elementwise("expm1", np.expm1, lambda g, ans, x: g * (ans + 1), hazard=_expm1_hazard, hazard_in="derivative"),
     _elementwise("log", np.log, lambda g, ans, x: g / x),
     _elementwise("log1p", np.log1p, lambda g, ans, x: g / (1 + x)),
     _elementwise("log2", np.log2, lambda g, ans, x: g / (x * math.log(2))),

@@ -16,7 +16,7 @@ import mpmath
 import numpy as np
 
 from diffcompare.engine import ChainRule, point_in
-from diffcompare.numeric import MPMATH, Plan, mp_is_finite_real
+from diffcompare.numeric import MPMATH, Plan, mp_is_finite_real, real_part
 from diffcompare.verdicts import split
 
 REFERENCE_DIGITS = (30, 50)
@@ -97,7 +97,7 @@ def _evaluate(form, digits: int, inputs: list[Fraction]) -> tuple[list, mpmath.m
         plan = Plan(form.cse, form.inputs, MPMATH)
         regs = plan.run([mpmath.mpf(q.numerator) / q.denominator for q in inputs])
         scale = max((abs(r) for r in regs if mp_is_finite_real(r)), default=mpmath.mpf(0))
-        return [regs[s] for s in plan.outputs], scale
+        return [real_part(regs[s]) for s in plan.outputs], scale
 
 
 def _settled(a, b, scale_a, scale_b, low: int, high: int):

@@ -129,6 +129,12 @@ def judge_cell(values, hi, lo, *, method: str, dtype: str, bounds=None, rtol=Non
         r = exact_rtol(dtype)
         tolerance = np.full(values.shape, r)
         ok = (rel_error <= r) & ~((values == 0) & (hi != 0))
+        # A true value too small for the dtype at all rounds to 0: then 0 is the right answer.
+        tiny = float(np.finfo(dtype).smallest_subnormal) if dtype in ("float32", "float64") else 0.0
+        underflow = (values == 0) & (hi != 0) & (np.abs(hi) < tiny / 2)
+        ok |= underflow
+        for i in np.flatnonzero(underflow):
+            message[i] = f"the true value {hi[i]:.5g} is below {dtype}'s smallest number: 0 is its correct rounding"
 
         def explain(i):
             if values[i] == 0:

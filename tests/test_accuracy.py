@@ -49,6 +49,12 @@ VERDICTS = {
     ("one-minus-cos", "x"): expect("agree"),
     ("exp-overflow-float32", "x"): FLOAT32_OVERFLOW,
     ("zero-derivative", "x"): expect("agree"),
+    # found by the fuzzer: expm1's derivative rule expm1(u) + 1 cancels near -1 in float32
+    ("expm1-near-minus-one", "x"): expect(
+        "agree", torch_float32="disagree", jax_float32="disagree", chainrule_float32="disagree"
+    ),
+    # float32 rounds a true 4e-124 to 0, correctly; complex step's h·f' underflows in float64
+    ("erf-underflow-float32", "x"): expect("agree", complex_step_float64="disagree"),
 }
 
 
@@ -138,7 +144,7 @@ def test_ulps_are_the_error_in_units_of_the_last_place(seed_results):
 
 
 def smooth_seed_rows(frame, backend):
-    seeds = frame[frame["file"].map(lambda f: "seed" in open(f, encoding="utf-8").read())]
+    seeds = frame[frame["file"].map(lambda f: "../shared/seeds/" in open(f, encoding="utf-8").read())]
     out = seeds[(seeds["backend"] == backend) & (seeds["verdict"] != "skipped")]
     return out[out["problem"].map(lambda p: not p.startswith("relu"))]
 
