@@ -49,6 +49,9 @@ def _run_parser() -> argparse.ArgumentParser:
         default=DEFAULT_TIMEOUT_S,
         help=f"seconds each problem × backend may take before it is stopped (default {DEFAULT_TIMEOUT_S:g})",
     )
+    parser.add_argument("--max-length", type=int, help="characters in one expression, at most (default 10000)")
+    parser.add_argument("--max-depth", type=int, help="nested operations in one expression, at most (default 100)")
+    parser.add_argument("--max-elements", type=int, help="elements in one point value, at most (default 10000000)")
     parser.add_argument("--repeat", type=int, help=f"timed calls per cell, at most (default {DEFAULT_REPEAT})")
     parser.add_argument(
         "--budget", type=float, help=f"seconds of timed calls per cell, at most (default {DEFAULT_BUDGET_S})"
@@ -59,9 +62,11 @@ def _run_parser() -> argparse.ArgumentParser:
 def run_command(argv: list[str]) -> int:
     args = _run_parser().parse_args(argv)
     from diffcompare import backends as registry
+    from diffcompare import limits
     from diffcompare.report import print_summary, write_csv, write_reports
     from diffcompare.runner import frame_of, load_problems, run_problems
 
+    limits.configure(args.max_length, args.max_depth, args.max_elements)  # before any file is read
     for dtype in args.dtypes or []:
         if dtype not in DTYPES:
             print(f"--dtypes: unknown dtype '{dtype}' (choose from {', '.join(DTYPES)})", file=sys.stderr)

@@ -21,9 +21,10 @@ from typing import Any
 import numpy as np
 
 from diffcompare.ir import Node, ShapeError, infer_shapes
+from diffcompare.limits import DEFAULTS, LIMITS
 from diffcompare.parser import ExpressionError, parse_expression
 
-MAX_ARRAY_SIZE = 10_000_000  # elements in one point value
+MAX_ARRAY_SIZE = DEFAULTS["elements"]  # the default; the limit in force is LIMITS["elements"]
 GENERATORS = {
     "fill": {"shape", "fill"},
     "random": {"shape", "random", "seed", "low", "high"},
@@ -64,8 +65,8 @@ def _shape(spec: dict, params: dict) -> tuple[int, ...]:
     if not isinstance(shape, list) or not shape:
         raise ValueError(f"shape must be a list of sizes, got {shape!r}")
     dims = tuple(resolve_count(d, params, "a shape entry") for d in shape)
-    if math.prod(dims) > MAX_ARRAY_SIZE:
-        raise ValueError(f"shape {dims} has {math.prod(dims)} elements; the limit is {MAX_ARRAY_SIZE}")
+    if math.prod(dims) > LIMITS["elements"]:
+        raise ValueError(f"shape {dims} has {math.prod(dims)} elements; the limit is {LIMITS['elements']}")
     return dims
 
 
@@ -82,8 +83,8 @@ def generate(spec: dict, params: dict[str, float]) -> np.ndarray:
         if not isinstance(args, list) or len(args) != 3:
             raise ValueError("linspace takes [start, stop, count]")
         count = resolve_count(args[2], params, "linspace count")
-        if count > MAX_ARRAY_SIZE:
-            raise ValueError(f"linspace count {count} exceeds the limit of {MAX_ARRAY_SIZE}")
+        if count > LIMITS["elements"]:
+            raise ValueError(f"linspace count {count} exceeds the limit of {LIMITS['elements']}")
         return np.linspace(_number(args[0], "start"), _number(args[1], "stop"), count)
     if "shape" not in spec:
         raise ValueError(f"{kind} needs a shape")

@@ -10,10 +10,12 @@ import ast
 import math
 
 from diffcompare.ir import NAMED_CONSTANTS, Node
+from diffcompare.limits import DEFAULTS, LIMITS
 from diffcompare.primitives import FUNCTIONS
 
-MAX_EXPRESSION_LENGTH = 10_000  # characters
-MAX_EXPRESSION_DEPTH = 100  # nested operations
+# The limits live in diffcompare.limits (overridable per run); these are their defaults.
+MAX_EXPRESSION_LENGTH = DEFAULTS["length"]
+MAX_EXPRESSION_DEPTH = DEFAULTS["depth"]
 
 
 class ExpressionError(ValueError):
@@ -67,8 +69,8 @@ def parse_expression(text: str, scope: dict[str, Node]) -> Node:
     """Parse one expression; names resolve in scope (variables, earlier lets)."""
     if not isinstance(text, str):
         raise ExpressionError(f"expected an expression as text, got {type(text).__name__}")
-    if len(text) > MAX_EXPRESSION_LENGTH:
-        raise ExpressionError(f"expression is {len(text)} characters long; the limit is {MAX_EXPRESSION_LENGTH}")
+    if len(text) > LIMITS["length"]:
+        raise ExpressionError(f"expression is {len(text)} characters long; the limit is {LIMITS['length']}")
     if not text.strip():
         raise ExpressionError("expression is empty")
     try:
@@ -76,7 +78,7 @@ def parse_expression(text: str, scope: dict[str, Node]) -> Node:
     except SyntaxError as exc:
         raise ExpressionError(f"syntax error at column {exc.offset}: {exc.msg}") from None
     except (RecursionError, MemoryError):
-        raise ExpressionError(f"expression is nested deeper than the limit of {MAX_EXPRESSION_DEPTH}") from None
+        raise ExpressionError(f"expression is nested deeper than the limit of {LIMITS['depth']}") from None
     _check_depth(tree.body)
     return _Converter(scope).convert(tree.body)
 
@@ -85,8 +87,8 @@ def _check_depth(root: ast.AST) -> None:
     stack = [(root, 1)]
     while stack:
         node, depth = stack.pop()
-        if depth > MAX_EXPRESSION_DEPTH:
-            raise ExpressionError(f"expression is nested deeper than the limit of {MAX_EXPRESSION_DEPTH}")
+        if depth > LIMITS["depth"]:
+            raise ExpressionError(f"expression is nested deeper than the limit of {LIMITS['depth']}")
         stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
 
 

@@ -20,8 +20,9 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
-from diffcompare.generators import MAX_ARRAY_SIZE, expand_sweep, generate, parameter_scope, sweep_label
+from diffcompare.generators import expand_sweep, generate, parameter_scope, sweep_label
 from diffcompare.ir import Node, ShapeError, infer_shapes
+from diffcompare.limits import LIMITS
 from diffcompare.parser import ExpressionError, parse_expression
 from diffcompare.primitives import FUNCTIONS
 from diffcompare.yamlmap import key_maps
@@ -80,8 +81,8 @@ def to_numbers(value: Any) -> Numbers:
             flat = np.array(value, dtype=object).ravel()
         except ValueError:
             raise ValueError("nested lists must be rectangular (every row the same length)") from None
-        if flat.size > MAX_ARRAY_SIZE:
-            raise ValueError(f"array has {flat.size} elements; the limit is {MAX_ARRAY_SIZE}")
+        if flat.size > LIMITS["elements"]:
+            raise ValueError(f"array has {flat.size} elements; the limit is {LIMITS['elements']}")
         if not flat.size:
             raise ValueError("an array must not be empty")
         if any(isinstance(v, list) for v in flat):

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from diffcompare import backends as registry
-from diffcompare import timing
+from diffcompare import limits, timing
 from diffcompare.cells import Explainer, blocks_to_frame, failed_cell_blocks, problem_blocks
 from diffcompare.problem import Problem, ProblemError, build_problem, build_problems, find_problem_files, load_file
 from diffcompare.supervisor import DEFAULT_TIMEOUT_S, run_isolated
@@ -68,14 +68,14 @@ def run_problems(
     timeout: run every problem × backend cell in a supervised worker process under
     this many seconds (diffcompare.supervisor): a cell that hangs or kills its
     process becomes `error` rows and the run goes on."""
-    options = (None if backends is None else list(backends), dtypes, rtol, atol, timing.settings())
+    options = (None if backends is None else list(backends), dtypes, rtol, atol, timing.settings(), limits.current())
     finished = {} if finished is None else finished
     if executor is None and (timeout is not None or jobs > 1):
         names = registry.available_names() if backends is None else list(backends)
         run_isolated(
             problems,
             names,
-            (dtypes, rtol, atol, timing.settings()),
+            (dtypes, rtol, atol, timing.settings(), limits.current()),
             jobs=jobs,
             timeout=DEFAULT_TIMEOUT_S if timeout is None else timeout,
             finished=finished,
@@ -124,8 +124,9 @@ _WORKER_BACKENDS: dict[tuple, dict] = {}
 def _job(payload: tuple, options: tuple) -> list[dict]:
     """Runs in a worker process: rebuild the problem, run it, return its cells."""
     document, file, default_name, params = payload
-    names, dtypes, rtol, atol, timing_settings = options
+    names, dtypes, rtol, atol, timing_settings, limit_settings = options
     timing.configure(*timing_settings)
+    limits.configure(*limit_settings)
     key = tuple(names) if names is not None else None
     if key not in _WORKER_BACKENDS:
         _WORKER_BACKENDS[key] = select_backends(names)

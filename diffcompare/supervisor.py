@@ -15,7 +15,7 @@ import multiprocessing
 import time
 from multiprocessing.connection import wait
 
-from diffcompare import timing
+from diffcompare import limits, timing
 
 DEFAULT_TIMEOUT_S = 300.0  # per problem × backend cell
 
@@ -31,8 +31,9 @@ def _worker_main(conn) -> None:
         request = conn.recv()
         if request is None:
             return
-        payload, names, start, (dtypes, rtol, atol, timing_settings) = request
+        payload, names, start, (dtypes, rtol, atol, timing_settings, limit_settings) = request
         timing.configure(*timing_settings)
+        limits.configure(*limit_settings)
         document, file, default_name, params = payload
         problem = build_problem(document, file, default_name, params)
         explainer = Explainer()

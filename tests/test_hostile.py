@@ -95,3 +95,16 @@ def test_two_runs_give_bitwise_identical_values():
     second = diffcompare.run(ROOT / "problems", backends=FAST.split(","))
     a, b = first["value"].to_numpy(), second["value"].to_numpy()
     assert np.array_equal(a.view(np.int64), b.view(np.int64))  # bit for bit, NaNs included
+
+
+def test_limits_are_documented_defaults_that_a_run_can_raise(tmp_path):
+    long = "x * 1." + "0" * 12_000
+    write(tmp_path, "long.yaml", f"function: '{long}'\npoint: {{x: 2.0}}\n")
+    command = [sys.executable, "-m", "diffcompare", str(tmp_path / "long.yaml"), "--out", str(tmp_path / "out")]
+    command += ["--backends", "sympy,chainrule", "--jobs", "1"]
+    refused = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    assert refused.returncode == 2 and "the limit is 10000" in refused.stderr
+    allowed = subprocess.run(command + ["--max-length", "20000"], cwd=ROOT, capture_output=True, text=True)
+    assert allowed.returncode == 0, allowed.stderr
+    frame = pd.read_csv(tmp_path / "out" / "results.csv", keep_default_na=False)
+    assert set(frame["verdict"]) == {"agree"} and len(frame) == 3  # the worker was given the raised limit too
