@@ -233,10 +233,11 @@ def _cell_blocks(problem, name, backend, dtype, reference, singular, failure, ex
     return blocks
 
 
-def failed_cell_blocks(problem: Problem, name: str, message: str) -> list[dict]:
+def failed_cell_blocks(problem: Problem, name: str, message: str, dtypes=None) -> list[dict]:
     """error rows for a backend whose worker was killed or died: one per dtype and variable."""
     cols = {"verdict": "error", "message": message}
-    return [_block(problem, name, "", d, var, cols, whole=True) for d in problem.dtypes for var in problem.wrt]
+    chosen = [d for d in problem.dtypes if dtypes is None or d in dtypes]
+    return [_block(problem, name, "", d, var, cols, whole=True) for d in chosen for var in problem.wrt]
 
 
 def _special_elements(problem, var, singular) -> list[tuple[int, object]]:

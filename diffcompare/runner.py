@@ -79,7 +79,7 @@ def run_problems(
             jobs=jobs,
             timeout=DEFAULT_TIMEOUT_S if timeout is None else timeout,
             finished=finished,
-            failed_cell=failed_cell_blocks,
+            failed_cell=lambda problem, name, message: failed_cell_blocks(problem, name, message, dtypes),
             progress=progress,
         )
         return frame_of(finished)
