@@ -62,24 +62,31 @@ class ChainRule:
         self.dtype = np.dtype(dtype)
         self.program = numpy_program(root, self.dtype)
         self.order = self.program.order
+        self.slot = {id(n): i for i, n in enumerate(self.order)}  # node -> its position in order
+        self._needs: dict[tuple[str, ...], list[bool]] = {}
 
     def forward(self, inputs: dict[str, np.ndarray]) -> list:
         with np.errstate(all="ignore"):
             return self.program.run_all(inputs)
 
     def _needs_grad(self, wrt) -> list[bool]:
-        slot = {id(n): i for i, n in enumerate(self.order)}
+        """Which nodes depend on a wrt variable; computed once per wrt, not per gradient call."""
+        key = tuple(wrt)
+        if key in self._needs:
+            return self._needs[key]
+        slot = self.slot
         needs = [False] * len(self.order)
         for i, node in enumerate(self.order):
             if node.op == "var":
                 needs[i] = node.attr in wrt
             elif not node.is_constant:
                 needs[i] = any(needs[slot[id(a)]] for a in node.args)
+        self._needs[key] = needs
         return needs
 
     def backward(self, values: list, wrt: list[str]) -> list:
         """Adjoints of every node (None where f does not depend on it)."""
-        slot = {id(n): i for i, n in enumerate(self.order)}
+        slot = self.slot
         needs = self._needs_grad(wrt)
         adjoints: list = [None] * len(self.order)
         adjoints[-1] = np.ones_like(values[-1], dtype=self.dtype)
@@ -126,7 +133,7 @@ class ChainRule:
     def tape(self, inputs: dict[str, np.ndarray], wrt: list[str]) -> list[TapeStep]:
         values = self.forward(inputs)
         adjoints = self.backward(values, wrt)
-        slot = {id(n): i for i, n in enumerate(self.order)}
+        slot = self.slot
         names: dict[int, str] = {}
         steps: list[TapeStep] = []
         for i, node in enumerate(self.order):
@@ -178,7 +185,7 @@ class ChainRule:
         on a wrt variable. Judged in float64 values at the point."""
         values = self.forward(inputs)
         needs = self._needs_grad(wrt)
-        slot = {id(n): i for i, n in enumerate(self.order)}
+        slot = self.slot
         found = []
         for node in self.order:
             if node.op not in PRIMITIVES or PRIMITIVES[node.op].smooth or node.is_constant:
@@ -213,7 +220,7 @@ class ChainRule:
         """(relative-error amplification, why) for each step that amplifies rounding;
         derivative_only: just the steps whose local derivative rule loses digits."""
         values = self.forward(inputs)
-        slot = {id(n): i for i, n in enumerate(self.order)}
+        slot = self.slot
         found = []
         with np.errstate(all="ignore"):
             for i, node in enumerate(self.order):
