@@ -123,15 +123,20 @@ _WORKER_BACKENDS: dict[tuple, dict] = {}
 
 def _job(payload: tuple, options: tuple) -> list[dict]:
     """Runs in a worker process: rebuild the problem, run it, return its cells."""
-    document, file, default_name, params = payload
     names, dtypes, rtol, atol, timing_settings, limit_settings = options
-    timing.configure(*timing_settings)
-    limits.configure(*limit_settings)
+    problem = rebuild(payload, timing_settings, limit_settings)
     key = tuple(names) if names is not None else None
     if key not in _WORKER_BACKENDS:
         _WORKER_BACKENDS[key] = select_backends(names)
-    problem = build_problem(document, file, default_name, params)
     return problem_blocks(problem, _WORKER_BACKENDS[key], dtypes, rtol, atol)
+
+
+def rebuild(payload: tuple, timing_settings: tuple, limit_settings: tuple) -> Problem:
+    """In a worker process: the parent's timing and limits, then the problem from its document."""
+    timing.configure(*timing_settings)
+    limits.configure(*limit_settings)
+    document, file, default_name, params = payload
+    return build_problem(document, file, default_name, params)
 
 
 def _guarded(problem: Problem, compute) -> list[dict]:

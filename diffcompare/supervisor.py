@@ -15,16 +15,13 @@ import multiprocessing
 import time
 from multiprocessing.connection import wait
 
-from diffcompare import limits, timing
-
 DEFAULT_TIMEOUT_S = 300.0  # per problem × backend cell
 
 
 def _worker_main(conn) -> None:
     """In the worker: run (problem, backends from index start) requests until told to stop."""
     from diffcompare.cells import Explainer, problem_blocks
-    from diffcompare.problem import build_problem
-    from diffcompare.runner import select_backends
+    from diffcompare.runner import rebuild, select_backends
 
     loaded: dict = {}
     while True:
@@ -32,10 +29,7 @@ def _worker_main(conn) -> None:
         if request is None:
             return
         payload, names, start, (dtypes, rtol, atol, timing_settings, limit_settings) = request
-        timing.configure(*timing_settings)
-        limits.configure(*limit_settings)
-        document, file, default_name, params = payload
-        problem = build_problem(document, file, default_name, params)
+        problem = rebuild(payload, timing_settings, limit_settings)
         explainer = Explainer()
         for i in range(start, len(names)):
             conn.send(("started", i))
