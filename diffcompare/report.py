@@ -46,17 +46,26 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
     atomic_write(path, writer=lambda tmp: pa_csv.write_csv(table, tmp))
 
 
-def cell_table(frame: pd.DataFrame) -> pd.DataFrame:
-    """problem × backend/dtype: worst digits and worst verdict of each cell."""
-    if frame.empty:
-        return pd.DataFrame()
+def cell_summary(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per problem × backend/dtype ("column"), in first-appearance order:
+    the worst digits and the worst verdict of the cell's rows."""
     data = frame[frame["backend"] != ""].copy()
+    if data.empty:
+        return pd.DataFrame(columns=["problem", "column", "digits", "verdict"])
     data["column"] = data["backend"] + "/" + data["dtype"]
     data["severity"] = data["verdict"].map(_SEVERITY)
     grouped = data.groupby(["problem", "column"], sort=False)
     cells = grouped.agg(digits=("digits", "min"), severity=("severity", "min")).reset_index()
     inverse = {v: k for k, v in _SEVERITY.items()}
     cells["verdict"] = cells["severity"].map(inverse)
+    return cells.drop(columns="severity")
+
+
+def cell_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """problem × backend/dtype: worst digits and worst verdict of each cell, as labels."""
+    cells = cell_summary(frame)
+    if cells.empty:
+        return pd.DataFrame()
 
     def label(row) -> str:
         if row["verdict"] not in _SYMBOL:
@@ -64,8 +73,8 @@ def cell_table(frame: pd.DataFrame) -> pd.DataFrame:
         return f"{row['digits']:.1f} {_SYMBOL[row['verdict']]}"
 
     cells["label"] = cells.apply(label, axis=1)
-    columns = list(pd.unique(data["column"]))  # first-appearance order
-    problems = list(pd.unique(data["problem"]))
+    columns = list(pd.unique(cells["column"]))  # first-appearance order
+    problems = list(pd.unique(cells["problem"]))
     table = cells.pivot(index="problem", columns="column", values="label").reindex(index=problems, columns=columns)
     return table.fillna("")
 
@@ -138,19 +147,24 @@ def write_reports(frame: pd.DataFrame, errors: list[str], out: Path) -> list[Pat
     return [csv_path, md_path]
 
 
-def disagreement_lines(frame: pd.DataFrame) -> list[str]:
-    """One line per problem, dtype and backend: its disagreeing elements and the
-    first one's message (the others are in summary.md and results.csv); backends
-    with the same elements and message share a line."""
+def disagreement_groups(frame: pd.DataFrame) -> list[tuple[str, str, str, str, list[str]]]:
+    """(problem, dtype, elements, message, backends): one per problem, dtype and
+    backend's disagreeing elements with the first one's message; backends with the
+    same elements and message share a group."""
     entries: dict[tuple, list[str]] = {}
     disagree = frame[frame["verdict"] == "disagree"]
     for (problem, dtype, backend), group in disagree.groupby(["problem", "dtype", "backend"], sort=False):
         head = [f"{v}[{i}]" if i else v for v, i in zip(group["variable"].head(4), group["index"].head(4))]
         elements = ", ".join(head) + (f" and {len(group) - 4} more" if len(group) > 4 else "")
         entries.setdefault((problem, dtype, elements, group["message"].iloc[0]), []).append(backend)
+    return [(*key, backends) for key, backends in entries.items()]
+
+
+def disagreement_lines(frame: pd.DataFrame) -> list[str]:
+    """One line per disagreement group (the others are in summary.md and results.csv)."""
     return [
         f"{problem} · {', '.join(backends)} {dtype} · {elements}: {message}"
-        for (problem, dtype, elements, message), backends in entries.items()
+        for problem, dtype, elements, message, backends in disagreement_groups(frame)
     ]
 
 

@@ -67,10 +67,11 @@ def sweep(problem, variable: str, index: tuple) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def plot(frame: pd.DataFrame, path: Path) -> None:
+def figure(frame: pd.DataFrame):
+    """The V-curves of a sweep: error against h per method and dtype, ε^(1/2) and ε^(1/3) marked."""
     import matplotlib
 
-    matplotlib.use("Agg")
+    matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(10, 5.5), dpi=110)
@@ -105,6 +106,13 @@ def plot(frame: pd.DataFrame, path: Path) -> None:
         fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), title="gaps: x + h rounds to x", title_fontsize=7
     )
     fig.tight_layout()
+    return fig
+
+
+def plot(frame: pd.DataFrame, path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    fig = figure(frame)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
     os.close(fd)
     try:
