@@ -124,13 +124,6 @@ def backends_command(argv: list[str]) -> int:
     return EXIT_OK
 
 
-def _format(value) -> str:
-    value = np.asarray(value)
-    if value.ndim == 0:
-        return f"{float(value):.10g}" if value.dtype.kind == "f" else str(value.item())
-    return np.array2string(value, precision=6, separator=", ", threshold=8)
-
-
 def explain_command(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m diffcompare explain", description="Print the chain-rule tape of each problem in FILE."
@@ -142,7 +135,7 @@ def explain_command(argv: list[str]) -> int:
     from rich.markup import escape
     from rich.table import Table
 
-    from diffcompare.engine import ChainRule, point_in
+    from diffcompare.engine import ChainRule, TapeStep, point_in
     from diffcompare.problem import load_file
 
     problems, errors = load_file(args.file)
@@ -154,9 +147,9 @@ def explain_command(argv: list[str]) -> int:
         for col in ("step", "name", "operation", "value", "local derivatives", "adjoint ∂f/∂·"):
             table.add_column(col, justify="right" if col == "step" else "left")
         for s in steps:
-            local = "\n".join(f"∂/∂{name} = {_format(d)}" for name, d in s.local)
-            adjoint = "—" if s.adjoint is None else _format(s.adjoint)
-            table.add_row(str(s.step), s.name, escape(s.operation), _format(s.value), local, adjoint)
+            local = "\n".join(f"∂/∂{name} = {TapeStep.text(d)}" for name, d in s.local)
+            adjoint = "—" if s.adjoint is None else TapeStep.text(s.adjoint)
+            table.add_row(str(s.step), s.name, escape(s.operation), TapeStep.text(s.value), local, adjoint)
         console.print(table)
         console.print(
             "Read bottom-up: each adjoint is the sum over the steps that use this one of "

@@ -54,6 +54,14 @@ class TapeStep:
     local: list[tuple[str, np.ndarray]]  # (operand name, ∂step/∂operand)
     adjoint: np.ndarray | None  # ∂f/∂step; None where f does not depend on it
 
+    @staticmethod
+    def text(value) -> str:
+        """A tape entry for people: ten digits for a scalar, an abbreviated array otherwise."""
+        value = np.asarray(value)
+        if value.ndim == 0:
+            return f"{float(value):.10g}" if value.dtype.kind == "f" else str(value.item())
+        return np.array2string(value, precision=6, separator=", ", threshold=8)
+
 
 class ChainRule:
     """One problem's function, ready to differentiate in one dtype."""
