@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import math
 
-MAX_DIGITS_SHOWN = 16.0  # the scale's top: float64's last digit, and beyond
+MAX_DIGITS_SHOWN = 16.0  # the scale's top
+# Digits a dtype holds, -log10(ε): a cell is coloured by the share of these it got
+# right, so that 7 correct digits read as full marks in float32 and as half in float64.
+DTYPE_DIGITS = {"float32": 6.92, "float64": 15.65}
 
 VERDICT_COLOURS = {
     "agree": "#1a7f37",  # green
@@ -67,11 +70,20 @@ def text_colour(background: str) -> str:
     return "#000000" if 0.299 * r + 0.587 * g + 0.114 * b > 140 else "#ffffff"
 
 
-def cell_colours(verdict: str, digits: float) -> tuple[str, str]:
-    """(background, text) of a summary cell: by digits where the verdict is a
-    comparison (agree, disagree), by the verdict otherwise."""
+def share_colour(digits: float, dtype: str) -> str:
+    """Background for digits as a share of what the dtype holds (decimal, the
+    `expected` rows, and unknown dtypes are measured against float64)."""
+    if digits is None or not math.isfinite(digits):
+        return ""
+    full = DTYPE_DIGITS.get(dtype, DTYPE_DIGITS["float64"])
+    return digits_colour(MAX_DIGITS_SHOWN * min(float(digits) / full, 1.0))
+
+
+def cell_colours(verdict: str, digits: float, dtype: str = "float64") -> tuple[str, str]:
+    """(background, text) of a summary cell: by the share of the dtype's digits where
+    the verdict is a comparison (agree, disagree), by the verdict otherwise."""
     if verdict in ("agree", "disagree"):
-        background = digits_colour(digits)
+        background = share_colour(digits, dtype)
     else:
         background = VERDICT_BACKGROUNDS.get(verdict, "")
     return background, text_colour(background)

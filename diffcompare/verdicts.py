@@ -67,7 +67,8 @@ def error_arrays(values: np.ndarray, hi: np.ndarray, lo: np.ndarray):
     with np.errstate(all="ignore"):
         abs_error = np.abs((values - hi) - lo)
         rel_error = np.where(hi != 0, abs_error / np.abs(hi), abs_error)
-        digits = np.where(rel_error > 0, np.clip(-np.log10(rel_error), 0.0, MAX_DIGITS), MAX_DIGITS)
+        # + 0.0: a 100% error is -log10(1) = -0.0, which clip keeps and people read as "minus zero".
+        digits = np.where(rel_error > 0, np.clip(-np.log10(rel_error), 0.0, MAX_DIGITS) + 0.0, MAX_DIGITS)
     digits = np.where(np.isfinite(values), digits, 0.0)
     return abs_error, rel_error, digits
 
