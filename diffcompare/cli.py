@@ -145,7 +145,8 @@ def explain_command(argv: list[str]) -> int:
         steps = engine.tape(point_in(problem.point, args.dtype), problem.wrt)
         table = Table(title=escape(f"{problem.name}: f = {problem.text}  ({args.dtype})"), title_justify="left")
         for col in ("step", "name", "operation", "value", "local derivatives", "adjoint ∂f/∂·"):
-            table.add_column(col, justify="right" if col == "step" else "left")
+            # fold, not ellipsis: a value cut to "0.99999…" would hide the digits the tape is read for
+            table.add_column(col, justify="right" if col == "step" else "left", overflow="fold")
         for s in steps:
             local = "\n".join(f"∂/∂{name} = {TapeStep.text(d)}" for name, d in s.local)
             adjoint = "—" if s.adjoint is None else TapeStep.text(s.adjoint)

@@ -56,10 +56,12 @@ class TapeStep:
 
     @staticmethod
     def text(value) -> str:
-        """A tape entry for people: ten digits for a scalar, an abbreviated array otherwise."""
+        """A tape entry for people: a scalar to its last digit (σ(32) is 0.9999999999999873,
+        and printing it as 1 would hide the very saturation the tape is read for),
+        an abbreviated array otherwise."""
         value = np.asarray(value)
         if value.ndim == 0:
-            return f"{float(value):.10g}" if value.dtype.kind == "f" else str(value.item())
+            return repr(float(value)) if value.dtype.kind == "f" else str(value.item())
         return np.array2string(value, precision=6, separator=", ", threshold=8)
 
 
