@@ -241,7 +241,25 @@ def fuzz_command(argv: list[str]) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"backends": backends_command, "explain": explain_command, "sweep": sweep_command, "fuzz": fuzz_command}
+def schema_command(argv: list[str]) -> int:
+    argparse.ArgumentParser(
+        prog="python -m diffcompare schema",
+        description="Print the JSON Schema of a problem file (one YAML document), generated from the model that "
+        "validates files. Point an editor at it with the first line `# yaml-language-server: $schema=PATH`.",
+    ).parse_args(argv)
+    from diffcompare.schema import schema_text
+
+    print(schema_text(), end="")
+    return EXIT_OK
+
+
+COMMANDS = {
+    "backends": backends_command,
+    "explain": explain_command,
+    "sweep": sweep_command,
+    "fuzz": fuzz_command,
+    "schema": schema_command,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,11 +14,21 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, Union
 
 import numpy as np
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from typing_extensions import TypeAliasType
 
 from diffcompare.generators import expand_sweep, generate, parameter_scope, sweep_label
 from diffcompare.ir import Node, ShapeError, infer_shapes
@@ -30,7 +40,8 @@ from diffcompare.yamlmap import key_maps
 DTYPES = ("float32", "float64")
 
 # PyYAML reads 1e-8 (no dot) as a string; a user means the number.
-_NUMBER_TEXT = re.compile(r"^[+-]?(\d[\d_]*\.?[\d_]*|\.\d[\d_]*)([eE][+-]?\d+)?$")
+_UNSIGNED_TEXT = r"(\d[\d_]*\.?[\d_]*|\.\d[\d_]*)([eE][+-]?\d+)?$"
+_NUMBER_TEXT = re.compile(r"^[+-]?" + _UNSIGNED_TEXT)
 
 
 class ProblemError(ValueError):
@@ -101,37 +112,160 @@ def _expression_text(value: Any) -> str:
     return value if isinstance(value, str) else repr(value)
 
 
-class ToleranceSpec(BaseModel):
+# What a file may write under each key, as the JSON Schema describes it
+# (`python -m diffcompare schema`, diffcompare.schema). These types only describe:
+# ProblemSpec validates with its own annotations and validators, and a key whose
+# written form differs from its validated form (numbers as text, generators, arrays
+# of any depth) names its written form with _written_as. Keeping both in one model
+# is what stops the schema and the loader from drifting apart. What no JSON Schema
+# can say (expression syntax, unknown names, shapes that do not fit, rectangular
+# arrays, identifiers, low < high) stays with the loader alone.
+NumberText = Annotated[
+    str,
+    StringConstraints(pattern=_NUMBER_TEXT.pattern),
+    Field(description="a number PyYAML reads as text, such as 1e-8 (no dot): accepted as the number"),
+]
+NonNegativeText = Annotated[str, StringConstraints(pattern=r"^\+?" + _UNSIGNED_TEXT)]
+Scalar = float | NumberText
+NumberArray = TypeAliasType(
+    "NumberArray",
+    Annotated[
+        list[Union[Scalar, "NumberArray"]],  # noqa: UP007 (| cannot take the forward reference)
+        Field(
+            min_length=1,
+            description="nested lists of numbers, an array; every row the same length (checked when loaded)",
+        ),
+    ],
+)
+Count = (
+    Annotated[int, Field(ge=1)]
+    | Annotated[str, Field(description="an expression of the sweep parameters with a positive integer value: 2 * n")]
+)
+Shape = Count | Annotated[list[Count], Field(min_length=1)]
+Expression = str | float
+
+
+class _Generator(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    rtol: float | None = Field(default=None, ge=0, allow_inf_nan=False)
-    atol: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+
+
+class FillGenerator(_Generator):
+    """An array of one value: {shape: [3, 4], fill: 0.5}."""
+
+    shape: Shape = Field(description="sizes: [3, 4], [n], or one size")
+    fill: float
+
+
+class NormalGenerator(_Generator):
+    """Standard normal numbers from a fixed seed: {shape: [n], random: normal, seed: 0}."""
+
+    shape: Shape = Field(description="sizes: [3, 4], [n], or one size")
+    random: Literal["normal"]
+    seed: int = Field(default=0, ge=0, description="the same seed gives the same numbers on every run")
+
+
+class UniformGenerator(_Generator):
+    """Uniform numbers in [low, high) from a fixed seed: {shape: [n], random: uniform, low: -1, high: 1}."""
+
+    shape: Shape = Field(description="sizes: [3, 4], [n], or one size")
+    random: Literal["uniform"]
+    low: float = Field(default=0.0, description="less than high (checked when loaded)")
+    high: float = 1.0
+    seed: int = Field(default=0, ge=0, description="the same seed gives the same numbers on every run")
+
+
+class LinspaceGenerator(_Generator):
+    """Evenly spaced numbers: {linspace: [start, stop, count]}."""
+
+    linspace: tuple[float, float, Count]
+
+
+PointValue = Scalar | NumberArray | FillGenerator | NormalGenerator | UniformGenerator | LinspaceGenerator
+
+
+def _written_as(input_type: Any) -> BeforeValidator:
+    """Marks what a file may write under a key, for the JSON Schema only; validation is unchanged."""
+    return BeforeValidator(lambda value: value, json_schema_input_type=input_type)
+
+
+class ToleranceSpec(BaseModel):
+    """Replaces the default rules for this problem: a row agrees when rel_error <= rtol or abs_error <= atol."""
+
+    model_config = ConfigDict(extra="forbid")
+    rtol: Annotated[float | None, _written_as(Annotated[float, Field(ge=0)] | NonNegativeText | None)] = Field(
+        default=None, ge=0, allow_inf_nan=False, description="relative tolerance, at least 0"
+    )
+    atol: Annotated[float | None, _written_as(Annotated[float, Field(ge=0)] | NonNegativeText | None)] = Field(
+        default=None, ge=0, allow_inf_nan=False, description="absolute tolerance, at least 0"
+    )
 
 
 class ProblemSpec(BaseModel):
-    """The problem-file format: exactly these keys."""
+    """One problem: a scalar function, the point where its gradient is taken, and what to check there."""
 
-    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, title="diffcompare problem")
 
-    function: str
-    point: dict[str, Any]
-    let: dict[str, str] = Field(default_factory=dict)
-    wrt: list[str] | None = None
-    manual: dict[str, str] = Field(default_factory=dict)
-    expected: dict[str, Any] = Field(default_factory=dict)
-    tolerance: ToleranceSpec | None = None
-    dtypes: list[Literal["float32", "float64"]] | None = None
-    name: str | None = None
-    description: str | None = None
-    source: str | None = None
-    tags: list[str] = Field(default_factory=list)
-    sweep: dict[str, list[float]] | None = None
+    function: str = Field(
+        description="The function, a Python expression of the variables and let names "
+        "(sin(x**2), sum(x * y), A @ v); its value must be a scalar. Required."
+    )
+    point: Annotated[dict[str, Any], _written_as(Annotated[dict[str, PointValue], Field(min_length=1)])] = Field(
+        description="The point: variable -> number, nested lists of numbers (an array), or a generator "
+        "({shape: [n], fill: 0.5}, {shape: [n], random: normal}, {linspace: [0, 1, n]}). Required."
+    )
+    let: dict[str, str] = Field(
+        default_factory=dict,
+        description="Named steps, in order: name -> expression of the variables and earlier names. "
+        "The chain-rule tape shows these names.",
+    )
+    wrt: Annotated[
+        list[str] | None, _written_as(Annotated[list[str], Field(json_schema_extra={"uniqueItems": True})] | None)
+    ] = Field(
+        default=None,
+        description="The variables to differentiate (default: every variable of point); the others are held constant.",
+    )
+    manual: dict[str, str] = Field(
+        default_factory=dict,
+        description="Your hand-derived partial derivatives: variable -> expression for df/dvariable, "
+        "of the variables and let names. They become the manual rows.",
+    )
+    expected: Annotated[dict[str, Any], _written_as(dict[str, Scalar | NumberArray])] = Field(
+        default_factory=dict,
+        description="Numbers from elsewhere (a notebook, a paper): variable -> number or nested lists. "
+        "They become the expected rows, judged at the precision they are written with.",
+    )
+    tolerance: ToleranceSpec | None = Field(
+        default=None,
+        description="rtol, atol: replace the default rules for this problem; a row agrees when "
+        "rel_error <= rtol or abs_error <= atol.",
+    )
+    dtypes: Annotated[
+        list[Literal["float32", "float64"]] | None,
+        _written_as(Annotated[list[Literal["float32", "float64"]], Field(min_length=1)] | None),
+    ] = Field(default=None, description="A subset of [float32, float64] (default: both).")
+    name: str | None = Field(
+        default=None,
+        description="The problem's name in reports (default: the file stem; -2, -3 ... for later documents).",
+    )
+    description: str | None = Field(default=None, description="What the problem shows.")
+    source: str | None = Field(default=None, description="Where it comes from (a notebook, a paper, an issue).")
+    tags: list[str] = Field(default_factory=list, description="Labels.")
+    sweep: Annotated[
+        dict[str, list[float]] | None,
+        _written_as(Annotated[dict[str, Annotated[list[float], Field(min_length=1)]], Field(min_length=1)] | None),
+    ] = Field(
+        default=None,
+        description="A family of problems: parameter -> list of numbers, one problem per value (per "
+        "combination, with several keys), named name[n=1000]. Parameters may appear in shapes, in "
+        "linspace's count and in every expression.",
+    )
 
-    @field_validator("function", mode="before")
+    @field_validator("function", mode="before", json_schema_input_type=Expression)
     @classmethod
     def _function_text(cls, value):
         return _expression_text(value)
 
-    @field_validator("let", "manual", mode="before")
+    @field_validator("let", "manual", mode="before", json_schema_input_type=dict[str, Expression])
     @classmethod
     def _expression_map(cls, value):
         if not isinstance(value, dict):
