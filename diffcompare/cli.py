@@ -104,7 +104,7 @@ def run_command(argv: list[str]) -> int:
             file=sys.stderr,
         )
         return EXIT_INTERRUPTED
-    paths = write_reports(frame, messages, args.out)
+    paths = write_reports(frame, messages, args.out, problems)
     print_summary(frame, messages)
     print("wrote " + ", ".join(map(str, paths)))
     if messages:

@@ -139,12 +139,16 @@ def summary_markdown(frame: pd.DataFrame, errors: list[str]) -> str:
     return "\n".join(parts)
 
 
-def write_reports(frame: pd.DataFrame, errors: list[str], out: Path) -> list[Path]:
+def write_reports(frame: pd.DataFrame, errors: list[str], out: Path, problems=()) -> list[Path]:
+    """results.csv, summary.md and report.html; problems (the run's Problem objects)
+    give the HTML report its formulas and tapes."""
+    from diffcompare.html_report import write_html
+
     out = Path(out)
     csv_path, md_path = out / "results.csv", out / "summary.md"
     write_csv(frame, csv_path)
     atomic_write(md_path, summary_markdown(frame, errors))
-    return [csv_path, md_path]
+    return [csv_path, md_path, write_html(frame, errors, out / "report.html", problems)]
 
 
 def disagreement_groups(frame: pd.DataFrame) -> list[tuple[str, str, str, str, list[str]]]:

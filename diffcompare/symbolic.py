@@ -189,3 +189,36 @@ class SymbolicForm:
         from diffcompare.reference import compute_reference
 
         return compute_reference(self)
+
+
+def _readable_constant(value: float) -> sympy.Expr:
+    """A constant as a person wrote it: 1/2 for 0.5, 1.0·10⁻⁸ for 1e-8, not its exact binary value."""
+    text = repr(float(value))
+    if float(value).is_integer() and abs(value) < 1e15:
+        return sympy.Integer(int(value))
+    if "e" not in text and len(text.strip("-0.")) <= 4:
+        return sympy.Rational(text)
+    return sympy.Float(text, max(1, len(text.split("e")[0].strip("-0.").replace(".", ""))))
+
+
+def readable_gradient(problem, elements: int = 4, max_ops: int = 200) -> list[tuple[str, sympy.Expr]]:
+    """(element label, ∂f/∂element) for the first few wrt elements, for people to read:
+    constants as written, variables as symbols. Empty past max_ops operations in f,
+    where the derivative would be pages long (the report says so)."""
+    symbols = {k: element_symbols(k, v.shape) for k, v in problem.point.items()}
+    program = Program(
+        problem.function,
+        SYMPY_OPS,
+        constant=lambda v: _wrap(_readable_constant(v)),
+        index=lambda x, ix: _wrap(x[ix]),
+    )
+    function = program(symbols)[()]
+    if sympy.count_ops(function) > max_ops:
+        return []
+    out = []
+    for var in problem.wrt:
+        for index in np.ndindex(symbols[var].shape):
+            if len(out) == elements:
+                return out
+            out.append((element_label(var, index), function.diff(symbols[var][index])))
+    return out

@@ -1,0 +1,187 @@
+"""One problem's section of report.html: the function as written and in LaTeX,
+its let steps and point, the symbolic derivative, every backend's gradient
+against the reference, the chain-rule tape, time bars and step sweeps.
+
+Anything here that fails for an odd problem (a formula mathtext cannot set, a
+tape that cannot be built) is left out with a note: the report is never lost
+for the sake of one picture.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from diffcompare.html_report import ELEMENTS_SHOWN, TAPE_STEPS_SHOWN, escape, exact_number, verdict_html
+from diffcompare.latex import expression_latex, latex_svg
+from diffcompare.palette import share_colour, text_colour
+
+FORMULA_CHARACTERS = 1500  # longer LaTeX is shown as a size, not typeset
+
+
+def _formula(latex: str | None, fallback: str) -> str:
+    svg = latex_svg(latex) if latex and len(latex) <= FORMULA_CHARACTERS else None
+    if svg is None:
+        return f"<code>{escape(fallback)}</code>"
+    return f'<div class="formula" role="img" aria-label="{escape(fallback)}">{svg}</div>'
+
+
+def _written(text: str) -> str:
+    """An expression as written, then typeset."""
+    try:
+        latex = expression_latex(text)
+    except (SyntaxError, ValueError):
+        latex = None
+    return f"<code>{escape(text)}</code>{_formula(latex, text)}"
+
+
+def _definition(problem) -> str:
+    rows = [f"<h3>Function</h3>{_written(problem.text)}"]
+    lets = problem.document.get("let") if isinstance(problem.document, dict) else None
+    if lets:
+        body = "".join(
+            f"<tr><th><code>{escape(k)}</code></th><td>{_written(str(v))}</td></tr>" for k, v in lets.items()
+        )
+        rows.append(f"<h3>let steps</h3><table>{body}</table>")
+    point = []
+    for name, value in problem.point.items():
+        held = "" if name in problem.wrt else " <span class='muted'>(held constant)</span>"
+        text = (
+            repr(float(value)) if value.ndim == 0 else np.array2string(value, precision=6, threshold=8, separator=", ")
+        )
+        shape = "" if value.ndim == 0 else f" <span class='muted'>shape {value.shape}</span>"
+        point.append(f"<tr><th><code>{escape(name)}</code></th><td><code>{escape(text)}</code>{shape}{held}</td></tr>")
+    rows.append(f"<h3>Point</h3><table>{''.join(point)}</table>")
+    return "".join(rows)
+
+
+def _symbolic(problem) -> str:
+    import sympy
+
+    from diffcompare.symbolic import MAX_ELEMENTS, readable_gradient
+
+    if sum(v.size for v in problem.point.values()) > MAX_ELEMENTS:
+        return ""
+    try:
+        derivatives = readable_gradient(problem)
+    except Exception as exc:  # SymPy's own limits; the sympy rows carry the reason
+        return f"<h3>Symbolic derivative</h3><p class='muted'>not shown: {escape(type(exc).__name__)}</p>"
+    if not derivatives:
+        return "<h3>Symbolic derivative</h3><p class='muted'>f is too large to typeset its derivative.</p>"
+    items = []
+    for label, expr in derivatives:
+        latex = sympy.latex(expr)
+        head = latex_svg(rf"\partial f / \partial {label} =") or f"<code>∂f/∂{escape(label)} =</code>"
+        if len(latex) > FORMULA_CHARACTERS:
+            body = f"<span class='muted'>{sympy.count_ops(expr)} operations: too long to typeset</span>"
+        else:
+            body = _formula(latex, str(expr))
+        items.append(f'<div style="display:flex;gap:6px;align-items:center">{head}{body}</div>')
+    more = problem.size - len(derivatives)
+    note = f"<p class='muted'>and {more} more elements.</p>" if more > 0 else ""
+    return (
+        "<h3>Symbolic derivative</h3><p class='muted'>SymPy's exact derivative, the <code>let</code> steps substituted; "
+        f"the reference evaluates it to 30+ digits.</p>{''.join(items)}{note}"
+    )
+
+
+def _gradient_table(rows: pd.DataFrame, size: int) -> str:
+    """Every backend's value against the reference; for a large problem, the worst element of each cell."""
+    note = ""
+    if size > ELEMENTS_SHOWN:
+        worst = rows.sort_values("digits", kind="stable").drop_duplicates(["backend", "dtype"])
+        rows = rows.loc[sorted(worst.index)]
+        note = f"<p class='muted'>{size} elements: each cell's worst element; results.csv has every one.</p>"
+    body = []
+    for r in rows.itertuples(index=False):
+        element = f"{r.variable}[{r.index}]" if r.index else r.variable
+        digits = "" if pd.isna(r.digits) else f"{r.digits:.1f}"
+        shade = share_colour(r.digits, r.dtype) if r.verdict in ("agree", "disagree") else ""
+        style = f' style="background:{shade};color:{text_colour(shade)}"' if shade else ""
+        rel = "" if pd.isna(r.rel_error) else f"{r.rel_error:.2g}"
+        body.append(
+            f"<tr><td>{escape(r.backend)}</td><td>{escape(r.dtype)}</td><td><code>{escape(element)}</code></td>"
+            f"<td class='num'>{exact_number(r.value)}</td><td class='num'>{exact_number(r.reference)}</td>"
+            f"<td class='num'>{rel}</td><td class='num'{style}>{digits}</td><td>{verdict_html(r.verdict)}</td>"
+            f"<td class='message'>{escape(r.message)}</td></tr>"
+        )
+    head = "".join(
+        f"<th>{h}</th>"
+        for h in ("backend", "dtype", "element", "value", "reference", "rel. error", "digits", "verdict", "why")
+    )
+    return f"<h3>Gradient</h3>{note}<div class='scroll'><table><tr>{head}</tr>{''.join(body)}</table></div>"
+
+
+def _tape(problem) -> str:
+    from diffcompare.engine import ChainRule, TapeStep, point_in
+
+    try:
+        steps = ChainRule(problem.function, "float64").tape(point_in(problem.point, "float64"), problem.wrt)
+    except Exception as exc:  # the chainrule rows say what went wrong
+        return f"<p class='muted'>No tape: {escape(type(exc).__name__)}: {escape(exc)}</p>"
+    body = []
+    for s in steps[:TAPE_STEPS_SHOWN]:
+        local = "<br>".join(f"∂/∂{escape(name)} = {escape(TapeStep.text(d))}" for name, d in s.local)
+        adjoint = "—" if s.adjoint is None else escape(TapeStep.text(s.adjoint))
+        body.append(
+            f"<tr><td class='num'>{s.step}</td><td><code>{escape(s.name)}</code></td><td><code>{escape(s.operation)}</code></td>"
+            f"<td class='num'>{escape(TapeStep.text(s.value))}</td><td class='num'>{local}</td><td class='num'>{adjoint}</td></tr>"
+        )
+    more = (
+        f"<p class='muted'>… {len(steps) - TAPE_STEPS_SHOWN} more steps.</p>" if len(steps) > TAPE_STEPS_SHOWN else ""
+    )
+    head = "".join(
+        f"<th>{h}</th>" for h in ("step", "name", "operation", "value", "local derivatives", "adjoint ∂f/∂·")
+    )
+    return (
+        f"<details><summary>Chain-rule tape, float64 ({len(steps)} steps)</summary>"
+        "<p class='muted'>Read bottom-up: each adjoint is the sum, over the steps that use this one, of their "
+        "adjoint × their local derivative. The inputs' adjoints are the gradient. "
+        "<code>python -m diffcompare explain FILE --dtype float32</code> prints the float32 tape.</p>"
+        f"<div class='scroll'><table><tr>{head}</tr>{''.join(body)}</table></div>{more}</details>"
+    )
+
+
+def _timings(rows: pd.DataFrame) -> str:
+    from diffcompare.plots import time_bars
+
+    cells = rows.drop_duplicates(["backend", "dtype"])[["backend", "dtype", "time_s"]]
+    svg = time_bars(cells)
+    return f"<h3>Time</h3>{svg}" if svg else ""
+
+
+def _sweeps(sweeps: list[pd.DataFrame]) -> str:
+    from diffcompare.plots import svg_of
+    from diffcompare.sweep import figure
+
+    figures = "".join(svg_of(figure(sweep)) for sweep in sweeps)
+    if not figures:
+        return ""
+    return (
+        "<h3>Finite-difference step sweep</h3><p class='muted'>From <code>python -m diffcompare sweep</code>: "
+        "error against h, truncation falling with h until rounding takes over.</p>" + figures
+    )
+
+
+def problem_section(name: str, rows: pd.DataFrame, problem, anchor: str, sweeps, detailed: bool = True) -> str:
+    """The section of one problem. problem may be None (a frame without its problems):
+    then only what the rows hold is shown."""
+    backends = rows[rows["backend"] != ""]
+    verdicts = backends["verdict"].value_counts()
+    summary = ", ".join(f"{n} {v}" for v, n in verdicts.items())
+    parts = [f'<section id="{anchor}"><h2>{escape(name)}</h2><p class="muted">{escape(summary)}</p>']
+    if problem is not None:
+        labels = [problem.description, f"source: {problem.source}" if problem.source else "", f"file: {problem.file}"]
+        parts.append("<p>" + "<br>".join(escape(t) for t in labels if t) + "</p>")
+        if detailed:
+            parts += [_definition(problem), _symbolic(problem)]
+    size = problem.size if problem is not None else int(backends.groupby(["backend", "dtype"]).size().max() or 0)
+    parts.append(_gradient_table(backends, size))
+    if detailed:
+        if problem is not None:
+            parts.append(_tape(problem))
+        parts += [_timings(backends), _sweeps(sweeps)]
+    elif problem is not None:
+        parts.append("<p class='muted'>Formulas, tape and timings are shown for the first problems only.</p>")
+    parts.append("</section>")
+    return "\n".join(p for p in parts if p)

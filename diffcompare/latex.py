@@ -1,0 +1,177 @@
+"""Expressions as LaTeX, and LaTeX as SVG rendered offline by matplotlib's mathtext.
+
+The function is typeset *as written*: from its Python syntax tree (`ast.parse`
+only builds the tree, it runs nothing), not from SymPy, which would reorder the
+terms and rewrite sigmoid(u) as 1/(1 + e^{-u}). The text has already passed the
+parser's whitelist when the problem loaded; anything unexpected here falls back
+to the text itself, never to an error.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from functools import lru_cache
+
+GREEK = set(
+    "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi pi rho sigma tau "
+    "upsilon phi chi psi omega Gamma Delta Theta Lambda Xi Pi Sigma Upsilon Phi Psi Omega".split()
+)
+
+# Functions with a typeset name of their own; others are \operatorname{name}.
+NAMED = {
+    "sin": r"\sin",
+    "cos": r"\cos",
+    "tan": r"\tan",
+    "sinh": r"\sinh",
+    "cosh": r"\cosh",
+    "tanh": r"\tanh",
+    "exp": r"\exp",
+    "log": r"\log",
+    "asin": r"\arcsin",
+    "acos": r"\arccos",
+    "atan": r"\arctan",
+    "log2": r"\log_{2}",
+    "log10": r"\log_{10}",
+    "sigmoid": r"\sigma",
+    "min": r"\min",
+    "max": r"\max",
+    "sum": r"\sum",
+}
+
+# Python's binding strength, weakest first (higher binds tighter).
+_COMPARE, _ADD, _MUL, _UNARY, _POW, _ATOM = range(6)
+_RELATIONS = {ast.Lt: "<", ast.LtE: r"\leq", ast.Gt: ">", ast.GtE: r"\geq", ast.Eq: "=", ast.NotEq: r"\neq"}
+
+
+def name_latex(name: str) -> str:
+    """x → x, alpha → \\alpha, x_1 → x_{1}, loss → \\mathrm{loss}."""
+    base, _, sub = name.partition("_")
+    if sub and base and "_" not in sub:
+        return f"{name_latex(base)}_{{{name_latex(sub)}}}"
+    if name in GREEK:
+        return "\\" + name
+    if len(name) == 1 or name.isdigit():
+        return name
+    return r"\mathrm{" + name.replace("_", r"\_") + "}"
+
+
+def _number_latex(text: str) -> str:
+    match = re.fullmatch(r"([0-9.]+)[eE]([+-]?[0-9]+)", text.replace("_", ""))
+    if not match:
+        return text.replace("_", "")
+    mantissa, exponent = match.group(1), int(match.group(2))
+    power = f"10^{{{exponent}}}"
+    return power if mantissa in ("1", "1.0", "1.") else rf"{mantissa} \cdot {power}"
+
+
+class _Printer:
+    def __init__(self, text: str):
+        self.text = text
+
+    def __call__(self, node: ast.AST) -> tuple[str, int]:
+        """(LaTeX, binding strength) of node."""
+        method = getattr(self, "_" + type(node).__name__, None)
+        if method is None:
+            raise ValueError(f"no LaTeX for {type(node).__name__}")
+        return method(node)
+
+    def wrap(self, node: ast.AST, at_least: int) -> str:
+        latex, strength = self(node)
+        return rf"\left({latex}\right)" if strength < at_least else latex
+
+    def _Expression(self, node):
+        return self(node.body)
+
+    def _Constant(self, node):
+        segment = ast.get_source_segment(self.text, node) or repr(node.value)
+        return _number_latex(segment), _ATOM
+
+    def _Name(self, node):
+        return name_latex(node.id), _ATOM
+
+    def _UnaryOp(self, node):
+        sign = "-" if isinstance(node.op, ast.USub) else "+"
+        return sign + self.wrap(node.operand, _UNARY), _UNARY
+
+    def _BinOp(self, node):
+        op = node.op
+        if isinstance(op, ast.Pow):  # right-associative; -x**2 is -(x**2)
+            return f"{{{self.wrap(node.left, _ATOM)}}}^{{{self(node.right)[0]}}}", _POW
+        if isinstance(op, ast.Div):
+            return rf"\frac{{{self(node.left)[0]}}}{{{self(node.right)[0]}}}", _ATOM
+        if isinstance(op, (ast.Add, ast.Sub)):
+            sign = "+" if isinstance(op, ast.Add) else "-"
+            return f"{self.wrap(node.left, _ADD)} {sign} {self.wrap(node.right, _MUL)}", _ADD
+        if isinstance(op, (ast.Mult, ast.MatMult)):
+            left, right = self.wrap(node.left, _MUL), self.wrap(node.right, _UNARY + 1)
+            # Juxtaposition reads as a product unless a number follows (2 · 3, x · 10^{-8}).
+            joint = r" \cdot " if isinstance(op, ast.MatMult) or right[:1].isdigit() else r"\,"
+            return left + joint + right, _MUL
+        raise ValueError(f"no LaTeX for {type(op).__name__}")
+
+    def _Compare(self, node):
+        parts = [self.wrap(node.left, _ADD)]
+        for op, right in zip(node.ops, node.comparators):
+            parts += [_RELATIONS[type(op)], self.wrap(right, _ADD)]
+        return " ".join(parts), _COMPARE
+
+    def _Call(self, node):
+        name = node.func.id if isinstance(node.func, ast.Name) else ""
+        args = [self(a)[0] for a in node.args]
+        if name == "sqrt" and len(args) == 1:
+            return rf"\sqrt{{{args[0]}}}", _ATOM
+        if name == "abs" and len(args) == 1:
+            return rf"\left|{args[0]}\right|", _ATOM
+        if name == "norm" and len(args) == 1:
+            return rf"\left\Vert {args[0]}\right\Vert", _ATOM
+        if name == "exp" and len(args) == 1 and len(args[0]) <= 24:
+            return f"e^{{{args[0]}}}", _POW
+        head = NAMED.get(name, r"\operatorname{" + name.replace("_", r"\_") + "}")
+        return rf"{head}\left({', '.join(args)}\right)", _ATOM
+
+    def _Subscript(self, node):
+        index = ast.get_source_segment(self.text, node.slice) or ""
+        base = self.wrap(node.value, _ATOM)
+        return f"{{{base}}}_{{{index.replace(' ', '')}}}", _ATOM
+
+
+def expression_latex(text: str) -> str:
+    """LaTeX of a whitelisted expression as written; ValueError when it has no such form."""
+    tree = ast.parse(text.strip(), mode="eval")  # builds the tree only; nothing is run
+    return _Printer(text.strip())(tree)[0]
+
+
+_SEGMENT = {1: "M", 2: "L", 3: "Q", 4: "C", 79: "Z"}  # matplotlib Path codes -> SVG path commands
+
+
+@lru_cache(maxsize=1024)
+def latex_svg(latex: str, size: float = 17.0) -> str | None:
+    """The LaTeX typeset by matplotlib's mathtext as one SVG path (glyphs as
+    outlines, so it needs no font), or None where mathtext cannot typeset it
+    (SymPy's Piecewise, say). TextPath parses once and skips a figure and its
+    SVG backend: a quarter of the cost of mathtext.math_to_image."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextPath
+
+    try:
+        path = TextPath((0, 0), f"${latex}$", prop=FontProperties(size=size))
+    except Exception:  # mathtext's parser raises ValueError and pyparsing's own exceptions
+        return None
+    box = path.get_extents()
+    pad = 2.0
+    width, height = box.width + 2 * pad, box.height + 2 * pad
+    commands = []
+    for vertices, code in path.iter_segments(simplify=False, curves=True):
+        if code == 79:  # CLOSEPOLY carries a vertex that is not drawn
+            commands.append("Z")
+            continue
+        # SVG's y axis points down: flip about the box's top edge.
+        points = " ".join(
+            f"{vx - box.x0 + pad:.2f} {box.y1 - vy + pad:.2f}" for vx, vy in zip(vertices[::2], vertices[1::2])
+        )
+        commands.append(_SEGMENT[code] + points)
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.1f}" height="{height:.1f}" '
+        f'viewBox="0 0 {width:.1f} {height:.1f}"><path d="{"".join(commands)}" fill="currentColor"/></svg>'
+    )

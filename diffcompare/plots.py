@@ -1,0 +1,138 @@
+"""The HTML report's plots, drawn with matplotlib and returned as inline SVG text.
+
+Text stays text in the SVG (svg.fonttype = none): it is smaller, sharp at any zoom
+and searchable; the browser draws it in its own sans-serif.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import re
+
+import numpy as np
+import pandas as pd
+
+_DTYPE_COLOURS = {"float32": "#8fb8de", "float64": "#1f5f99"}
+_SVG_STYLE = {"svg.fonttype": "none", "svg.hashsalt": "diffcompare"}
+_FIGURE_NUMBERS = itertools.count(1)
+
+
+def svg_of(fig) -> str:
+    """The figure as an <svg> element (no prolog), its ids unique to this figure:
+    many figures share one HTML page, and matplotlib names its clip paths alike."""
+    import matplotlib.pyplot as plt
+
+    buffer = io.StringIO()
+    with plt.rc_context(_SVG_STYLE):
+        fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
+    plt.close(fig)
+    svg = buffer.getvalue()
+    svg = svg[svg.index("<svg") :]
+    prefix = f"f{next(_FIGURE_NUMBERS)}-"
+    return re.sub(r'(id="|url\(#|href="#)', lambda m: m.group(1) + prefix, svg)
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("agg", force=False)
+    import matplotlib.pyplot as plt
+
+    plt.rcParams["font.size"] = 9
+    return plt
+
+
+def _duration(seconds: float) -> str:
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
+        if seconds >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds / 1e-9:.3g} ns"
+
+
+def _plain_log_ticks(axis, label) -> None:
+    """Decade ticks labelled in plain text: matplotlib's default 10^k labels go
+    through mathtext, which costs more than the rest of the figure together."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    axis.set_major_locator(LogLocator(base=10))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: label(v)))
+    axis.set_minor_formatter(NullFormatter())
+
+
+def _scientific(value: float) -> str:
+    return f"{value:.0e}".replace("e+0", "e").replace("e-0", "e-").replace("e+", "e")
+
+
+def time_bars(cells: pd.DataFrame) -> str | None:
+    """One bar per backend and dtype: the median seconds of one warm gradient
+    evaluation (time_s), on a log axis. cells: one row per cell, in display order.
+
+    Drawn as SVG by hand, not with matplotlib: a figure costs matplotlib ~0.1 s,
+    and a report has one of these per problem (the sweep and scaling plots,
+    a few per report, are matplotlib's)."""
+    from html import escape
+
+    times = cells["time_s"].to_numpy(dtype=float)
+    keep = np.isfinite(times) & (times > 0)
+    if not keep.any():
+        return None
+    cells, times = cells[keep], times[keep]
+    low, high = np.floor(np.log10(times.min())), np.ceil(np.log10(times.max()))
+    high = max(high, low + 1)
+    label_w, plot_w, row_h, top = 150, 330, 18, 8
+    height = top + row_h * len(times) + 34
+    x = lambda t: label_w + plot_w * (np.log10(t) - low) / (high - low)  # noqa: E731
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{label_w + plot_w + 90}" height="{height}" '
+        'font-family="system-ui, sans-serif" font-size="11" role="img" aria-label="gradient time per backend">'
+    ]
+    for decade in range(int(low), int(high) + 1):
+        gx = x(10.0**decade)
+        parts.append(f'<line x1="{gx:.1f}" y1="{top}" x2="{gx:.1f}" y2="{height - 26}" stroke="#d0d7de"/>')
+        parts.append(
+            f'<text x="{gx:.1f}" y="{height - 14}" text-anchor="middle" fill="#57606a">{_duration(10.0**decade)}</text>'
+        )
+    for i, (backend, dtype, t) in enumerate(zip(cells["backend"], cells["dtype"], times)):
+        y = top + i * row_h
+        colour = _DTYPE_COLOURS.get(dtype, "#999999")
+        parts.append(f'<text x="{label_w - 6}" y="{y + 13}" text-anchor="end">{escape(f"{backend} {dtype}")}</text>')
+        parts.append(
+            f'<rect x="{label_w}" y="{y + 3}" width="{max(x(t) - label_w, 1):.1f}" height="{row_h - 6}" fill="{colour}"/>'
+        )
+        parts.append(f'<text x="{x(t) + 4:.1f}" y="{y + 13}">{_duration(t)}</text>')
+    parts.append(
+        f'<text x="{label_w + plot_w / 2}" y="{height - 2}" text-anchor="middle" fill="#57606a">'
+        "median time of one warm gradient evaluation (log scale)</text></svg>"
+    )
+    return "".join(parts)
+
+
+def scaling_plot(family: str, cells: pd.DataFrame) -> str | None:
+    """Log-log time and cost ratio against the problem's size for one sweep family.
+    cells: one row per problem × backend × dtype with size, time_s, cost_ratio."""
+    cells = cells[np.isfinite(cells["time_s"].astype(float)) & (cells["time_s"].astype(float) > 0)]
+    if cells["size"].nunique() < 2:
+        return None
+    plt = _pyplot()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
+    for (backend, dtype), group in cells.groupby(["backend", "dtype"], sort=False):
+        group = group.sort_values("size")
+        style = "-" if dtype == "float64" else "--"
+        label = f"{backend} {dtype}"
+        left.plot(group["size"], group["time_s"], style, marker="o", markersize=3, label=label)
+        ratio = group["cost_ratio"].astype(float)
+        if np.isfinite(ratio).any():
+            right.plot(group["size"], ratio, style, marker="o", markersize=3, label=label)
+    left.set(xscale="log", yscale="log", xlabel="elements differentiated", ylabel="gradient time")
+    right.set(xscale="log", yscale="log", xlabel="elements differentiated", ylabel="cost ratio: gradient / f")
+    for ax in (left, right):
+        _plain_log_ticks(ax.xaxis, _scientific)
+    _plain_log_ticks(left.yaxis, _duration)
+    _plain_log_ticks(right.yaxis, lambda v: f"{v:g}")
+    left.set_title(f"{family}: time of one gradient", fontsize=9)
+    right.set_title("cheap gradient principle: the ratio stays bounded", fontsize=9)
+    for ax in (left, right):
+        ax.grid(True, which="major", alpha=0.3)
+    right.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+    return svg_of(fig)
