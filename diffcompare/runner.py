@@ -17,6 +17,7 @@ import pandas as pd
 from diffcompare import backends as registry
 from diffcompare import limits, timing
 from diffcompare.cells import Explainer, blocks_to_frame, failed_cell_blocks, problem_blocks
+from diffcompare.notebook import as_results
 from diffcompare.problem import Problem, ProblemError, build_problem, build_problems, find_problem_files, load_file
 from diffcompare.supervisor import DEFAULT_TIMEOUT_S, run_isolated
 
@@ -161,11 +162,12 @@ def run(
     paths, backends=None, dtypes=None, rtol=None, atol=None, jobs: int = 1, timeout: float | None = None
 ) -> pd.DataFrame:
     """Run every problem under paths; the DataFrame's attrs['errors'] lists bad input.
+    The DataFrame is a notebook.Results: in Jupyter it shows as a styled table.
     In-process by default; jobs > 1 or a timeout runs them in supervised workers."""
     if isinstance(paths, (str, Path)):
         paths = [paths]
     problems, errors = load_problems(paths)
-    frame = run_problems(problems, backends, dtypes, rtol, atol, jobs=jobs, timeout=timeout)
+    frame = as_results(run_problems(problems, backends, dtypes, rtol, atol, jobs=jobs, timeout=timeout))
     frame.attrs["errors"] = [str(e) for e in errors]
     return frame
 
@@ -178,7 +180,7 @@ def compare(function: str, point: dict, backends=None, dtypes=None, **keys) -> p
     problems, errors = build_problems(document, "<compare>", keys.get("name") or "problem")
     if errors:
         raise errors[0]
-    return run_problems(problems, backends, dtypes)
+    return as_results(run_problems(problems, backends, dtypes))
 
 
 def _plain(value):
