@@ -79,6 +79,8 @@ def _symbolic(problem) -> str:
         items.append(f'<div style="display:flex;gap:6px;align-items:center">{head}{body}</div>')
     more = problem.size - len(derivatives)
     note = f"<p class='muted'>and {more} more elements.</p>" if more > 0 else ""
+    if any(expr.has(sympy.Heaviside) for _, expr in derivatives):
+        note += "<p class='muted'>θ is the Heaviside step: the derivative of max, min, clamp and relu.</p>"
     return (
         "<h3>Symbolic derivative</h3><p class='muted'>SymPy's exact derivative, the <code>let</code> steps substituted; "
         f"the reference evaluates it to 30+ digits.</p>{''.join(items)}{note}"

@@ -158,19 +158,27 @@ def latex_svg(latex: str, size: float = 17.0) -> str | None:
         path = TextPath((0, 0), f"${latex}$", prop=FontProperties(size=size))
     except Exception:  # mathtext's parser raises ValueError and pyparsing's own exceptions
         return None
-    box = path.get_extents()
+    # The control points' box holds the curves: cheaper than exact Bézier extents, a hair larger.
+    vertices, codes = path.vertices, path.codes
+    if len(vertices) == 0 or codes is None:
+        return None
+    x0, y0 = vertices.min(axis=0)
+    x1, y1 = vertices.max(axis=0)
     pad = 2.0
-    width, height = box.width + 2 * pad, box.height + 2 * pad
-    commands = []
-    for vertices, code in path.iter_segments(simplify=False, curves=True):
+    width, height = x1 - x0 + 2 * pad, y1 - y0 + 2 * pad
+    # SVG's y axis points down: flip about the box's top edge.
+    xs = [f"{v:.2f}" for v in vertices[:, 0] - x0 + pad]
+    ys = [f"{v:.2f}" for v in y1 - vertices[:, 1] + pad]
+    commands, i = [], 0
+    while i < len(codes):
+        code = codes[i]
         if code == 79:  # CLOSEPOLY carries a vertex that is not drawn
             commands.append("Z")
+            i += 1
             continue
-        # SVG's y axis points down: flip about the box's top edge.
-        points = " ".join(
-            f"{vx - box.x0 + pad:.2f} {box.y1 - vy + pad:.2f}" for vx, vy in zip(vertices[::2], vertices[1::2])
-        )
-        commands.append(_SEGMENT[code] + points)
+        count = {1: 1, 2: 1, 3: 2, 4: 3}[code]  # vertices per segment: MOVETO, LINETO, CURVE3, CURVE4
+        commands.append(_SEGMENT[code] + " ".join(f"{xs[k]} {ys[k]}" for k in range(i, i + count)))
+        i += count
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.1f}" height="{height:.1f}" '
         f'viewBox="0 0 {width:.1f} {height:.1f}"><path d="{"".join(commands)}" fill="currentColor"/></svg>'
