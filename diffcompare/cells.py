@@ -51,6 +51,9 @@ EXTRA_COLUMNS = [
     "expr_ops_cse",
     "method",
     "file",
+    "diffcompare_version",
+    "library_version",
+    "python_version",
 ]
 TEXT_COLUMNS = [
     "problem",
@@ -63,8 +66,14 @@ TEXT_COLUMNS = [
     "reference_kind",
     "method",
     "file",
+    "diffcompare_version",
+    "library_version",
+    "python_version",
 ]
 FLOAT_COLUMNS = [c for c in COLUMNS + EXTRA_COLUMNS if c not in TEXT_COLUMNS and c != "size"]
+# Text that is one value per cell and a handful per run: categorical, a code per row, not a string
+# per row (a 10⁶-row text column costs pandas a tenth of a second to build, a categorical nothing).
+CATEGORICAL_COLUMNS = ["diffcompare_version", "library_version", "python_version"]
 
 
 @lru_cache(maxsize=64)
@@ -107,10 +116,11 @@ class Explainer:
         return f"likely cause in {dtype}: {why} ({size})"
 
 
-def _block(problem, name, method, dtype, var, columns: dict, whole: bool = False) -> dict:
+def _block(problem, name, method, dtype, var, columns: dict, whole: bool = False, library: str = "") -> dict:
     """A cell's rows as columns; scalars are spread over the cell's elements.
     whole: a cell without values (skipped, error) is one row for the whole
-    variable, its index empty, however many elements the variable has."""
+    variable, its index empty, however many elements the variable has.
+    library: the backend's library and version ("torch 2.13.0"), for library_version."""
     n = 1 if whole else problem.point[var].size
     block = {
         "problem": problem.name,
@@ -121,6 +131,8 @@ def _block(problem, name, method, dtype, var, columns: dict, whole: bool = False
         "method": method,
         "file": problem.file,
         "size": problem.size,
+        **registry.run_versions(),
+        "library_version": library,
         **columns,
     }
     block["_n"] = n
@@ -157,15 +169,23 @@ def problem_blocks(problem: Problem, backends: dict, dtypes=None, rtol=None, ato
     blocks: list[dict] = []
     for name, backend in backends.items():
         if isinstance(backend, registry.Unavailable):
+            library = registry.library_version(name, backend)
             for dtype in (d for d in problem.dtypes if dtypes is None or d in dtypes):
                 for var in problem.wrt:
                     cols = {"verdict": "skipped", "message": backend.message, "reference_kind": kind}
-                    blocks.append(_block(problem, name, "", dtype, var, cols, whole=True))
+                    blocks.append(_block(problem, name, "", dtype, var, cols, whole=True, library=library))
             continue
-        for dtype in backend.dtypes_for(problem):
-            if dtypes is not None and dtype in DTYPES and dtype not in dtypes:
-                continue
-            blocks += _cell_blocks(problem, name, backend, dtype, reference, singular, failure, explainer, rtol, atol)
+        try:
+            cells = []
+            for dtype in backend.dtypes_for(problem):
+                if dtypes is not None and dtype in DTYPES and dtype not in dtypes:
+                    continue
+                cells += _cell_blocks(
+                    problem, name, backend, dtype, reference, singular, failure, explainer, rtol, atol
+                )
+        except Exception as exc:  # a plug-in's bug outside gradient() (dtypes_for, variables) costs its rows only
+            cells = failed_cell_blocks(problem, name, f"{type(exc).__name__}: {_one_line(exc)}", dtypes)
+        blocks += cells
     return blocks
 
 
@@ -186,6 +206,11 @@ def _judging_basis(problem: Problem) -> tuple:
 def _cell_blocks(problem, name, backend, dtype, reference, singular, failure, explainer, rtol, atol) -> list[dict]:
     variables = backend.variables(problem)
     kind = reference.kind if reference is not None else ""
+    library = registry.library_version(name, backend)
+
+    def whole_rows(cols: dict) -> list[dict]:
+        return [_block(problem, name, backend.method, dtype, v, cols, whole=True, library=library) for v in variables]
+
     try:
         gradient = backend.gradient(problem, dtype)
         for var in variables:
@@ -193,11 +218,10 @@ def _cell_blocks(problem, name, backend, dtype, reference, singular, failure, ex
             if got != problem.point[var].shape:
                 raise ValueError(f"returned shape {got} for '{var}', expected {problem.point[var].shape}")
     except registry.SkipCell as exc:
-        cols = {"verdict": "skipped", "message": _one_line(exc), "reference_kind": kind}
-        return [_block(problem, name, backend.method, dtype, var, cols, whole=True) for var in variables]
+        return whole_rows({"verdict": "skipped", "message": _one_line(exc), "reference_kind": kind})
     except Exception as exc:
-        cols = {"verdict": "error", "message": f"{type(exc).__name__}: {_one_line(exc)}", "reference_kind": kind}
-        return [_block(problem, name, backend.method, dtype, var, cols, whole=True) for var in variables]
+        message = f"{type(exc).__name__}: {_one_line(exc)}"
+        return whole_rows({"verdict": "error", "message": message, "reference_kind": kind})
 
     blocks = []
     for var in variables:
@@ -206,7 +230,7 @@ def _cell_blocks(problem, name, backend, dtype, reference, singular, failure, ex
         cols = {"value": values, "error_estimate": estimate, "reference_kind": kind, **_timing(gradient)}
         if failure:
             cols.update(verdict="error", message=failure)
-            blocks.append(_block(problem, name, backend.method, dtype, var, cols))
+            blocks.append(_block(problem, name, backend.method, dtype, var, cols, library=library))
             continue
         hi, lo = reference.hi[var].ravel(), reference.lo[var].ravel()
         j = judge_cell(values, hi, lo, method=backend.method, dtype=dtype, bounds=estimate, rtol=rtol, atol=atol)
@@ -229,7 +253,7 @@ def _cell_blocks(problem, name, backend, dtype, reference, singular, failure, ex
                 for column in ("reference", "abs_error", "rel_error", "digits", "ulps"):
                     numbers[column][flat] = np.nan
         cols.update(numbers, verdict=verdict, message=message)
-        blocks.append(_block(problem, name, backend.method, dtype, var, cols))
+        blocks.append(_block(problem, name, backend.method, dtype, var, cols, library=library))
     return blocks
 
 
@@ -237,7 +261,8 @@ def failed_cell_blocks(problem: Problem, name: str, message: str, dtypes=None) -
     """error rows for a backend whose worker was killed or died: one per dtype and variable."""
     cols = {"verdict": "error", "message": message}
     chosen = [d for d in problem.dtypes if dtypes is None or d in dtypes]
-    return [_block(problem, name, "", d, var, cols, whole=True) for d in chosen for var in problem.wrt]
+    library = registry.library_version(name)  # the backend is not loaded here: a built-in's is known
+    return [_block(problem, name, "", d, var, cols, whole=True, library=library) for d in chosen for var in problem.wrt]
 
 
 def _special_elements(problem, var, singular) -> list[tuple[int, object]]:
@@ -252,9 +277,7 @@ def _special_elements(problem, var, singular) -> list[tuple[int, object]]:
     return out
 
 
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return text[:300] + ("…" if len(text) > 300 else "")
+_one_line = registry.one_line
 
 
 def blocks_to_frame(blocks: list[dict]) -> pd.DataFrame:
@@ -264,6 +287,9 @@ def blocks_to_frame(blocks: list[dict]) -> pd.DataFrame:
         return pd.DataFrame({c: pd.Series(dtype="float64" if c in FLOAT_COLUMNS else "str") for c in columns})
     data = {}
     for column in columns:
+        if column in CATEGORICAL_COLUMNS:
+            data[column] = _categorical(column, blocks)
+            continue
         parts = []
         for block in blocks:
             n = block["_n"]
@@ -277,5 +303,16 @@ def blocks_to_frame(blocks: list[dict]) -> pd.DataFrame:
     frame = pd.DataFrame(data, columns=columns)
     frame["size"] = frame["size"].astype("int64")
     for column in TEXT_COLUMNS:
-        frame[column] = frame[column].astype(str)
+        if column not in CATEGORICAL_COLUMNS:
+            frame[column] = frame[column].astype(str)
     return frame
+
+
+def _categorical(column: str, blocks: list[dict]) -> pd.Categorical:
+    # A problem that failed as a whole (runner._guarded) still says which diffcompare and Python ran it.
+    default = registry.run_versions().get(column, "")
+    values = [str(block.get(column) or default) for block in blocks]
+    categories = list(dict.fromkeys(values))
+    code = {value: i for i, value in enumerate(categories)}
+    counts = [block["_n"] for block in blocks]
+    return pd.Categorical.from_codes(np.repeat(np.array([code[v] for v in values], dtype=np.int32), counts), categories)

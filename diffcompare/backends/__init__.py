@@ -1,20 +1,29 @@
-"""Backends behind one small protocol, registered by name, imported lazily.
+"""Backends behind one small protocol, found through entry points, imported lazily.
 
 A backend receives a Problem (with its IR) and a dtype name and returns a
 Gradient: float64 copies of the values it computed for each variable, the
-median time of one evaluation, and optionally a per-element error bound.
-Built-in backends are listed in BUILTIN as "module:Class" strings, so that
-selecting `sympy` alone never imports torch or jax. Third-party backends come
-from the entry-point group `diffcompare.backends`.
+median time of one evaluation, and optionally a per-element error bound. It may
+raise SkipCell (`skipped` rows) or anything else (`error` rows).
+
+Every backend, built-in or not, is an entry point of the group
+`diffcompare.backends` (pyproject.toml declares the built-ins), loaded only when
+asked for, so that selecting `sympy` alone never imports torch or jax. What must
+be known without importing a built-in (the packages it needs, the install hint,
+the library whose version its rows carry) is in the BUILTIN table. docs/extending.md
+walks through writing one.
 """
 
 from __future__ import annotations
 
-import importlib
 import importlib.util
 import os
+import platform
+import re
+import sys
 from dataclasses import dataclass, field
-from importlib.metadata import EntryPoint, entry_points
+from functools import cache, lru_cache
+from importlib import metadata
+from importlib.metadata import EntryPoint
 from typing import ClassVar, Protocol, runtime_checkable
 
 import numpy as np
@@ -30,7 +39,7 @@ class Gradient:
 
     values: dict[str, np.ndarray]  # variable -> gradient, in the variable's shape
     time_s: float = float("nan")  # median seconds of one warm gradient evaluation
-    message: str = ""
+    message: str = ""  # appended to the message of every row of the cell
     bounds: dict[str, np.ndarray] = field(default_factory=dict)  # own error estimate per element
     setup_s: float = float("nan")  # building: tracing, compiling, differentiating, and the first call
     f_time_s: float = float("nan")  # median seconds of the function alone, same backend and dtype
@@ -47,6 +56,7 @@ class Backend(Protocol):
     name: ClassVar[str]
     method: ClassVar[str]  # "exact", "complex-step", "finite-difference", or "given" (a value written elsewhere)
     description: ClassVar[str]
+    library: ClassVar[str]  # the distribution whose version the rows carry ("torch"), or ""
 
     def dtypes_for(self, problem: Problem) -> tuple[str, ...]: ...
 
@@ -55,12 +65,16 @@ class Backend(Protocol):
     def gradient(self, problem: Problem, dtype: str) -> Gradient: ...
 
 
+PROTOCOL_MEMBERS = ("name", "method", "description", "library", "dtypes_for", "variables", "gradient")
+
+
 class BaseBackend:
     """Defaults for the protocol: every dtype of the problem, every wrt variable."""
 
     name: ClassVar[str] = ""
     method: ClassVar[str] = "exact"
     description: ClassVar[str] = ""
+    library: ClassVar[str] = ""
     supported_dtypes: ClassVar[tuple[str, ...]] = DTYPES
 
     def dtypes_for(self, problem: Problem) -> tuple[str, ...]:
@@ -72,21 +86,27 @@ class BaseBackend:
 
 @dataclass(frozen=True)
 class Spec:
-    target: str  # "module:Class"
+    """What is known about a built-in backend without importing it (importing torch takes seconds)."""
+
+    target: str  # "module:Class", as pyproject.toml declares it under [project.entry-points."diffcompare.backends"]
+    library: str = "numpy"  # the distribution whose version its rows carry
     requires: tuple[str, ...] = ()  # importable packages it needs
     install_hint: str = ""
 
 
+# The built-ins in their fixed order (the report's columns follow it).
 BUILTIN: dict[str, Spec] = {
-    "sympy": Spec("diffcompare.backends.sympy_backend:SympyBackend", ("sympy",)),
-    "torch": Spec("diffcompare.backends.torch_backend:TorchBackend", ("torch",), "pip install 'diffcompare[torch]'"),
-    "jax": Spec("diffcompare.backends.jax_backend:JaxBackend", ("jax",), "pip install 'diffcompare[jax]'"),
+    "sympy": Spec("diffcompare.backends.sympy_backend:SympyBackend", "sympy", ("sympy",)),
+    "torch": Spec(
+        "diffcompare.backends.torch_backend:TorchBackend", "torch", ("torch",), "pip install 'diffcompare[torch]'"
+    ),
+    "jax": Spec("diffcompare.backends.jax_backend:JaxBackend", "jax", ("jax",), "pip install 'diffcompare[jax]'"),
     "chainrule": Spec("diffcompare.backends.chainrule:ChainRuleBackend"),
     "central": Spec("diffcompare.backends.central:CentralBackend"),
     "richardson": Spec("diffcompare.backends.richardson:RichardsonBackend"),
     "complex_step": Spec("diffcompare.backends.complex_step:ComplexStepBackend"),
     "manual": Spec("diffcompare.backends.given:ManualBackend"),
-    "expected": Spec("diffcompare.backends.given:ExpectedBackend"),
+    "expected": Spec("diffcompare.backends.given:ExpectedBackend", library=""),
 }
 
 
@@ -103,48 +123,163 @@ class Unavailable:
         return f"{self.reason}; install with: {self.install_hint}" if self.install_hint else self.reason
 
 
-def _third_party() -> dict:
-    """Entry points of the group, and DIFFCOMPARE_BACKENDS="name=module:Class,…" (for a
-    backend that is not installed as a package, such as the tests' misbehaving ones)."""
-    found = {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.name not in BUILTIN}
-    for item in filter(None, os.environ.get("DIFFCOMPARE_BACKENDS", "").split(",")):
-        name, _, target = item.partition("=")
-        if name.strip() and target.strip() and name.strip() not in BUILTIN:
-            found[name.strip()] = EntryPoint(name.strip(), target.strip(), ENTRY_POINT_GROUP)
-    return found
+@dataclass(frozen=True)
+class Registrations:
+    entry_points: dict[str, EntryPoint]  # name -> the entry point it loads from, built-ins first
+    notes: dict[str, list[str]]  # name -> registrations of that name that are not used, and why
+
+
+def _origin(ep: EntryPoint) -> str:
+    dist = getattr(ep, "dist", None)
+    return f"{dist.name} {dist.version}" if dist is not None else "DIFFCOMPARE_BACKENDS"
+
+
+@lru_cache(maxsize=8)
+def _discover(from_environment: str, path: tuple[str, ...]) -> Registrations:
+    """Built-ins load through diffcompare's own entry points; where diffcompare runs without
+    installed metadata (a checkout on PYTHONPATH) through the BUILTIN table's target, the same
+    "module:Class". Another registration of a built-in's name is noted and not used: a plug-in
+    must not silently change what `torch` means in a report. Of two plug-ins with one name the
+    first distribution by name wins. DIFFCOMPARE_BACKENDS="name=module:Class,…" adds backends
+    that are not installed as a package (the tests' misbehaving ones) and wins over plug-ins."""
+    chosen = {name: EntryPoint(name, spec.target, ENTRY_POINT_GROUP) for name, spec in BUILTIN.items()}
+    notes: dict[str, list[str]] = {}
+    installed = sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: (ep.name, _origin(ep)))
+    for ep in installed:
+        if ep.name in BUILTIN and ep.value == BUILTIN[ep.name].target:
+            chosen[ep.name] = ep
+        elif ep.name in BUILTIN:
+            notes.setdefault(ep.name, []).append(
+                f"the entry point {ep.name} = {ep.value} of {_origin(ep)} is not used: built-in backends keep their names"
+            )
+        elif ep.name in chosen:
+            notes.setdefault(ep.name, []).append(
+                f"the entry point {ep.name} = {ep.value} of {_origin(ep)} is not used: {_origin(chosen[ep.name])} "
+                "registers the same name"
+            )
+        else:
+            chosen[ep.name] = ep
+    for item in filter(None, from_environment.split(",")):
+        name, _, target = (part.strip() for part in item.partition("="))
+        if name and target and name not in BUILTIN:
+            chosen[name] = EntryPoint(name, target, ENTRY_POINT_GROUP)
+    return Registrations(chosen, notes)
+
+
+def registrations() -> Registrations:
+    return _discover(os.environ.get("DIFFCOMPARE_BACKENDS", ""), tuple(sys.path))
 
 
 def available_names() -> list[str]:
     """Built-ins first, in their fixed order, then third-party names sorted."""
-    return list(BUILTIN) + sorted(_third_party())
+    return list(BUILTIN) + sorted(name for name in registrations().entry_points if name not in BUILTIN)
 
 
 def load(name: str) -> Backend | Unavailable:
-    """Import one backend. A missing package is reported, not raised."""
-    spec = BUILTIN.get(name)
+    """Import one backend and make it. Whatever goes wrong (a missing package, a plug-in that
+    fails to import, a constructor that raises, an object that is not a backend) is reported
+    as the reason of an Unavailable, whose rows are `skipped`; it is never raised."""
+    ep = registrations().entry_points.get(name)
+    if ep is None:
+        return Unavailable(name, f"no backend named '{name}' (known: {', '.join(available_names())})")
     try:
-        if spec is None:
-            third = _third_party()
-            if name not in third:
-                return Unavailable(name, f"no backend named '{name}' (known: {', '.join(available_names())})")
-            cls = third[name].load()
-        else:
-            module_name, cls_name = spec.target.split(":")
-            cls = getattr(importlib.import_module(module_name), cls_name)
-        return cls()
+        backend = ep.load()()
     except ImportError as exc:
-        hint = spec.install_hint if spec else ""
-        return Unavailable(name, f"cannot import {exc.name or 'a required package'}: {exc}", hint)
-    except Exception as exc:  # a broken plug-in costs its rows, not the run
-        return Unavailable(name, f"failed to load: {type(exc).__name__}: {exc}")
+        hint = BUILTIN[name].install_hint if name in BUILTIN else ""
+        return Unavailable(name, f"cannot import {exc.name or 'a required package'}: {one_line(exc)}", hint)
+    except (Exception, SystemExit) as exc:  # a broken plug-in costs its rows, not the run
+        return Unavailable(name, f"failed to load {ep.value}: {type(exc).__name__}: {one_line(exc)}")
+    missing = [member for member in PROTOCOL_MEMBERS if not hasattr(backend, member)]
+    if missing:
+        return Unavailable(name, f"{ep.value} is not a backend: it has no {', '.join(missing)} (docs/extending.md)")
+    return backend
 
 
 def status(name: str) -> tuple[bool, str]:
-    """Whether a backend's packages are installed, without importing them."""
-    spec = BUILTIN.get(name)
-    if spec is None:
-        return (name in _third_party(), "third-party backend (entry point)")
-    missing = [pkg for pkg in spec.requires if importlib.util.find_spec(pkg) is None]
-    if missing:
-        return False, f"missing {', '.join(missing)}; install with: {spec.install_hint}"
-    return True, ""
+    """Whether a backend is installed, and a note, without importing it: a built-in's
+    packages are looked up with find_spec, a plug-in's module likewise and the
+    requirements of its distribution in their installed metadata."""
+    found = registrations()
+    ep = found.entry_points.get(name)
+    if ep is None:
+        return False, f"no backend named '{name}'"
+    if name in BUILTIN:
+        missing = [pkg for pkg in BUILTIN[name].requires if importlib.util.find_spec(pkg) is None]
+        note = f"missing {', '.join(missing)}; install with: {BUILTIN[name].install_hint}" if missing else ""
+    else:
+        missing = _missing_requirements(ep)
+        note = f"{_origin(ep)}, entry point {ep.value}" + (f"; missing {', '.join(missing)}" if missing else "")
+    return not missing, "; ".join(filter(None, [note, *found.notes.get(name, [])]))
+
+
+def _missing_requirements(ep: EntryPoint) -> list[str]:
+    """The plug-in's top-level module, if it cannot be found, and its distribution's
+    requirements that are not installed. Nothing is imported."""
+    try:
+        top = ep.module.split(".")[0]
+        missing = [] if importlib.util.find_spec(top) is not None else [top]
+    except (AttributeError, ValueError, ImportError):
+        missing = [ep.value]
+    dist = getattr(ep, "dist", None)
+    for text in (dist.requires or []) if dist is not None else []:
+        name = _required_name(text)
+        if name:
+            try:
+                metadata.version(name)
+            except metadata.PackageNotFoundError:
+                missing.append(name)
+    return missing
+
+
+def _required_name(text: str) -> str:
+    """The distribution a Requires-Dist line asks for, or "" where its marker does not
+    apply here (an extra, another Python)."""
+    try:
+        from packaging.requirements import InvalidRequirement, Requirement
+    except ImportError:  # packaging comes with matplotlib; without it, names only
+        match = re.match(r"[A-Za-z0-9][A-Za-z0-9._-]*", text)
+        return match.group(0) if match and ";" not in text else ""
+    try:
+        requirement = Requirement(text)
+    except InvalidRequirement:
+        return ""
+    if requirement.marker is not None and not requirement.marker.evaluate({"extra": ""}):
+        return ""
+    return requirement.name
+
+
+def library_version(name: str, backend: Backend | Unavailable | None = None) -> str:
+    """'torch 2.13.0+cpu': the library a backend's rows come from and its installed version,
+    for the `library_version` column. A loaded backend names it (`library`); for one that
+    is not loaded only a built-in's is known. "" where there is none, or it is not installed."""
+    if backend is not None and not isinstance(backend, Unavailable):
+        library = getattr(backend, "library", "")
+    else:
+        library = BUILTIN[name].library if name in BUILTIN else ""
+    return _installed_version(library) if isinstance(library, str) else ""
+
+
+@cache
+def _installed_version(library: str) -> str:
+    if not library:
+        return ""
+    try:
+        return f"{library} {metadata.version(library)}"
+    except metadata.PackageNotFoundError:
+        # on a path without installed metadata: the module's own __version__, if it is imported already
+        version = getattr(sys.modules.get(library), "__version__", "")
+        return f"{library} {version}" if version else ""
+
+
+@lru_cache(maxsize=1)
+def run_versions() -> dict[str, str]:
+    """The versions every row carries besides its library's: diffcompare's and Python's."""
+    from diffcompare import __version__
+
+    return {"diffcompare_version": __version__, "python_version": platform.python_version()}
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception's text on one line, at most 300 characters: a row's message."""
+    text = " ".join(str(exc).split())
+    return text[:300] + ("…" if len(text) > 300 else "")

@@ -27,6 +27,7 @@ from diffcompare.timing import median_time
 
 class CentralBackend(BaseBackend):
     name = "central"
+    library = "numpy"
     method = "finite-difference"
     description = "central differences in NumPy, h = ε^(1/3)·max(1, |x|), all points of a variable at once"
 

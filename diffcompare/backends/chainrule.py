@@ -9,6 +9,7 @@ from diffcompare.timing import median_time, timed
 
 class ChainRuleBackend(BaseBackend):
     name = "chainrule"
+    library = "numpy"
     description = "hand-written reverse mode over the IR in NumPy (see `explain`)"
 
     def gradient(self, problem, dtype):

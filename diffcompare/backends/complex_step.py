@@ -72,6 +72,7 @@ def non_analytic_step(problem):
 
 class ComplexStepBackend(BaseBackend):
     name = "complex_step"
+    library = "numpy"
     method = "complex-step"
     description = "Im f(x + ih)/h with h = 1e-200 (complex128) or 2^-66 (complex64)"
 

@@ -13,6 +13,7 @@ from diffcompare.timing import median_time, timed
 
 class ManualBackend(BaseBackend):
     name = "manual"
+    library = "numpy"
     description = "the problem's hand-derived formula (`manual:`), evaluated in NumPy"
 
     def variables(self, problem):

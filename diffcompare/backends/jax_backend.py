@@ -57,6 +57,7 @@ JAX_OPS = {
 
 class JaxBackend(BaseBackend):
     name = "jax"
+    library = "jax"
     description = f"jax.jit(jax.grad(f)) (jax {jax.__version__})"
 
     def gradient(self, problem, dtype):

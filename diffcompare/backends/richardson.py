@@ -67,6 +67,7 @@ def extrapolate(fd: FiniteDifferences, var: str, noise: float) -> tuple[np.ndarr
 
 class RichardsonBackend(BaseBackend):
     name = "richardson"
+    library = "numpy"
     method = "finite-difference"
     description = "central differences with Richardson extrapolation over 16 steps halving from max(1,|x|)/8"
 

@@ -22,6 +22,7 @@ from diffcompare.timing import median_time
 
 class SympyBackend(BaseBackend):
     name = "sympy"
+    library = "sympy"
     description = "exact symbolic derivative (SymPy), evaluated in float64"
     supported_dtypes = ("float64",)
 

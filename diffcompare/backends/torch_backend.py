@@ -62,6 +62,7 @@ TORCH_OPS = {
 
 class TorchBackend(BaseBackend):
     name = "torch"
+    library = "torch"
     description = f"torch.autograd (torch {torch.__version__})"
 
     def gradient(self, problem, dtype):
