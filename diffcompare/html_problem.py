@@ -14,7 +14,7 @@ import pandas as pd
 
 from diffcompare.html_report import ELEMENTS_SHOWN, TAPE_STEPS_SHOWN, escape, exact_number, verdict_html
 from diffcompare.latex import expression_latex, latex_svg
-from diffcompare.palette import share_colour, text_colour
+from diffcompare.palette import cell_colours, text_colour
 
 FORMULA_CHARACTERS = 1500  # longer LaTeX is shown as a size, not typeset
 
@@ -98,7 +98,7 @@ def _gradient_table(rows: pd.DataFrame, size: int) -> str:
     for r in rows.itertuples(index=False):
         element = f"{r.variable}[{r.index}]" if r.index else r.variable
         digits = "" if pd.isna(r.digits) else f"{r.digits:.1f}"
-        shade = share_colour(r.digits, r.dtype) if r.verdict in ("agree", "disagree") else ""
+        shade = cell_colours(r.verdict, r.digits, r.dtype)[0] if r.verdict in ("agree", "disagree") else ""
         style = f' style="background:{shade};color:{text_colour(shade)}"' if shade else ""
         rel = "" if pd.isna(r.rel_error) else f"{r.rel_error:.2g}"
         body.append(

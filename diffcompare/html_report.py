@@ -141,8 +141,9 @@ def _heatmap(frame: pd.DataFrame, order: list[str], ids: dict[str, str]) -> str:
     return (
         '<p class="legend muted">Each cell: the fewest correct significant digits over its gradient elements, '
         "and its worst verdict. Colour: those digits as a share of what the dtype holds "
-        f"(float32 {palette.DTYPE_DIGITS['float32']}, float64 {palette.DTYPE_DIGITS['float64']}): {legend} "
-        f"&nbsp; no digits to count: {others}</p>"
+        f"(float32 {palette.DTYPE_DIGITS['float32']}, float64 {palette.DTYPE_DIGITS['float64']}; "
+        "an <code>expected</code> number is judged at the precision it was written with, so green when it agrees)."
+        f'</p><p class="legend muted">{legend} &nbsp; no digits to count: {others}</p>'
         f'<div class="scroll"><table class="heat"><thead><tr><th class="problem">problem</th>{head}</tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table></div>"
     )

@@ -139,10 +139,12 @@ def _cell_css(view: pd.DataFrame) -> pd.DataFrame:
     verdicts = view["verdict"].astype(str) if "verdict" in view.columns else None
     if "digits" in view.columns:
         digits = pd.to_numeric(view["digits"], errors="coerce")
+        dtypes = view["dtype"].astype(str) if "dtype" in view.columns else None
         colours = []
         for position, d in enumerate(digits.to_numpy(dtype=float)):
             if verdicts is not None:
-                background, text = cell_colours(verdicts.iloc[position], d)
+                dtype = dtypes.iloc[position] if dtypes is not None else "float64"
+                background, text = cell_colours(verdicts.iloc[position], d, dtype)
             else:
                 background = digits_colour(d)
                 text = cell_colours("agree", d)[1]
@@ -199,7 +201,7 @@ def heatmap(frame: pd.DataFrame):
     table.columns = pd.MultiIndex.from_tuples([tuple(c.split("/", 1)) for c in table.columns], names=["", ""])
     table.index.name = None
     styler = Styler(table, uuid=_uuid(table), cell_ids=False, escape="html")
-    styler.map(_label_css)
+    styler.apply(lambda column: [_label_css(label, column.name[1]) for label in column], axis=0)
     styler.format(lambda label: label[1:] if label.startswith("-0.0 ") else label)  # no digit is no digit
     styler.format_index(escape="html", axis=0).format_index(escape="html", axis=1)
     styler.set_properties(**{"text-align": "right", "white-space": "nowrap"})
@@ -209,15 +211,15 @@ def heatmap(frame: pd.DataFrame):
     return styler
 
 
-def _label_css(label: str) -> str:
-    """A cell_table label ('13.3 ✓', '0.0 ✗', 'kink', …) coloured as the palette says."""
+def _label_css(label: str, dtype: str) -> str:
+    """A cell_table label ('13.3 ✓', '0.0 ✗', 'kink', …) of a dtype's column, coloured as the palette says."""
     if not label:
         return ""
     number, _, symbol = label.partition(" ")
     if symbol in ("✓", "✗"):
         digits = _finite(number)
         background, text = cell_colours(
-            "agree" if symbol == "✓" else "disagree", math.nan if digits is None else digits
+            "agree" if symbol == "✓" else "disagree", math.nan if digits is None else digits, dtype
         )
     else:
         background, text = cell_colours(label, math.nan)

@@ -71,19 +71,22 @@ def text_colour(background: str) -> str:
 
 
 def share_colour(digits: float, dtype: str) -> str:
-    """Background for digits as a share of what the dtype holds (decimal, the
-    `expected` rows, and unknown dtypes are measured against float64)."""
+    """Background for digits as a share of what the dtype (float32, float64) holds."""
     if digits is None or not math.isfinite(digits):
         return ""
-    full = DTYPE_DIGITS.get(dtype, DTYPE_DIGITS["float64"])
+    full = DTYPE_DIGITS[dtype]
     return digits_colour(MAX_DIGITS_SHOWN * min(float(digits) / full, 1.0))
 
 
 def cell_colours(verdict: str, digits: float, dtype: str = "float64") -> tuple[str, str]:
     """(background, text) of a summary cell: by the share of the dtype's digits where
     the verdict is a comparison (agree, disagree), by the verdict otherwise."""
-    if verdict in ("agree", "disagree"):
+    if verdict in ("agree", "disagree") and dtype in DTYPE_DIGITS:
         background = share_colour(digits, dtype)
+    elif verdict in ("agree", "disagree"):
+        # `expected` numbers ("decimal") are judged at the precision they were written
+        # with, which differs row by row: agreeing is full marks, whatever the digits.
+        background = digits_colour(MAX_DIGITS_SHOWN if verdict == "agree" else 0.0)
     else:
         background = VERDICT_BACKGROUNDS.get(verdict, "")
     return background, text_colour(background)
