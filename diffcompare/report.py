@@ -30,6 +30,10 @@ def atomic_write(path: Path, text: str | None = None, writer=None) -> None:
                 f.write(text)
         if writer is not None:
             writer(tmp)
+        # mkstemp makes the file private (0600); a report is for sharing: the umask decides.
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
