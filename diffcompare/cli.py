@@ -56,6 +56,15 @@ def _run_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--budget", type=float, help=f"seconds of timed calls per cell, at most (default {DEFAULT_BUDGET_S})"
     )
+    parser.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="stdout: the summary table (text, the default) or one JSON document with every row (json)",
+    )
+    parser.add_argument(
+        "--quiet", action="store_true", help="nothing on stdout and no progress bar; bad input still goes to stderr"
+    )
     return parser
 
 
@@ -65,6 +74,7 @@ def run_command(argv: list[str]) -> int:
     from diffcompare import limits
     from diffcompare.report import print_summary, write_csv, write_reports
     from diffcompare.runner import frame_of, load_problems, run_problems
+    from diffcompare.terminal import CellProgress, write_json
 
     limits.configure(args.max_length, args.max_depth, args.max_elements)  # before any file is read
     for dtype in args.dtypes or []:
@@ -84,29 +94,37 @@ def run_command(argv: list[str]) -> int:
     configure(args.repeat, args.budget)
     jobs = max(1, min(args.jobs, len(problems)))  # a worker per problem at most: each starts its own imports
     finished: dict = {}
+    cells = len(problems) * len(args.backends or known)
     try:
-        frame = run_problems(
-            problems,
-            args.backends,
-            args.dtypes,
-            args.rtol,
-            args.atol,
-            jobs=jobs,
-            finished=finished,
-            timeout=args.timeout,
-        )
+        with CellProgress(cells, enabled=not args.quiet) as progress:
+            frame = run_problems(
+                problems,
+                args.backends,
+                args.dtypes,
+                args.rtol,
+                args.atol,
+                jobs=jobs,
+                finished=finished,
+                timeout=args.timeout,
+                progress=progress,
+            )
     except KeyboardInterrupt:
         # Keep what is done; leave the last complete report as it was.
-        partial = args.out / "results.partial.csv"
-        write_csv(frame_of(finished), partial)
+        partial, done = args.out / "results.partial.csv", frame_of(finished)
+        write_csv(done, partial)
         print(
             f"\ninterrupted: {len(finished)} of {len(problems)} problems finished, written to {partial}",
             file=sys.stderr,
         )
+        if args.format == "json" and not args.quiet:
+            write_json(done, messages, [partial], interrupted=True)
         return EXIT_INTERRUPTED
     paths = write_reports(frame, messages, args.out, problems)
-    print_summary(frame, messages)
-    print("wrote " + ", ".join(map(str, paths)))
+    if args.format == "json" and not args.quiet:
+        write_json(frame, messages, paths)
+    elif not args.quiet:
+        print_summary(frame, messages)
+        print("wrote " + ", ".join(map(str, paths)))
     if messages:
         return EXIT_BAD_INPUT
     if args.check and (frame["verdict"] == "disagree").any():

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from diffcompare.palette import VERDICT_STYLES
 from diffcompare.verdicts import VERDICTS
 
 # Worst first: the verdict a summary cell shows when its rows differ.
@@ -83,9 +84,12 @@ def cell_table(frame: pd.DataFrame) -> pd.DataFrame:
     return table.fillna("")
 
 
+def verdict_counts(frame: pd.DataFrame) -> dict[str, int]:
+    return {v: int((frame["verdict"] == v).sum()) for v in VERDICTS}
+
+
 def verdict_line(frame: pd.DataFrame) -> str:
-    counts = {v: int((frame["verdict"] == v).sum()) for v in VERDICTS}
-    return f"{len(frame)} rows: " + ", ".join(f"{n} {v}" for v, n in counts.items())
+    return f"{len(frame)} rows: " + ", ".join(f"{n} {v}" for v, n in verdict_counts(frame).items())
 
 
 def _markdown_table(table: pd.DataFrame) -> str:
@@ -196,24 +200,19 @@ def print_summary(frame: pd.DataFrame, errors: list[str], console=None) -> None:
         for col in table.columns:
             backend, dtype = col.split("/")
             view.add_column(f"{backend}\n{_SHORT_DTYPE.get(dtype, dtype)}", justify="right", no_wrap=True)
-        style = {
-            "✓": "green",
-            "✗": "bold red",
-            "kink": "yellow",
-            "undefined": "yellow",
-            "error": "magenta",
-            "skipped": "dim",
-        }
+        verdict_of_symbol = {symbol: verdict for verdict, symbol in _SYMBOL.items()}
         for problem, row in table.iterrows():
             cells = []
             for label in row.values:
+                # The verdict before the label is narrowed: "undef" and "skip" would not be found.
+                verdict = verdict_of_symbol.get(label[-1:], label)
+                colour = VERDICT_STYLES.get(verdict, "")
                 label = _TERMINAL_LABEL.get(label, label)
-                colour = next((s for k, s in style.items() if label.endswith(k)), "")
                 cells.append(f"[{colour}]{label}[/]" if colour else label)
             view.add_row(escape(str(problem)), *cells)
         console.print(view)
     for line in disagreement_lines(frame):
-        console.print(f"[red]✗[/] {escape(line)}", highlight=False)
+        console.print(f"[{VERDICT_STYLES['disagree']}]✗[/] {escape(line)}", highlight=False)
     for e in errors:
         console.print(f"[magenta]bad input[/] {escape(e)}", highlight=False)
     console.print(verdict_line(frame), highlight=False)

@@ -66,6 +66,8 @@ def run_problems(
     order, but for time columns.
     finished, if given, receives each problem's cells as it completes (position ->
     blocks), so that a caller interrupted half way still has them.
+    progress, if given, is called as progress(problem, backend name) once per
+    finished problem × backend cell, whatever became of it (rows, error, timeout).
     timeout: run every problem × backend cell in a supervised worker process under
     this many seconds (diffcompare.supervisor): a cell that hangs or kills its
     process becomes `error` rows and the run goes on."""
@@ -88,11 +90,14 @@ def run_problems(
         loaded = select_backends(options[0])
         explainer = Explainer()
         for position, problem in enumerate(problems):
-            compute = lambda p=problem: problem_blocks(p, loaded, dtypes, rtol, atol, explainer)  # noqa: E731
-            finished[position] = _guarded(problem, compute)
-            if progress:
-                progress(problem)
+            blocks = []
+            for name, backend in loaded.items():
+                blocks += _cell(problem, name, backend, dtypes, rtol, atol, explainer)
+                if progress:
+                    progress(problem, name)
+            finished[position] = blocks
         return frame_of(finished)
+    names = registry.available_names() if backends is None else list(backends)
     own = executor is None
     if own:
         executor = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
@@ -101,8 +106,8 @@ def run_problems(
         for future in as_completed(futures):
             position = futures[future]
             finished[position] = _guarded(problems[position], future.result)
-            if progress:
-                progress(problems[position])
+            for name in names if progress else ():  # a problem's cells come back together
+                progress(problems[position], name)
     finally:
         if own:
             executor.shutdown(wait=False, cancel_futures=True)
@@ -145,7 +150,7 @@ def _guarded(problem: Problem, compute) -> list[dict]:
     try:
         return compute()
     except Exception as exc:
-        message = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+        message = error_line(exc)
         return [
             {
                 "problem": problem.name,
@@ -156,6 +161,19 @@ def _guarded(problem: Problem, compute) -> list[dict]:
                 "_n": 1,
             }
         ]
+
+
+def _cell(problem, name, backend, dtypes, rtol, atol, explainer) -> list[dict]:
+    """One problem × backend cell in this process. A failure past problem_blocks' own
+    guards costs this cell only, as it does in a supervised worker."""
+    try:
+        return problem_blocks(problem, {name: backend}, dtypes, rtol, atol, explainer)
+    except Exception as exc:
+        return failed_cell_blocks(problem, name, error_line(exc), dtypes)
+
+
+def error_line(exc: BaseException) -> str:
+    return " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
 
 
 def run(

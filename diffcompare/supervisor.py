@@ -81,7 +81,8 @@ class _Slot:
 
 def run_isolated(problems, names, options, *, jobs, timeout, finished, failed_cell, progress=None) -> None:
     """Fill finished[position] with each problem's cells. failed_cell(problem, backend, message)
-    makes the rows of a cell whose worker timed out or died."""
+    makes the rows of a cell whose worker timed out or died. progress(problem, backend), if
+    given, hears of every finished cell: rows, failure, timeout or death alike."""
     context = multiprocessing.get_context("spawn")
     pending = list(range(len(problems)))
     slots = [_Slot(context) for _ in range(max(1, min(jobs, len(problems))))]
@@ -101,8 +102,14 @@ def run_isolated(problems, names, options, *, jobs, timeout, finished, failed_ce
     def finish(slot, position):
         finished[position] = cells.pop(position)
         slot.position = None
+
+    def add(position, backend, blocks):
+        cells[position] += blocks
         if progress:
-            progress(problems[position])
+            progress(problems[position], names[backend])
+
+    def add_failed(position, backend, message):
+        add(position, backend, failed_cell(problems[position], names[backend], message))
 
     try:
         for slot in slots:
@@ -121,18 +128,16 @@ def run_isolated(problems, names, options, *, jobs, timeout, finished, failed_ce
                         slot.process.join(timeout=5)
                         code = slot.process.exitcode
                         position, backend = slot.position, slot.backend
-                        cells[position] += failed_cell(
-                            problems[position], names[backend], f"the backend's process died (exit code {code})"
-                        )
+                        add_failed(position, backend, f"the backend's process died (exit code {code})")
                         slot.start_process()
                         resume(slot, position, backend + 1)
                         continue
                     if message[0] == "started":
                         slot.backend, slot.since = message[1], time.monotonic()
                     elif message[0] == "cell":
-                        cells[slot.position] += message[2]
+                        add(slot.position, message[1], message[2])
                     elif message[0] == "failed":
-                        cells[slot.position] += failed_cell(problems[slot.position], names[message[1]], message[2])
+                        add_failed(slot.position, message[1], message[2])
                     elif message[0] == "done":
                         finish(slot, slot.position)
                         if pending:
@@ -141,7 +146,7 @@ def run_isolated(problems, names, options, *, jobs, timeout, finished, failed_ce
                 elif time.monotonic() - slot.since > timeout:
                     position, backend = slot.position, slot.backend
                     slot.kill()
-                    cells[position] += failed_cell(problems[position], names[backend], f"timed out after {timeout:g} s")
+                    add_failed(position, backend, f"timed out after {timeout:g} s")
                     slot.start_process()
                     resume(slot, position, backend + 1)
     finally:
