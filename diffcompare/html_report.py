@@ -187,10 +187,11 @@ def _failures(frame: pd.DataFrame, errors: list[str], ids: dict[str, str]) -> st
 def _scaling(frame: pd.DataFrame) -> str:
     from diffcompare.plots import scaling_plot
 
-    members = frame[frame["problem"].str.match(_FAMILY.pattern) & (frame["backend"] != "")]
-    if members.empty:
+    # One row per cell first: the time columns are the cell's, and a scaling run has 10⁷ rows.
+    cells = frame.loc[frame["backend"] != ""].drop_duplicates(["problem", "backend", "dtype"])
+    cells = cells[cells["problem"].str.match(_FAMILY.pattern)].copy()
+    if cells.empty:
         return ""
-    cells = members.drop_duplicates(["problem", "backend", "dtype"]).copy()
     cells["family"] = cells["problem"].str.extract(_FAMILY.pattern)["family"]
     figures = []
     for family, group in cells.groupby("family", sort=False):
@@ -211,6 +212,7 @@ def render(frame: pd.DataFrame, errors: list[str], problems=(), sweeps: dict | N
     from diffcompare.html_problem import problem_section
 
     by_name = {p.name: p for p in problems}
+    rows_of = dict(iter(frame.groupby("problem", sort=False, observed=True)))
     order = _problem_order(frame)
     ids = anchors(order)
     versions = ""
@@ -222,7 +224,7 @@ def render(frame: pd.DataFrame, errors: list[str], problems=(), sweeps: dict | N
     sections = [
         problem_section(
             name,
-            frame[frame["problem"] == name],
+            rows_of[name],
             by_name.get(name),
             ids[name],
             (sweeps or {}).get(name, []),
