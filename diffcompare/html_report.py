@@ -221,6 +221,9 @@ def render(frame: pd.DataFrame, errors: list[str], problems=(), sweeps: dict | N
         versions = f" · diffcompare {escape(first['diffcompare_version'])}"
         if "python_version" in frame.columns:
             versions += f" · Python {escape(first['python_version'])}"
+        if "library_version" in frame.columns:
+            libraries = sorted({str(v) for v in pd.unique(frame["library_version"]) if isinstance(v, str) and v})
+            versions += "".join(f" · {escape(v)}" for v in libraries)
     sections = [
         problem_section(
             name,
