@@ -60,8 +60,12 @@ def _symbolic(problem) -> str:
 
     from diffcompare.symbolic import MAX_ELEMENTS, readable_gradient
 
-    if sum(v.size for v in problem.point.values()) > MAX_ELEMENTS:
-        return ""
+    elements = sum(v.size for v in problem.point.values())
+    if elements > MAX_ELEMENTS:
+        return (
+            f"<h3>Symbolic derivative</h3><p class='muted'>none: {elements} point elements, past SymPy's "
+            f"limit of {MAX_ELEMENTS}; the reference is the chain rule in long double.</p>"
+        )
     try:
         derivatives = readable_gradient(problem)
     except Exception as exc:  # SymPy's own limits; the sympy rows carry the reason
