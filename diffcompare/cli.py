@@ -72,6 +72,7 @@ def run_command(argv: list[str]) -> int:
     args = _run_parser().parse_args(argv)
     from diffcompare import backends as registry
     from diffcompare import limits
+    from diffcompare.html_report import prepare as prepare_report
     from diffcompare.report import print_summary, write_csv, write_reports
     from diffcompare.runner import frame_of, load_problems, run_problems
     from diffcompare.terminal import CellProgress, write_json
@@ -95,6 +96,7 @@ def run_command(argv: list[str]) -> int:
     jobs = max(1, min(args.jobs, len(problems)))  # a worker per problem at most: each starts its own imports
     finished: dict = {}
     cells = len(problems) * len(args.backends or known)
+    typesetting = prepare_report(problems)  # the report's formulas, while the workers run
     try:
         with CellProgress(cells, enabled=not args.quiet) as progress:
             frame = run_problems(
@@ -119,6 +121,7 @@ def run_command(argv: list[str]) -> int:
         if args.format == "json" and not args.quiet:
             write_json(done, messages, [partial], interrupted=True)
         return EXIT_INTERRUPTED
+    typesetting.join()  # mathtext is not thread-safe: the report's own typesetting waits for it
     paths = write_reports(frame, messages, args.out, problems)
     if args.format == "json" and not args.quiet:
         write_json(frame, messages, paths)

@@ -75,7 +75,7 @@ def _symbolic(problem) -> str:
     items = []
     for label, expr in derivatives:
         latex = sympy.latex(expr)
-        head = latex_svg(rf"\partial f / \partial {label} =") or f"<code>∂f/∂{escape(label)} =</code>"
+        head = f"<span>∂f/∂<i>{escape(label)}</i> =</span>"  # text: typesetting it costs as much as a formula
         if len(latex) > FORMULA_CHARACTERS:
             body = f"<span class='muted'>{sympy.count_ops(expr)} operations: too long to typeset</span>"
         else:
@@ -89,6 +89,14 @@ def _symbolic(problem) -> str:
         "<h3>Symbolic derivative</h3><p class='muted'>SymPy's exact derivative, the <code>let</code> steps substituted; "
         f"the reference evaluates it to 30+ digits.</p>{''.join(items)}{note}"
     )
+
+
+def formulas_html(problem) -> str:
+    """The function, let steps, point and symbolic derivative: what depends on the
+    problem alone, typeset once (html_report.prepare does it while the backends run)."""
+    if "_formulas_html" not in problem.__dict__:
+        problem.__dict__["_formulas_html"] = _definition(problem) + _symbolic(problem)
+    return problem.__dict__["_formulas_html"]
 
 
 def _gradient_table(rows: pd.DataFrame, size: int) -> str:
@@ -182,7 +190,7 @@ def problem_section(name: str, rows: pd.DataFrame, problem, anchor: str, sweeps,
         labels = [problem.description, f"source: {problem.source}" if problem.source else "", f"file: {problem.file}"]
         parts.append("<p>" + "<br>".join(escape(t) for t in labels if t) + "</p>")
         if detailed:
-            parts += [_definition(problem), _symbolic(problem)]
+            parts.append(formulas_html(problem))
     size = problem.size if problem is not None else int(backends.groupby(["backend", "dtype"]).size().max() or 0)
     parts.append(_gradient_table(backends, size))
     if detailed:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import html
 import re
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -258,6 +259,24 @@ def render(frame: pd.DataFrame, errors: list[str], problems=(), sweeps: dict | N
         "</main></body></html>",
     ]
     return "\n".join(parts)
+
+
+def prepare(problems) -> threading.Thread:
+    """Typeset the problems' formulas and symbolic derivatives in a thread while the
+    backends run: the parent process mostly waits on its workers then, and the
+    typesetting is most of the report's cost (mathtext parses each formula)."""
+    from diffcompare.html_problem import formulas_html
+
+    def typeset():
+        for problem in list(problems)[:DETAILED_PROBLEMS]:
+            try:
+                formulas_html(problem)
+            except Exception:  # the report, written later, tries again and shows what fails
+                pass
+
+    thread = threading.Thread(target=typeset, name="diffcompare-typeset", daemon=True)
+    thread.start()
+    return thread
 
 
 def find_sweeps(folder: Path) -> dict[str, list[pd.DataFrame]]:
