@@ -33,6 +33,12 @@ def svg_of(fig) -> str:
     return re.sub(r'(id="|url\(#|href="#)', lambda m: m.group(1) + prefix, svg)
 
 
+def literal(text: str) -> str:
+    """Text for matplotlib as it is: a problem name holding two `$` would otherwise be
+    typeset as mathtext, and a malformed one would fail the whole figure."""
+    return str(text).replace("$", r"\$")
+
+
 def _pyplot():
     import matplotlib
 
@@ -123,7 +129,7 @@ def scaling_plot(family: str, cells: pd.DataFrame) -> str | None:
     for (backend, dtype), group in cells.groupby(["backend", "dtype"], sort=False):
         group = group.sort_values("size")
         style = "-" if dtype == "float64" else "--"
-        label = f"{backend} {dtype}"
+        label = literal(f"{backend} {dtype}")
         left.plot(group["size"], group["time_s"], style, marker="o", markersize=3, label=label)
         ratio = group["cost_ratio"].astype(float)
         if np.isfinite(ratio).any():
@@ -134,7 +140,7 @@ def scaling_plot(family: str, cells: pd.DataFrame) -> str | None:
         _plain_log_ticks(ax.xaxis, _scientific)
     _plain_log_ticks(left.yaxis, _duration)
     _plain_log_ticks(right.yaxis, lambda v: f"{v:g}")
-    left.set_title(f"{family}: time of one gradient", fontsize=9)
+    left.set_title(literal(f"{family}: time of one gradient"), fontsize=9)
     right.set_title("cost ratio: time of the gradient / time of f", fontsize=9)
     for ax in (left, right):
         ax.grid(True, which="major", alpha=0.3)

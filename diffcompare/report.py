@@ -7,6 +7,7 @@ place with os.replace, so a reader never sees half a report.
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -156,7 +157,12 @@ def write_reports(frame: pd.DataFrame, errors: list[str], out: Path, problems=()
     csv_path, md_path = out / "results.csv", out / "summary.md"
     write_csv(frame, csv_path)
     atomic_write(md_path, summary_markdown(frame, errors))
-    return [csv_path, md_path, write_html(frame, errors, out / "report.html", problems)]
+    try:
+        html_path = write_html(frame, errors, out / "report.html", problems)
+    except Exception as exc:  # the page is a view: its failure must not cost the run its other reports
+        print(f"{out / 'report.html'}: not written: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return [csv_path, md_path]
+    return [csv_path, md_path, html_path]
 
 
 def disagreement_groups(frame: pd.DataFrame) -> list[tuple[str, str, str, str, list[str]]]:

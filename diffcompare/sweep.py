@@ -74,6 +74,8 @@ def figure(frame: pd.DataFrame):
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
+    from diffcompare.plots import literal
+
     fig, ax = plt.subplots(figsize=(10, 5.5), dpi=110)
     colours = {"forward": "tab:blue", "central": "tab:orange", "complex_step": "tab:green"}
     styles = {"float64": "-", "float32": "--"}
@@ -100,7 +102,7 @@ def figure(frame: pd.DataFrame):
     ax.set_ylabel("relative error against the exact derivative")
     ax.set_ylim(FLOOR / 2, 1e2)
     first = frame.iloc[0]
-    ax.set_title(f"{first['problem']}: ∂f/∂{first['element']} = {first['reference']:.6g}", fontsize=10)
+    ax.set_title(literal(f"{first['problem']}: ∂f/∂{first['element']} = {first['reference']:.6g}"), fontsize=10)
     ax.grid(True, which="major", alpha=0.3)
     ax.legend(
         fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), title="gaps: x + h rounds to x", title_fontsize=7

@@ -114,3 +114,26 @@ def test_sweep_family_gets_a_scaling_plot_and_sweeps_are_picked_up(tmp_path):
     # the family members' sections show each cell's worst element, not 1000 rows
     member = page[page.index('id="p-squares-n-1000"') : page.index("</section>", page.index('id="p-squares-n-1000"'))]
     assert "1000 elements: each cell's worst element" in member and member.count("<tr>") < 12
+
+
+def test_dollar_signs_in_names_are_text_not_mathtext(tmp_path):
+    """A name with `$` would be typeset by matplotlib (and a malformed one would fail
+    the figure): the family's scaling plot and a step sweep are drawn all the same."""
+    from diffcompare.problem import load_file
+    from diffcompare.sweep import write_sweep
+
+    path = write(
+        tmp_path,
+        "dollars.yaml",
+        "name: 'cost $\\frac{1$ x'\nfunction: sum(x**2)\npoint: {x: {shape: [n], fill: 0.5}}\nsweep: {n: [2, 20]}\n"
+        "---\nname: 'one $\\frac{2$ two'\nfunction: sin(x)\npoint: {x: 1.0}\n",
+    )
+    problems, errors = load_file(path)
+    assert errors == []
+    out = tmp_path / "reports"
+    write_sweep(problems[-1], "x", (), out)
+    frame = run([path], backends=["chainrule"], dtypes=["float64"])
+    paths = write_reports(frame, [], out, problems)
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert out / "report.html" in paths
+    assert "Finite-difference step sweep" in page and "<h2 id='scaling'>Scaling</h2>" in page
