@@ -5,8 +5,9 @@ script runs, so the file opens offline, from a mail attachment or a CI artifact.
 It is a view of the results DataFrame, plus what only the problems know: the
 function as written, its LaTeX, the symbolic derivative and the chain-rule tape.
 
-Order of the page: what disagrees (with links), the overview heatmap (problems ×
-backend/dtype, coloured by correct digits), scaling plots of sweep families,
+Order of the page: the overview heatmap (problems × backend/dtype, coloured by
+the share of the dtype's digits that are right, problems that disagree first), the
+disagreements with links, errors and bad input, scaling plots of sweep families,
 then one section per problem.
 """
 
@@ -21,10 +22,10 @@ import numpy as np
 import pandas as pd
 
 from diffcompare import palette
-from diffcompare.report import atomic_write, cell_summary, disagreement_groups, verdict_line
+from diffcompare.report import SHORT_DTYPE, atomic_write, cell_summary, disagreement_groups, verdict_line
 from diffcompare.verdicts import VERDICTS
 
-DETAILED_PROBLEMS = 100  # sections past this many get the gradient table only: plots cost ~50 ms each
+DETAILED_PROBLEMS = 100  # sections past this many get the gradient table only: typesetting costs ~60 ms a problem
 ELEMENTS_SHOWN = 12  # a larger problem's table shows each cell's worst element
 TAPE_STEPS_SHOWN = 80
 _FAMILY = re.compile(r"^(?P<family>.+)\[(?P<params>[^\]]*)\]$")  # sweep members: name[n=1000]
@@ -50,7 +51,7 @@ th { background: #f6f8fa; font-weight: 600; text-align: left; }
 .legend span { display: inline-block; width: 36px; text-align: center; font-size: 11px; }
 .verdict { font-weight: 600; }
 .message { max-width: 640px; font-size: 12.5px; }
-.formula svg, .deriv svg { vertical-align: middle; }
+.formula svg { vertical-align: middle; }
 .muted { color: #57606a; } details summary { cursor: pointer; color: #0969da; }
 """
 
@@ -105,12 +106,14 @@ def _heatmap(frame: pd.DataFrame, order: list[str], ids: dict[str, str]) -> str:
         return "<p>No backend rows.</p>"
     columns = list(pd.unique(cells["column"]))
     by_key = {(r.problem, r.column): r for r in cells.itertuples(index=False)}
-    short = {"float32": "f32", "float64": "f64", "decimal": "dec"}
-    head = "".join(
-        f"<th title='{escape(c)}'>{escape(c.split('/')[0]).replace('_', '_<wbr>')}<br>"
-        f"<small>{escape(short.get(c.split('/')[1], c.split('/')[1]))}</small></th>"
-        for c in columns
-    )
+    heads = []
+    for column in columns:
+        backend, dtype = column.rsplit("/", 1)  # a plug-in's name may hold a "/"; a dtype never does
+        heads.append(
+            f"<th title='{escape(column)}'>{escape(backend).replace('_', '_<wbr>')}<br>"
+            f"<small>{escape(SHORT_DTYPE.get(dtype, dtype))}</small></th>"
+        )
+    head = "".join(heads)
     rows = []
     for name in order:
         tds = []
@@ -119,7 +122,7 @@ def _heatmap(frame: pd.DataFrame, order: list[str], ids: dict[str, str]) -> str:
             if cell is None:
                 tds.append("<td></td>")
                 continue
-            background, colour = palette.cell_colours(cell.verdict, cell.digits, column.split("/")[1])
+            background, colour = palette.cell_colours(cell.verdict, cell.digits, column.rsplit("/", 1)[1])
             digits = f"{cell.digits:.1f}" if cell.verdict in ("agree", "disagree") else "&nbsp;"
             title = f"{name} · {column}: {cell.verdict}" + (
                 f", {cell.digits:.1f} correct digits (worst element)" if digits != "&nbsp;" else ""
@@ -154,7 +157,8 @@ def _disagreements(frame: pd.DataFrame, ids: dict[str, str]) -> str:
     """A table of disagreement groups, one problem cell spanning its groups."""
     groups = disagreement_groups(frame)
     if not groups:
-        return "<p>Every comparable row agrees with the reference.</p>"
+        compared = frame["verdict"].isin(["agree", "disagree"]).any()
+        return "<p>Every comparable row agrees with the reference.</p>" if compared else "<p>No row to compare.</p>"
     by_problem: dict[str, list] = {}
     for problem, dtype, elements, message, backends in groups:
         by_problem.setdefault(problem, []).append((dtype, elements, message, backends))

@@ -187,7 +187,7 @@ def disagreement_lines(frame: pd.DataFrame) -> list[str]:
 
 
 _TERMINAL_LABEL = {"undefined": "undef", "skipped": "skip"}  # narrow columns
-_SHORT_DTYPE = {"float32": "f32", "float64": "f64", "decimal": "dec"}
+SHORT_DTYPE = {"float32": "f32", "float64": "f64", "decimal": "dec"}  # column heads
 
 
 def print_summary(frame: pd.DataFrame, errors: list[str], console=None) -> None:
@@ -204,8 +204,8 @@ def print_summary(frame: pd.DataFrame, errors: list[str], console=None) -> None:
         view = Table(title="correct digits (worst element) and verdict", title_justify="left")
         view.add_column("problem", style="bold", no_wrap=True)
         for col in table.columns:
-            backend, dtype = col.split("/")
-            view.add_column(f"{backend}\n{_SHORT_DTYPE.get(dtype, dtype)}", justify="right", no_wrap=True)
+            backend, dtype = col.rsplit("/", 1)  # a plug-in's name may hold a "/"; a dtype never does
+            view.add_column(f"{backend}\n{SHORT_DTYPE.get(dtype, dtype)}", justify="right", no_wrap=True)
         verdict_of_symbol = {symbol: verdict for verdict, symbol in _SYMBOL.items()}
         for problem, row in table.iterrows():
             cells = []
