@@ -1,4 +1,5 @@
-"""The HTML report's plots, drawn with matplotlib and returned as inline SVG text.
+"""The HTML report's plots as inline SVG text: matplotlib draws the scaling and
+step-sweep plots; the per-problem time bars are written by hand (see time_bars).
 
 Text stays text in the SVG (svg.fonttype = none): it is smaller, sharp at any zoom
 and searchable; the browser draws it in its own sans-serif.
@@ -45,7 +46,6 @@ def _pyplot():
     matplotlib.use("agg", force=False)
     import matplotlib.pyplot as plt
 
-    plt.rcParams["font.size"] = 9
     return plt
 
 
@@ -125,6 +125,11 @@ def scaling_plot(family: str, cells: pd.DataFrame) -> str | None:
     if cells["size"].nunique() < 2:
         return None
     plt = _pyplot()
+    with plt.rc_context({"font.size": 9}):  # this figure's, not the process's: sweep.py draws too
+        return svg_of(_scaling_figure(plt, family, cells))
+
+
+def _scaling_figure(plt, family: str, cells: pd.DataFrame):
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
     for (backend, dtype), group in cells.groupby(["backend", "dtype"], sort=False):
         group = group.sort_values("size")
@@ -145,4 +150,4 @@ def scaling_plot(family: str, cells: pd.DataFrame) -> str | None:
     for ax in (left, right):
         ax.grid(True, which="major", alpha=0.3)
     right.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
-    return svg_of(fig)
+    return fig
