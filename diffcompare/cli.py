@@ -31,7 +31,9 @@ def _run_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m diffcompare",
         description="Compare symbolic and automatic differentiation on YAML problems. "
-        "Other commands: `backends` (list backends), `explain FILE` (print the chain-rule tape).",
+        "Other commands: `backends` (list backends), `explain FILE` (print the chain-rule tape), "
+        "`sweep FILE` (finite-difference step sweep), `fuzz` (random problems), "
+        "`schema` (the JSON Schema of problem files).",
     )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="problem files, or folders searched for *.yaml/*.yml")
     parser.add_argument("--backends", type=_list, help="comma-separated backends (default: all)")
@@ -139,9 +141,11 @@ def backends_command(argv: list[str]) -> int:
     argparse.ArgumentParser(prog="python -m diffcompare backends", description="List the backends.").parse_args(argv)
     from diffcompare import backends as registry
 
-    for name in registry.available_names():
+    names = registry.available_names()
+    width = max(map(len, names), default=0)
+    for name in names:
         ok, note = registry.status(name)
-        print(f"{name:<10} {'available' if ok else 'unavailable':<12} {note}".rstrip())
+        print(f"{name:<{width}}  {'available' if ok else 'unavailable':<12} {note}".rstrip())
     return EXIT_OK
 
 
