@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -36,7 +37,15 @@ def parameter_scope(params: dict[str, float]) -> dict[str, Node]:
     return {name: Node("const", attr=value, text=name) for name, value in params.items()}
 
 
+# PyYAML reads 1e-8 (no dot) as a string; a user means the number. One rule for every
+# number a problem file holds (problem.py's point and expected values use it too).
+UNSIGNED_TEXT = r"(\d[\d_]*\.?[\d_]*|\.\d[\d_]*)([eE][+-]?\d+)?$"
+NUMBER_TEXT = re.compile(r"^[+-]?" + UNSIGNED_TEXT)
+
+
 def _number(value: Any, what: str) -> float:
+    if isinstance(value, str) and NUMBER_TEXT.match(value.strip()):
+        value = float(value)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise ValueError(f"{what} must be a finite number, got {value!r}")
     return value
@@ -113,15 +122,14 @@ def expand_sweep(sweep: Any) -> list[dict[str, float]]:
         return [{}]
     if not isinstance(sweep, dict) or not sweep:
         raise ValueError("sweep must be a mapping of name: [values]")
+    numbers = {}
     for name, values in sweep.items():
         if not isinstance(name, str) or not name.isidentifier():
             raise ValueError(f"sweep name {name!r} is not a valid identifier")
         if not isinstance(values, list) or not values:
             raise ValueError(f"sweep.{name} must be a non-empty list of numbers")
-        for v in values:
-            _number(v, f"sweep.{name} values")
-    names = list(sweep)
-    return [dict(zip(names, combo)) for combo in itertools.product(*(sweep[n] for n in names))]
+        numbers[name] = [_number(v, f"sweep.{name} values") for v in values]
+    return [dict(zip(numbers, combo)) for combo in itertools.product(*numbers.values())]
 
 
 def sweep_label(params: dict[str, float]) -> str:

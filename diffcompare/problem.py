@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import keyword
 import math
-import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from functools import cached_property
@@ -30,7 +29,7 @@ from pydantic import (
 )
 from typing_extensions import TypeAliasType
 
-from diffcompare.generators import expand_sweep, generate, parameter_scope, sweep_label
+from diffcompare.generators import NUMBER_TEXT, UNSIGNED_TEXT, expand_sweep, generate, parameter_scope, sweep_label
 from diffcompare.ir import Node, ShapeError, infer_shapes
 from diffcompare.limits import LIMITS
 from diffcompare.parser import ExpressionError, parse_expression
@@ -38,10 +37,6 @@ from diffcompare.primitives import FUNCTIONS
 from diffcompare.yamlmap import key_maps
 
 DTYPES = ("float32", "float64")
-
-# PyYAML reads 1e-8 (no dot) as a string; a user means the number.
-_UNSIGNED_TEXT = r"(\d[\d_]*\.?[\d_]*|\.\d[\d_]*)([eE][+-]?\d+)?$"
-_NUMBER_TEXT = re.compile(r"^[+-]?" + _UNSIGNED_TEXT)
 
 
 class ProblemError(ValueError):
@@ -72,7 +67,7 @@ def _to_number(value: Any) -> tuple[float, float]:
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise ValueError(f"expected a number, got {type(value).__name__} {value!r}")
     text = value if isinstance(value, str) else repr(value)
-    if isinstance(value, str) and not _NUMBER_TEXT.match(value.strip()):
+    if isinstance(value, str) and not NUMBER_TEXT.match(value.strip()):
         raise ValueError(f"expected a number, got the text {value!r}")
     number = float(value)
     if not math.isfinite(number):
@@ -122,10 +117,10 @@ def _expression_text(value: Any) -> str:
 # arrays, identifiers, low < high) stays with the loader alone.
 NumberText = Annotated[
     str,
-    StringConstraints(pattern=_NUMBER_TEXT.pattern),
+    StringConstraints(pattern=NUMBER_TEXT.pattern),
     Field(description="a number PyYAML reads as text, such as 1e-8 (no dot): accepted as the number"),
 ]
-NonNegativeText = Annotated[str, StringConstraints(pattern=r"^\+?" + _UNSIGNED_TEXT)]
+NonNegativeText = Annotated[str, StringConstraints(pattern=r"^\+?" + UNSIGNED_TEXT)]
 Scalar = float | NumberText
 NumberArray = TypeAliasType(
     "NumberArray",
@@ -153,7 +148,7 @@ class FillGenerator(_Generator):
     """An array of one value: {shape: [3, 4], fill: 0.5}."""
 
     shape: Shape = Field(description="sizes: [3, 4], [n], or one size")
-    fill: float
+    fill: Scalar
 
 
 class NormalGenerator(_Generator):
@@ -169,15 +164,15 @@ class UniformGenerator(_Generator):
 
     shape: Shape = Field(description="sizes: [3, 4], [n], or one size")
     random: Literal["uniform"]
-    low: float = Field(default=0.0, description="less than high (checked when loaded)")
-    high: float = 1.0
+    low: Scalar = Field(default=0.0, description="less than high (checked when loaded)")
+    high: Scalar = 1.0
     seed: int = Field(default=0, ge=0, description="the same seed gives the same numbers on every run")
 
 
 class LinspaceGenerator(_Generator):
     """Evenly spaced numbers: {linspace: [start, stop, count]}."""
 
-    linspace: tuple[float, float, Count]
+    linspace: tuple[Scalar, Scalar, Count]
 
 
 PointValue = Scalar | NumberArray | FillGenerator | NormalGenerator | UniformGenerator | LinspaceGenerator
@@ -252,7 +247,7 @@ class ProblemSpec(BaseModel):
     tags: list[str] = Field(default_factory=list, description="Labels.")
     sweep: Annotated[
         dict[str, list[float]] | None,
-        _written_as(Annotated[dict[str, Annotated[list[float], Field(min_length=1)]], Field(min_length=1)] | None),
+        _written_as(Annotated[dict[str, Annotated[list[Scalar], Field(min_length=1)]], Field(min_length=1)] | None),
     ] = Field(
         default=None,
         description="A family of problems: parameter -> list of numbers, one problem per value (per "

@@ -84,6 +84,25 @@ def test_a_sweep_makes_one_named_problem_per_value_with_its_size():
     assert [p.name for p in both] == ["p[a=1,b=3.5]", "p[a=2,b=3.5]"]
 
 
+def test_numbers_written_as_text_are_numbers_in_generators_and_sweeps():
+    # PyYAML reads 1e-3 (no dot) as the string '1e-3'; everywhere else a problem file means the number.
+    (p,) = one(
+        {
+            "function": "sum(a) + sum(b) + sum(c)",
+            "point": {
+                "a": {"shape": [2], "fill": "1e-8"},
+                "b": {"linspace": ["1e-3", "1e0", 3]},
+                "c": {"shape": [4], "random": "uniform", "low": "1e-3", "high": "2e-3"},
+            },
+        }
+    )
+    assert (p.point["a"] == 1e-8).all() and np.allclose(p.point["b"], [1e-3, 0.5005, 1.0])
+    assert p.point["c"].min() >= 1e-3 and p.point["c"].max() < 2e-3
+    swept = one({"function": "s * x", "point": {"x": 1.0}, "sweep": {"s": ["1e-3", 2]}})
+    assert [m.params for m in swept] == [{"s": 0.001}, {"s": 2}]
+    assert [m.name for m in swept] == ["p[s=0.001]", "p[s=2]"]
+
+
 def test_sweep_rows_carry_size_and_their_names(tmp_path):
     write(tmp_path, "s.yaml", "function: sum(x**2) * n\npoint:\n  x: {shape: [n], fill: 0.5}\nsweep: {n: [3, 30]}\n")
     frame = diffcompare.run(tmp_path, backends=["chainrule", "sympy"], dtypes=["float64"])

@@ -85,6 +85,11 @@ ACCEPTED_BY_BOTH = [
     "function: 2\npoint: {x: 1.0}\nlet: {a: 3}\nmanual: {x: 0}\n",  # expressions that YAML reads as numbers
     "function: x * y\npoint: {x: 1.0, y: 2.0}\nwrt: null\ndtypes: [float64]\nname: n\ntags: [a]\n",
     "function: x\npoint: {x: 1.0}\ndescription: null\nsource: s\nwrt: [x]\n",
+    # numbers as text in generators and sweeps too
+    "function: sum(x)\npoint: {x: {shape: [2], fill: 1e-8}}\n",
+    "function: sum(x)\npoint: {x: {linspace: [1e-3, 1e0, 3]}}\n",
+    "function: sum(x)\npoint: {x: {shape: [2], random: uniform, low: 1e-3, high: 2e0}}\n",
+    "function: x * s\npoint: {x: 1.0}\nsweep: {s: [1e-3, 2]}\n",
 ]
 
 
