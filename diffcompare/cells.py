@@ -184,7 +184,7 @@ def problem_blocks(problem: Problem, backends: dict, dtypes=None, rtol=None, ato
                     problem, name, backend, dtype, reference, singular, failure, explainer, rtol, atol
                 )
         except Exception as exc:  # a plug-in's bug outside gradient() (dtypes_for, variables) costs its rows only
-            cells = failed_cell_blocks(problem, name, f"{type(exc).__name__}: {_one_line(exc)}", dtypes)
+            cells = failed_cell_blocks(problem, name, registry.error_line(exc), dtypes)
         blocks += cells
     return blocks
 
@@ -198,7 +198,7 @@ def _judging_basis(problem: Problem) -> tuple:
             reference = problem.reference
             singular = singular_elements(problem, reference)
         except Exception as exc:  # a reference we cannot build is our error, reported on every row
-            failure = f"no reference: {type(exc).__name__}: {_one_line(exc)}"
+            failure = f"no reference: {registry.error_line(exc)}"
         problem.__dict__["_judging_basis"] = (reference, singular, failure)
     return problem.__dict__["_judging_basis"]
 
@@ -218,9 +218,9 @@ def _cell_blocks(problem, name, backend, dtype, reference, singular, failure, ex
             if got != problem.point[var].shape:
                 raise ValueError(f"returned shape {got} for '{var}', expected {problem.point[var].shape}")
     except registry.SkipCell as exc:
-        return whole_rows({"verdict": "skipped", "message": _one_line(exc), "reference_kind": kind})
+        return whole_rows({"verdict": "skipped", "message": registry.one_line(exc), "reference_kind": kind})
     except Exception as exc:
-        message = f"{type(exc).__name__}: {_one_line(exc)}"
+        message = registry.error_line(exc)
         return whole_rows({"verdict": "error", "message": message, "reference_kind": kind})
 
     blocks = []
@@ -275,9 +275,6 @@ def _special_elements(problem, var, singular) -> list[tuple[int, object]]:
         if name == var and index is not ALL:
             out.append((int(np.ravel_multi_index(index, shape)) if shape else 0, item))
     return out
-
-
-_one_line = registry.one_line
 
 
 def blocks_to_frame(blocks: list[dict]) -> pd.DataFrame:

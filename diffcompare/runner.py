@@ -150,7 +150,7 @@ def _guarded(problem: Problem, compute) -> list[dict]:
     try:
         return compute()
     except Exception as exc:
-        message = error_line(exc)
+        message = registry.error_line(exc)
         return [
             {
                 "problem": problem.name,
@@ -169,11 +169,7 @@ def _cell(problem, name, backend, dtypes, rtol, atol, explainer) -> list[dict]:
     try:
         return problem_blocks(problem, {name: backend}, dtypes, rtol, atol, explainer)
     except Exception as exc:
-        return failed_cell_blocks(problem, name, error_line(exc), dtypes)
-
-
-def error_line(exc: BaseException) -> str:
-    return " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+        return failed_cell_blocks(problem, name, registry.error_line(exc), dtypes)
 
 
 def run(

@@ -21,6 +21,7 @@ DEFAULT_TIMEOUT_S = 300.0  # per problem × backend cell
 
 def _worker_main(conn) -> None:
     """In the worker: run (problem, backends from index start) requests until told to stop."""
+    from diffcompare import backends as registry
     from diffcompare.cells import Explainer, problem_blocks
     from diffcompare.runner import rebuild, select_backends
 
@@ -43,7 +44,7 @@ def _worker_main(conn) -> None:
             try:
                 blocks = problem_blocks(problem, {names[i]: loaded[names[i]]}, dtypes, rtol, atol, explainer)
             except Exception as exc:  # problem_blocks guards its cells; this guards the guard
-                conn.send(("failed", i, " ".join(f"{type(exc).__name__}: {exc}".split())[:300]))
+                conn.send(("failed", i, registry.error_line(exc)))
                 continue
             conn.send(("cell", i, blocks))
         conn.send(("done",))

@@ -188,7 +188,7 @@ def load(name: str) -> Backend | Unavailable:
         hint = BUILTIN[name].install_hint if name in BUILTIN else ""
         return Unavailable(name, f"cannot import {exc.name or 'a required package'}: {one_line(exc)}", hint)
     except (Exception, SystemExit) as exc:  # a broken plug-in costs its rows, not the run
-        return Unavailable(name, f"failed to load {ep.value}: {type(exc).__name__}: {one_line(exc)}")
+        return Unavailable(name, f"failed to load {ep.value}: {error_line(exc)}")
     missing = [member for member in PROTOCOL_MEMBERS if not hasattr(backend, member)]
     if missing:
         return Unavailable(name, f"{ep.value} is not a backend: it has no {', '.join(missing)} (docs/extending.md)")
@@ -277,6 +277,11 @@ def run_versions() -> dict[str, str]:
     from diffcompare import __version__
 
     return {"diffcompare_version": __version__, "python_version": platform.python_version()}
+
+
+def error_line(exc: BaseException) -> str:
+    """'ValueError: …': an exception as a row's message, on one line."""
+    return f"{type(exc).__name__}: {one_line(exc)}"
 
 
 def one_line(exc: BaseException) -> str:
