@@ -22,8 +22,14 @@ import numpy as np
 import pandas as pd
 
 from diffcompare import palette
-from diffcompare.report import SHORT_DTYPE, atomic_write, cell_summary, disagreement_groups, verdict_line
-from diffcompare.verdicts import VERDICTS
+from diffcompare.report import (
+    SHORT_DTYPE,
+    atomic_write,
+    cell_summary,
+    disagreement_groups,
+    verdict_counts,
+    verdict_line,
+)
 
 DETAILED_PROBLEMS = 100  # sections past this many get the gradient table only: typesetting costs ~60 ms a problem
 ELEMENTS_SHOWN = 12  # a larger problem's table shows each cell's worst element
@@ -86,10 +92,9 @@ def verdict_html(verdict: str) -> str:
 
 
 def _chips(frame: pd.DataFrame) -> str:
-    counts = frame["verdict"].value_counts()
     return "".join(
-        f'<span class="chip" style="background:{palette.VERDICT_COLOURS[v]}">{int(counts.get(v, 0))} {v}</span>'
-        for v in VERDICTS
+        f'<span class="chip" style="background:{palette.VERDICT_COLOURS[v]}">{n} {v}</span>'
+        for v, n in verdict_counts(frame).items()
     )
 
 

@@ -193,16 +193,22 @@ def heatmap(frame: pd.DataFrame):
     verdict, as in summary.md and the terminal table, coloured on the same scale."""
     from pandas.io.formats.style import Styler
 
-    from diffcompare.report import cell_table
+    from diffcompare.report import cell_pivot, cell_summary, cell_table
 
     table = cell_table(frame)
     if table.empty:
         return Styler(table)
-    table.columns = pd.MultiIndex.from_tuples([tuple(c.split("/", 1)) for c in table.columns], names=["", ""])
+    cells = cell_summary(frame)
+    styles = [
+        _cell_style(verdict, digits, column.rsplit("/", 1)[1])
+        for verdict, digits, column in zip(cells["verdict"], cells["digits"], cells["column"])
+    ]
+    css = cell_pivot(cells, styles)
+    header = pd.MultiIndex.from_tuples([tuple(c.rsplit("/", 1)) for c in table.columns], names=["", ""])
+    table.columns = css.columns = header
     table.index.name = None
     styler = Styler(table, uuid=_uuid(table), cell_ids=False, escape="html")
-    styler.apply(lambda column: [_label_css(label, column.name[1]) for label in column], axis=0)
-    styler.format(lambda label: label[1:] if label.startswith("-0.0 ") else label)  # no digit is no digit
+    styler.apply(lambda _: css.set_axis(table.index, axis=0), axis=None)
     styler.format_index(escape="html", axis=0).format_index(escape="html", axis=1)
     styler.set_properties(**{"text-align": "right", "white-space": "nowrap"})
     styler.set_caption("correct digits (worst element) and verdict: ✓ every element agrees, ✗ some element disagrees")
@@ -211,18 +217,9 @@ def heatmap(frame: pd.DataFrame):
     return styler
 
 
-def _label_css(label: str, dtype: str) -> str:
-    """A cell_table label ('13.3 ✓', '0.0 ✗', 'kink', …) of a dtype's column, coloured as the palette says."""
-    if not label:
-        return ""
-    number, _, symbol = label.partition(" ")
-    if symbol in ("✓", "✗"):
-        digits = _finite(number)
-        background, text = cell_colours(
-            "agree" if symbol == "✓" else "disagree", math.nan if digits is None else digits, dtype
-        )
-    else:
-        background, text = cell_colours(label, math.nan)
+def _cell_style(verdict: str, digits: float, dtype: str) -> str:
+    """A heatmap cell's CSS, from its verdict and digits as the palette colours them."""
+    background, text = cell_colours(verdict, digits, dtype)
     return f"background-color: {background}; color: {text}" if background else ""
 
 

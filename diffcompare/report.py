@@ -78,11 +78,15 @@ def cell_table(frame: pd.DataFrame) -> pd.DataFrame:
             return row["verdict"]
         return f"{row['digits']:.1f} {_SYMBOL[row['verdict']]}"
 
-    cells["label"] = cells.apply(label, axis=1)
-    columns = list(pd.unique(cells["column"]))  # first-appearance order
+    return cell_pivot(cells, cells.apply(label, axis=1))
+
+
+def cell_pivot(cells: pd.DataFrame, values) -> pd.DataFrame:
+    """One value per cell of cell_summary, as problem × backend/dtype in first-appearance order ("" where none)."""
+    columns = list(pd.unique(cells["column"]))
     problems = list(pd.unique(cells["problem"]))
-    table = cells.pivot(index="problem", columns="column", values="label").reindex(index=problems, columns=columns)
-    return table.fillna("")
+    table = cells.assign(value=values).pivot(index="problem", columns="column", values="value")
+    return table.reindex(index=problems, columns=columns).fillna("")
 
 
 def verdict_counts(frame: pd.DataFrame) -> dict[str, int]:
