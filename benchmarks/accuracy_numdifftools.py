@@ -22,11 +22,11 @@ import numdifftools
 import numpy as np
 
 from diffcompare.backends.richardson import RichardsonBackend
-from diffcompare.engine import numpy_program
-from diffcompare.ir import topo_order
-from diffcompare.primitives import PRIMITIVES
-from diffcompare.runner import load_problems
-from diffcompare.verdicts import errors
+from diffcompare.engine.chainrule import numpy_program
+from diffcompare.lang.ir import topo_order
+from diffcompare.lang.primitives import PRIMITIVES
+from diffcompare.running.runner import load_problems
+from diffcompare.running.verdicts import errors
 
 
 def is_smooth(problem) -> bool:

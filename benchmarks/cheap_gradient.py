@@ -15,7 +15,7 @@ import argparse
 from pathlib import Path
 
 import diffcompare
-from diffcompare import timing
+from diffcompare.backends import timing
 
 HERE = Path(__file__).resolve().parent
 

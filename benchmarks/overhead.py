@@ -15,8 +15,8 @@ import statistics
 
 import numpy as np
 
-from diffcompare import timing
-from diffcompare.problem import build_problems
+from diffcompare.backends import timing
+from diffcompare.spec.problem import build_problems
 
 ROSENBROCK = "sum(100 * (x[1:] - x[:-1]**2)**2 + (1 - x[:-1])**2)"
 

@@ -9,7 +9,7 @@ def __getattr__(name: str):
     # every pytest run of an environment that has it, and the runner pulls in
     # pandas and NumPy (half a second) that such a run may never need.
     if name in ("compare", "run"):
-        from diffcompare import runner
+        from diffcompare.running import runner
 
         return getattr(runner, name)
     raise AttributeError(f"module 'diffcompare' has no attribute {name!r}")

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from diffcompare.problem import DTYPES
-from diffcompare.supervisor import DEFAULT_TIMEOUT_S
-from diffcompare.timing import DEFAULT_BUDGET_S, DEFAULT_REPEAT, configure
+from diffcompare.backends.timing import DEFAULT_BUDGET_S, DEFAULT_REPEAT, configure
+from diffcompare.running.supervisor import DEFAULT_TIMEOUT_S
+from diffcompare.spec.problem import DTYPES
 
 EXIT_OK, EXIT_DISAGREE, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -73,11 +73,11 @@ def _run_parser() -> argparse.ArgumentParser:
 def run_command(argv: list[str]) -> int:
     args = _run_parser().parse_args(argv)
     from diffcompare import backends as registry
-    from diffcompare import limits
-    from diffcompare.html_report import prepare as prepare_report
-    from diffcompare.report import print_summary, write_csv, write_reports
-    from diffcompare.runner import frame_of, load_problems, run_problems
-    from diffcompare.terminal import CellProgress, write_json
+    from diffcompare.lang import limits
+    from diffcompare.running.runner import frame_of, load_problems, run_problems
+    from diffcompare.views.html_report import prepare as prepare_report
+    from diffcompare.views.report import print_summary, write_csv, write_reports
+    from diffcompare.views.terminal import CellProgress, write_json
 
     limits.configure(args.max_length, args.max_depth, args.max_elements)  # before any file is read
     for dtype in args.dtypes or []:
@@ -160,8 +160,8 @@ def explain_command(argv: list[str]) -> int:
     from rich.markup import escape
     from rich.table import Table
 
-    from diffcompare.engine import ChainRule, TapeStep, point_in
-    from diffcompare.problem import load_file
+    from diffcompare.engine.chainrule import ChainRule, TapeStep, point_in
+    from diffcompare.spec.problem import load_file
 
     problems, errors = load_file(args.file)
     console = Console()
@@ -201,8 +201,8 @@ def sweep_command(argv: list[str]) -> int:
     )
     parser.add_argument("--out", default="reports", type=Path)
     args = parser.parse_args(argv)
-    from diffcompare.problem import load_file
-    from diffcompare.sweep import write_sweep
+    from diffcompare.spec.problem import load_file
+    from diffcompare.tools.sweep import write_sweep
 
     problems, errors = load_file(args.file)
     for e in errors:
@@ -253,7 +253,7 @@ def fuzz_command(argv: list[str]) -> int:
     parser.add_argument("--backends", type=_list, help="default: sympy, torch, jax, chainrule")
     parser.add_argument("--jobs", type=int, default=1)
     args = parser.parse_args(argv)
-    from diffcompare.fuzz import EXACT_BACKENDS, campaign
+    from diffcompare.tools.fuzz import EXACT_BACKENDS, campaign
 
     frame, findings = campaign(
         args.count, args.seed, args.out, tuple(args.dtypes), args.backends or EXACT_BACKENDS, jobs=args.jobs
@@ -272,7 +272,7 @@ def schema_command(argv: list[str]) -> int:
         description="Print the JSON Schema of a problem file (one YAML document), generated from the model that "
         "validates files. Point an editor at it with the first line `# yaml-language-server: $schema=PATH`.",
     ).parse_args(argv)
-    from diffcompare.schema import schema_text
+    from diffcompare.spec.schema import schema_text
 
     print(schema_text(), end="")
     return EXIT_OK

@@ -4,7 +4,7 @@ Registered under the `pytest11` entry point, so pytest loads it wherever
 diffcompare is installed; without --diffcompare it collects nothing and changes
 nothing. With it, every *.yaml/*.yml file under the paths given is a problem
 file and each of its problems one test, run in-process through the backends
-(diffcompare.runner.run_problems). A test fails when a row disagrees or a backend
+(diffcompare.running.runner.run_problems). A test fails when a row disagrees or a backend
 raises (`error`), and shows those rows; `kink`, `undefined` and `skipped` rows
 never fail it. A file that does not load is a collection error carrying the
 loader's one-line messages.
@@ -54,7 +54,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if not config.getoption("diffcompare"):
         return
     from diffcompare import backends as registry
-    from diffcompare.problem import DTYPES
+    from diffcompare.spec.problem import DTYPES
 
     backends = _list(config.getoption("diffcompare_backends"))
     dtypes = _list(config.getoption("diffcompare_dtypes"))
@@ -86,7 +86,7 @@ class ProblemFile(pytest.File):
     """One problem file: an item per problem (per sweep member)."""
 
     def collect(self):
-        from diffcompare.problem import ProblemError, load_file
+        from diffcompare.spec.problem import ProblemError, load_file
 
         problems, errors = load_file(_shown(self.path))
         seen: set[str] = set()
@@ -115,8 +115,8 @@ class ProblemItem(pytest.Item):
         self.problem = problem
 
     def runtest(self) -> None:
-        from diffcompare import timing
-        from diffcompare.runner import run_problems
+        from diffcompare.backends import timing
+        from diffcompare.running.runner import run_problems
 
         settings = self.config.stash[_SETTINGS]
         saved = timing.settings()

@@ -16,7 +16,7 @@ from conftest import PROBLEMS, ROOT
 
 import diffcompare
 from diffcompare.backends import BUILTIN
-from diffcompare.verdicts import judge
+from diffcompare.running.verdicts import judge
 
 NUMERIC = ["sympy", "torch", "jax", "chainrule", "central", "richardson", "complex_step"]
 CELLS = [(b, d) for b in NUMERIC for d in ("float32", "float64") if not (b == "sympy" and d == "float32")]
@@ -120,7 +120,7 @@ def test_expected_values_are_judged_at_their_written_precision():
 def test_reference_precision_is_raised_until_two_precisions_agree():
     # ∂/∂x [exp(x) - x - x²/2] = exp(x) - 1 - x ≈ x²/2 = 5e-21 at x = 1e-10: at 30
     # digits the subtraction leaves about 10 of them, so the precision must rise.
-    from diffcompare.problem import build_problem
+    from diffcompare.spec.problem import build_problem
 
     problem = build_problem({"function": "exp(x) - x - x**2 / 2", "point": {"x": 1e-10}}, "f", "p")
     reference = problem.symbolic.reference

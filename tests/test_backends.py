@@ -10,9 +10,9 @@ from conftest import ROOT
 
 import diffcompare
 from diffcompare import backends as registry
-from diffcompare.engine import ChainRule, point_in
-from diffcompare.primitives import FUNCTIONS
-from diffcompare.problem import build_problem
+from diffcompare.engine.chainrule import ChainRule, point_in
+from diffcompare.lang.primitives import FUNCTIONS
+from diffcompare.spec.problem import build_problem
 
 ALL = ["sympy", "torch", "jax", "chainrule", "central"]
 
@@ -183,9 +183,9 @@ def test_backends_are_listed_in_a_fixed_order():
 def test_every_backend_table_maps_every_primitive():
     from diffcompare.backends.jax_backend import JAX_OPS
     from diffcompare.backends.torch_backend import TORCH_OPS
-    from diffcompare.engine import NUMPY_OPS
-    from diffcompare.primitives import PRIMITIVES
-    from diffcompare.symbolic import SYMPY_OPS
+    from diffcompare.engine.chainrule import NUMPY_OPS
+    from diffcompare.exact.symbolic import SYMPY_OPS
+    from diffcompare.lang.primitives import PRIMITIVES
 
     for table in (TORCH_OPS, JAX_OPS, SYMPY_OPS, NUMPY_OPS):
         assert set(table) == set(PRIMITIVES)

@@ -17,7 +17,7 @@ from conftest import PROBLEMS, ROOT, write
 
 import diffcompare
 from diffcompare import backends as registry
-from diffcompare.problem import load_file
+from diffcompare.spec.problem import load_file
 
 EXAMPLE = ROOT / "examples" / "diffcompare-autograd"
 

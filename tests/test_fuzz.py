@@ -3,8 +3,8 @@
 import numpy as np
 import yaml
 
-from diffcompare.fuzz import EXACT_BACKENDS, Expr, _apply, campaign, random_problem, shrink
-from diffcompare.problem import build_problem
+from diffcompare.spec.problem import build_problem
+from diffcompare.tools.fuzz import EXACT_BACKENDS, Expr, _apply, campaign, random_problem, shrink
 
 
 def test_200_random_problems_in_float64_no_crash_no_unexplained_disagreement(tmp_path):

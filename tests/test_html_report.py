@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 from conftest import PROBLEMS, write
 
-from diffcompare.html_report import anchors, render
-from diffcompare.latex import expression_latex, latex_svg
-from diffcompare.report import write_reports
-from diffcompare.runner import load_problems, run
+from diffcompare.running.runner import load_problems, run
+from diffcompare.views.html_report import anchors, render
+from diffcompare.views.latex import expression_latex, latex_svg
+from diffcompare.views.report import write_reports
 
 
 @pytest.fixture(scope="module")
@@ -93,8 +93,8 @@ def test_hostile_names_are_escaped(tmp_path):
 
 
 def test_sweep_family_gets_a_scaling_plot_and_sweeps_are_picked_up(tmp_path):
-    from diffcompare.problem import load_file
-    from diffcompare.sweep import write_sweep
+    from diffcompare.spec.problem import load_file
+    from diffcompare.tools.sweep import write_sweep
 
     path = write(
         tmp_path,
@@ -119,8 +119,8 @@ def test_sweep_family_gets_a_scaling_plot_and_sweeps_are_picked_up(tmp_path):
 def test_dollar_signs_in_names_are_text_not_mathtext(tmp_path):
     """A name with `$` would be typeset by matplotlib (and a malformed one would fail
     the figure): the family's scaling plot and a step sweep are drawn all the same."""
-    from diffcompare.problem import load_file
-    from diffcompare.sweep import write_sweep
+    from diffcompare.spec.problem import load_file
+    from diffcompare.tools.sweep import write_sweep
 
     path = write(
         tmp_path,

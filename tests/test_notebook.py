@@ -1,4 +1,4 @@
-"""The results DataFrame in Jupyter (diffcompare.notebook) and examples/tour.ipynb,
+"""The results DataFrame in Jupyter (diffcompare.views.notebook) and examples/tour.ipynb,
 executed as a reader would run it."""
 
 import html
@@ -12,8 +12,8 @@ import pytest
 from conftest import ROOT
 
 import diffcompare
-from diffcompare.notebook import Results
-from diffcompare.palette import VERDICT_BACKGROUNDS, VERDICT_COLOURS, digits_colour
+from diffcompare.views.notebook import Results
+from diffcompare.views.palette import VERDICT_BACKGROUNDS, VERDICT_COLOURS, digits_colour
 
 pytest.importorskip("jinja2")
 

@@ -4,8 +4,8 @@ import re
 
 import pytest
 
-from diffcompare.ir import Node, ShapeError, infer_shapes
-from diffcompare.parser import MAX_EXPRESSION_DEPTH, MAX_EXPRESSION_LENGTH, ExpressionError, parse_expression
+from diffcompare.lang.ir import Node, ShapeError, infer_shapes
+from diffcompare.lang.parser import MAX_EXPRESSION_DEPTH, MAX_EXPRESSION_LENGTH, ExpressionError, parse_expression
 
 
 def scope(*names):

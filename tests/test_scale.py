@@ -10,11 +10,11 @@ import pytest
 from conftest import ROOT, write
 
 import diffcompare
-from diffcompare.batched import AllElements
-from diffcompare.differences import OneElement
-from diffcompare.engine import NUMPY_OPS, numpy_constant, numpy_program, point_in
-from diffcompare.problem import build_problems, load_file
-from diffcompare.runner import load_problems, run_problems
+from diffcompare.engine.batched import AllElements
+from diffcompare.engine.chainrule import NUMPY_OPS, numpy_constant, numpy_program, point_in
+from diffcompare.engine.differences import OneElement
+from diffcompare.running.runner import load_problems, run_problems
+from diffcompare.spec.problem import build_problems, load_file
 
 TIME_COLUMNS = ["time_s", "setup_s", "f_time_s", "cost_ratio"]
 

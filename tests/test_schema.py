@@ -11,8 +11,8 @@ import yaml
 from conftest import PROBLEMS, ROOT, write
 from jsonschema import Draft202012Validator
 
-from diffcompare.problem import ProblemSpec, load_file
-from diffcompare.schema import DRAFT, problem_schema, schema_text
+from diffcompare.spec.problem import ProblemSpec, load_file
+from diffcompare.spec.schema import DRAFT, problem_schema, schema_text
 
 COMMITTED = ROOT / "problem.schema.json"
 PROBLEM_FILES = sorted(PROBLEMS.glob("*.yaml")) + sorted((ROOT / "benchmarks" / "scaling").glob("*.yaml"))

@@ -28,7 +28,7 @@ from typing import ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 
-from diffcompare.problem import DTYPES, Problem
+from diffcompare.spec.problem import DTYPES, Problem
 
 ENTRY_POINT_GROUP = "diffcompare.backends"
 

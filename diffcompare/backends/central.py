@@ -4,7 +4,7 @@ For each element, h = ε^(1/3)·max(1, |xᵢ|) in the row's dtype, the rule that
 balances truncation (∝ h²) against rounding (∝ ε/h). The step actually taken is
 (xᵢ+h) - (xᵢ-h) as represented in the dtype, so the division uses the true
 distance between the two points. The 2n points of a variable are evaluated in
-vectorised batches (diffcompare.batched), up to a size cap (backends.finite).
+vectorised batches (diffcompare.engine.batched), up to a size cap (backends.finite).
 
 The bound that judges the row is the method's own error estimate, reported in
 the `tolerance` column:
@@ -22,7 +22,7 @@ import numpy as np
 
 from diffcompare.backends import BaseBackend, Gradient
 from diffcompare.backends.finite import FiniteDifferences, textbook_step
-from diffcompare.timing import median_time
+from diffcompare.backends.timing import median_time
 
 
 class CentralBackend(BaseBackend):

@@ -1,10 +1,10 @@
-"""`chainrule`: the project's own reverse-mode engine (diffcompare.engine), in NumPy."""
+"""`chainrule`: the project's own reverse-mode engine (diffcompare.engine.chainrule), in NumPy."""
 
 from __future__ import annotations
 
 from diffcompare.backends import BaseBackend, Gradient
-from diffcompare.engine import ChainRule, point_in
-from diffcompare.timing import median_time, timed
+from diffcompare.backends.timing import median_time, timed
+from diffcompare.engine.chainrule import ChainRule, point_in
 
 
 class ChainRuleBackend(BaseBackend):

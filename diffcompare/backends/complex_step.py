@@ -20,10 +20,10 @@ import numpy as np
 
 from diffcompare.backends import BaseBackend, Gradient, SkipCell
 from diffcompare.backends.finite import FiniteDifferences
-from diffcompare.engine import NUMPY_OPS
-from diffcompare.ir import topo_order
-from diffcompare.primitives import PRIMITIVES
-from diffcompare.timing import median_time
+from diffcompare.backends.timing import median_time
+from diffcompare.engine.chainrule import NUMPY_OPS
+from diffcompare.lang.ir import topo_order
+from diffcompare.lang.primitives import PRIMITIVES
 
 STEP = {"float64": 1e-200, "float32": 2.0**-66}
 COMPLEX = {"float64": np.complex128, "float32": np.complex64}

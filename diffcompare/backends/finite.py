@@ -8,9 +8,9 @@ import time
 import numpy as np
 
 from diffcompare.backends import SkipCell
-from diffcompare.batched import AllElements
-from diffcompare.engine import NUMPY_OPS, ChainRule, numpy_constant, point_in
-from diffcompare.timing import median_time
+from diffcompare.backends.timing import median_time
+from diffcompare.engine.batched import AllElements
+from diffcompare.engine.chainrule import NUMPY_OPS, ChainRule, numpy_constant, point_in
 
 MAX_SIZE = 5_000  # elements differentiated: differences cost n evaluations of f, so n² in all
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 
 from diffcompare.backends import BaseBackend, Gradient
-from diffcompare.engine import numpy_program, point_in
-from diffcompare.timing import median_time, timed
+from diffcompare.backends.timing import median_time, timed
+from diffcompare.engine.chainrule import numpy_program, point_in
 
 
 class ManualBackend(BaseBackend):

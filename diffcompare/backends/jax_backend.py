@@ -16,8 +16,8 @@ import jax.scipy.special as jsp  # noqa: E402
 import numpy as np  # noqa: E402
 
 from diffcompare.backends import BaseBackend, Gradient  # noqa: E402
-from diffcompare.program import PYTHON_OPERATORS, Program  # noqa: E402
-from diffcompare.timing import median_time  # noqa: E402
+from diffcompare.backends.timing import median_time  # noqa: E402
+from diffcompare.lang.program import PYTHON_OPERATORS, Program  # noqa: E402
 
 JAX_OPS = {
     **PYTHON_OPERATORS,

@@ -24,7 +24,7 @@ import numpy as np
 
 from diffcompare.backends import BaseBackend, Gradient
 from diffcompare.backends.finite import FiniteDifferences
-from diffcompare.timing import median_time
+from diffcompare.backends.timing import median_time
 
 LEVELS = 16
 MAX_ORDER = 4

@@ -4,7 +4,7 @@ The derivative is the one the reference uses (Problem.symbolic, built once);
 here it is compiled, after common-subexpression elimination, into float64
 NumPy steps. No text is ever parsed by SymPy. Rows carry expr_ops, the
 derivative's operation count as differentiated, and expr_ops_cse, after CSE.
-Past SymPy's size or time limit (diffcompare.symbolic) the rows are skipped.
+Past SymPy's size or time limit (diffcompare.exact.symbolic) the rows are skipped.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import numpy as np
 import sympy
 
 from diffcompare.backends import BaseBackend, Gradient, SkipCell
-from diffcompare.numeric import FLOAT64, Plan
-from diffcompare.symbolic import SymbolicLimit
-from diffcompare.timing import median_time
+from diffcompare.backends.timing import median_time
+from diffcompare.exact.numeric import FLOAT64, Plan
+from diffcompare.exact.symbolic import SymbolicLimit
 
 
 class SympyBackend(BaseBackend):

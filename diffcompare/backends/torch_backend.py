@@ -8,8 +8,8 @@ import numpy as np
 import torch
 
 from diffcompare.backends import BaseBackend, Gradient
-from diffcompare.program import PYTHON_OPERATORS, Program
-from diffcompare.timing import median_time
+from diffcompare.backends.timing import median_time
+from diffcompare.lang.program import PYTHON_OPERATORS, Program
 
 
 def _tensors(*args):

@@ -15,10 +15,10 @@ import autograd.scipy.special as asp
 import numpy as np
 
 from diffcompare.backends import BaseBackend, Gradient
-from diffcompare.program import PYTHON_OPERATORS, Program
-from diffcompare.timing import median_time
+from diffcompare.backends.timing import median_time
+from diffcompare.lang.program import PYTHON_OPERATORS, Program
 
-# One entry per primitive of diffcompare.primitives.PRIMITIVES: autograd's own
+# One entry per primitive of diffcompare.lang.primitives.PRIMITIVES: autograd's own
 # functions, or the expression an autograd user would write where it has none.
 AUTOGRAD_OPS = {
     **PYTHON_OPERATORS,

@@ -5,7 +5,7 @@ from diffcompare_autograd import AUTOGRAD_OPS
 
 import diffcompare
 from diffcompare import backends
-from diffcompare.primitives import PRIMITIVES
+from diffcompare.lang.primitives import PRIMITIVES
 
 
 def test_every_primitive_has_an_autograd_function():

@@ -21,9 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from diffcompare.ir import Node, ShapeError, infer_shapes
-from diffcompare.limits import DEFAULTS, LIMITS
-from diffcompare.parser import ExpressionError, parse_expression
+from diffcompare.lang.ir import Node, ShapeError, infer_shapes
+from diffcompare.lang.limits import DEFAULTS, LIMITS
+from diffcompare.lang.parser import ExpressionError, parse_expression
 
 MAX_ARRAY_SIZE = DEFAULTS["elements"]  # the default; the limit in force is LIMITS["elements"]
 GENERATORS = {

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from diffcompare.ir import Node
-from diffcompare.primitives import PRIMITIVES
-from diffcompare.program import Program
+from diffcompare.lang.ir import Node
+from diffcompare.lang.primitives import PRIMITIVES
+from diffcompare.lang.program import Program
 
 NUMPY_OPS = {name: p.forward for name, p in PRIMITIVES.items()}
 

@@ -17,8 +17,8 @@ from functools import cached_property
 import numpy as np
 import sympy
 
-from diffcompare.ir import Node, element_label
-from diffcompare.program import Program
+from diffcompare.lang.ir import Node, element_label
+from diffcompare.lang.program import Program
 
 
 def _wrap(value) -> np.ndarray:
@@ -186,7 +186,7 @@ class SymbolicForm:
 
     @cached_property
     def reference(self):
-        from diffcompare.reference import compute_reference
+        from diffcompare.exact.reference import compute_reference
 
         return compute_reference(self)
 

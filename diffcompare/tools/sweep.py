@@ -20,13 +20,13 @@ import numpy as np
 import pandas as pd
 
 from diffcompare.backends.complex_step import COMPLEX, COMPLEX_OPS, non_analytic_step
-from diffcompare.differences import OneElement, central, complex_step, forward
-from diffcompare.engine import numpy_constant, numpy_program, point_in
-from diffcompare.ir import element_label
-from diffcompare.problem import DTYPES
-from diffcompare.program import Program
-from diffcompare.report import atomic_write
-from diffcompare.verdicts import errors
+from diffcompare.engine.chainrule import numpy_constant, numpy_program, point_in
+from diffcompare.engine.differences import OneElement, central, complex_step, forward
+from diffcompare.lang.ir import element_label
+from diffcompare.lang.program import Program
+from diffcompare.running.verdicts import errors
+from diffcompare.spec.problem import DTYPES
+from diffcompare.views.report import atomic_write
 
 STEPS = [10.0**-k for k in range(1, 17)]
 FLOOR = 1e-17  # where an error of exactly 0 is drawn on the log scale
@@ -74,7 +74,7 @@ def figure(frame: pd.DataFrame):
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    from diffcompare.plots import literal
+    from diffcompare.views.plots import literal
 
     fig, ax = plt.subplots(figsize=(10, 5.5), dpi=110)
     colours = {"forward": "tab:blue", "central": "tab:orange", "complex_step": "tab:green"}

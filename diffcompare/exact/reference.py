@@ -1,6 +1,6 @@
 """The reference: f and its exact gradient in high precision at the exact float64 point.
 
-The symbolic derivative (diffcompare.symbolic) is evaluated in mpmath at two
+The symbolic derivative (diffcompare.exact.symbolic) is evaluated in mpmath at two
 precisions, 30 and 50 digits. Where the two do not agree to AGREED_DIGITS
 significant digits, cancellation ate them, and both precisions are doubled
 until they do (up to 800 digits); the higher precision's value is kept. Constants are exact rationals and the point is the exact
@@ -15,9 +15,9 @@ from fractions import Fraction
 import mpmath
 import numpy as np
 
-from diffcompare.engine import ChainRule, point_in
-from diffcompare.numeric import MPMATH, Plan, mp_is_finite_real, real_part
-from diffcompare.verdicts import split
+from diffcompare.engine.chainrule import ChainRule, point_in
+from diffcompare.exact.numeric import MPMATH, Plan, mp_is_finite_real, real_part
+from diffcompare.running.verdicts import split
 
 REFERENCE_DIGITS = (30, 50)
 MAX_REFERENCE_DIGITS = 800

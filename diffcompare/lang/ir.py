@@ -1,6 +1,6 @@
 """The expression IR: a small DAG that every backend runs as written.
 
-A problem's text is parsed once (see :mod:`diffcompare.parser`) into these nodes.
+A problem's text is parsed once (see :mod:`diffcompare.lang.parser`) into these nodes.
 `let` names become shared nodes, so the graph is a DAG, not a tree, and the
 chain-rule tape shows one step per node.
 """
@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from diffcompare.primitives import PRIMITIVES
+from diffcompare.lang.primitives import PRIMITIVES
 
 # Named constants of the language. They are folded to float64 like any other
 # constant sub-expression, which is what Python code using math.pi computes.

@@ -1,6 +1,6 @@
 """The JSON Schema of the problem-file format: `python -m diffcompare schema`.
 
-Generated from diffcompare.problem.ProblemSpec, the model that validates every
+Generated from diffcompare.spec.problem.ProblemSpec, the model that validates every
 file, so the two cannot drift apart; the repository keeps a copy in
 schema/problem.schema.json for editors (tests/test_schema.py checks it is current).
 Editors that speak JSON Schema (yaml-language-server: VS Code, Neovim, Helix, …)
@@ -17,7 +17,7 @@ DRAFT = "https://json-schema.org/draft/2020-12/schema"
 
 def problem_schema() -> dict:
     """The schema of one YAML document (one problem); each document of a file is validated on its own."""
-    from diffcompare.problem import ProblemSpec
+    from diffcompare.spec.problem import ProblemSpec
 
     # mode="validation" describes what a file may write (numbers as text, generators),
     # not the parsed values the model holds afterwards.

@@ -22,8 +22,8 @@ DEFAULT_TIMEOUT_S = 300.0  # per problem × backend cell
 def _worker_main(conn) -> None:
     """In the worker: run (problem, backends from index start) requests until told to stop."""
     from diffcompare import backends as registry
-    from diffcompare.cells import Explainer, problem_blocks
-    from diffcompare.runner import rebuild, select_backends
+    from diffcompare.running.cells import Explainer, problem_blocks
+    from diffcompare.running.runner import rebuild, select_backends
 
     loaded: dict = {}
     while True:
@@ -95,7 +95,7 @@ def run_isolated(problems, names, options, *, jobs, timeout, finished, failed_ce
     cells: dict[int, list] = {i: [] for i in range(len(problems))}
 
     def request(position, start):
-        from diffcompare.runner import _payload
+        from diffcompare.running.runner import _payload
 
         return (_payload(problems[position]), names, start, options)
 

@@ -1,7 +1,7 @@
 """Running problems through backends into the one tidy DataFrame:
 loading, choosing backends, and the Python API (run, compare).
 
-One row per problem × backend × dtype × variable × element (diffcompare.cells).
+One row per problem × backend × dtype × variable × element (diffcompare.running.cells).
 """
 
 from __future__ import annotations
@@ -15,11 +15,12 @@ import numpy as np
 import pandas as pd
 
 from diffcompare import backends as registry
-from diffcompare import limits, timing
-from diffcompare.cells import Explainer, blocks_to_frame, failed_cell_blocks, problem_blocks
-from diffcompare.notebook import as_results
-from diffcompare.problem import Problem, ProblemError, build_problem, build_problems, find_problem_files, load_file
-from diffcompare.supervisor import DEFAULT_TIMEOUT_S, run_isolated
+from diffcompare.backends import timing
+from diffcompare.lang import limits
+from diffcompare.running.cells import Explainer, blocks_to_frame, failed_cell_blocks, problem_blocks
+from diffcompare.running.supervisor import DEFAULT_TIMEOUT_S, run_isolated
+from diffcompare.spec.problem import Problem, ProblemError, build_problem, build_problems, find_problem_files, load_file
+from diffcompare.views.notebook import as_results
 
 
 def load_problems(paths: Iterable[str | Path]) -> tuple[list[Problem], list[ProblemError]]:
@@ -69,7 +70,7 @@ def run_problems(
     progress, if given, is called as progress(problem, backend name) once per
     finished problem × backend cell, whatever became of it (rows, error, timeout).
     timeout: run every problem × backend cell in a supervised worker process under
-    this many seconds (diffcompare.supervisor): a cell that hangs or kills its
+    this many seconds (diffcompare.running.supervisor): a cell that hangs or kills its
     process becomes `error` rows and the run goes on."""
     options = (None if backends is None else list(backends), dtypes, rtol, atol, timing.settings(), limits.current())
     finished = {} if finished is None else finished

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from diffcompare.ir import Node, topo_order
-from diffcompare.primitives import PRIMITIVES
+from diffcompare.lang.ir import Node, topo_order
+from diffcompare.lang.primitives import PRIMITIVES
 
 _REDUCTIONS = {
     "sum": lambda x: x.sum(axis=1),

@@ -9,11 +9,11 @@ from __future__ import annotations
 import ast
 import math
 
-from diffcompare.ir import NAMED_CONSTANTS, Node
-from diffcompare.limits import DEFAULTS, LIMITS
-from diffcompare.primitives import FUNCTIONS
+from diffcompare.lang.ir import NAMED_CONSTANTS, Node
+from diffcompare.lang.limits import DEFAULTS, LIMITS
+from diffcompare.lang.primitives import FUNCTIONS
 
-# The limits live in diffcompare.limits (overridable per run); these are their defaults.
+# The limits live in diffcompare.lang.limits (overridable per run); these are their defaults.
 MAX_EXPRESSION_LENGTH = DEFAULTS["length"]
 MAX_EXPRESSION_DEPTH = DEFAULTS["depth"]
 

@@ -87,7 +87,7 @@ def write_json(
     every column]}. NaN and ±inf are null; every float is its shortest exact text, so it
     reads back as the same float64; text is ASCII with \\u escapes."""
     from diffcompare import __version__
-    from diffcompare.report import verdict_counts
+    from diffcompare.views.report import verdict_counts
 
     stream = sys.stdout if stream is None else stream
     head = {

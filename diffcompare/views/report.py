@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from diffcompare.palette import VERDICT_STYLES
-from diffcompare.verdicts import VERDICTS
+from diffcompare.running.verdicts import VERDICTS
+from diffcompare.views.palette import VERDICT_STYLES
 
 # Worst first: the verdict a summary cell shows when its rows differ.
 DISAGREEMENTS_PER_CELL = 50  # summary.md spells out this many per cell; results.csv has them all
@@ -155,7 +155,7 @@ def summary_markdown(frame: pd.DataFrame, errors: list[str]) -> str:
 def write_reports(frame: pd.DataFrame, errors: list[str], out: Path, problems=()) -> list[Path]:
     """results.csv, summary.md and report.html; problems (the run's Problem objects)
     give the HTML report its formulas and tapes."""
-    from diffcompare.html_report import write_html
+    from diffcompare.views.html_report import write_html
 
     out = Path(out)
     csv_path, md_path = out / "results.csv", out / "summary.md"

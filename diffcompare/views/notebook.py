@@ -19,9 +19,9 @@ import math
 import numpy as np
 import pandas as pd
 
-from diffcompare.cells import COLUMNS, EXTRA_COLUMNS
-from diffcompare.palette import VERDICT_COLOURS, cell_colours, digits_colour
-from diffcompare.verdicts import VERDICTS
+from diffcompare.running.cells import COLUMNS, EXTRA_COLUMNS
+from diffcompare.running.verdicts import VERDICTS
+from diffcompare.views.palette import VERDICT_COLOURS, cell_colours, digits_colour
 
 # The columns the HTML view shows of a whole results frame; the others (timing,
 # sizes, file) are in the DataFrame and in results.csv.
@@ -193,7 +193,7 @@ def heatmap(frame: pd.DataFrame):
     verdict, as in summary.md and the terminal table, coloured on the same scale."""
     from pandas.io.formats.style import Styler
 
-    from diffcompare.report import cell_pivot, cell_summary, cell_table
+    from diffcompare.views.report import cell_pivot, cell_summary, cell_table
 
     table = cell_table(frame)
     if table.empty:

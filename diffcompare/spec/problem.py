@@ -1,7 +1,7 @@
 """Problem files: YAML -> validated Problem with its IR.
 
 `yaml.safe_load_all` only; the schema is a pydantic model with unknown keys
-forbidden; expressions go through diffcompare.parser. Every failure becomes a
+forbidden; expressions go through diffcompare.lang.parser. Every failure becomes a
 ProblemError whose one-line message names the file, the problem and the key.
 """
 
@@ -29,12 +29,12 @@ from pydantic import (
 )
 from typing_extensions import TypeAliasType
 
-from diffcompare.generators import NUMBER_TEXT, UNSIGNED_TEXT, expand_sweep, generate, parameter_scope, sweep_label
-from diffcompare.ir import Node, ShapeError, infer_shapes
-from diffcompare.limits import LIMITS
-from diffcompare.parser import ExpressionError, parse_expression
-from diffcompare.primitives import FUNCTIONS
-from diffcompare.yamlmap import key_maps
+from diffcompare.lang.ir import Node, ShapeError, infer_shapes
+from diffcompare.lang.limits import LIMITS
+from diffcompare.lang.parser import ExpressionError, parse_expression
+from diffcompare.lang.primitives import FUNCTIONS
+from diffcompare.spec.generators import NUMBER_TEXT, UNSIGNED_TEXT, expand_sweep, generate, parameter_scope, sweep_label
+from diffcompare.spec.yamlmap import key_maps
 
 DTYPES = ("float32", "float64")
 
@@ -108,7 +108,7 @@ def _expression_text(value: Any) -> str:
 
 
 # What a file may write under each key, as the JSON Schema describes it
-# (`python -m diffcompare schema`, diffcompare.schema). These types only describe:
+# (`python -m diffcompare schema`, diffcompare.spec.schema). These types only describe:
 # ProblemSpec validates with its own annotations and validators, and a key whose
 # written form differs from its validated form (numbers as text, generators, arrays
 # of any depth) names its written form with _written_as. Keeping both in one model
@@ -337,7 +337,7 @@ class Problem:
     def symbolic(self):
         """The exact symbolic form and derivatives, built once on first use.
         Raises SymbolicLimit (every time, built once) past the size or time SymPy is given."""
-        from diffcompare.symbolic import SymbolicForm, SymbolicLimit
+        from diffcompare.exact.symbolic import SymbolicForm, SymbolicLimit
 
         if "_symbolic" not in self.__dict__:
             try:
@@ -351,8 +351,8 @@ class Problem:
     @cached_property
     def reference(self):
         """The exact symbolic reference where SymPy can afford it, else the long-double chain rule."""
-        from diffcompare.reference import longdouble_reference
-        from diffcompare.symbolic import SymbolicLimit
+        from diffcompare.exact.reference import longdouble_reference
+        from diffcompare.exact.symbolic import SymbolicLimit
 
         try:
             return self.symbolic.reference

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 import mpmath
 import numpy as np
 
-from diffcompare.engine import ChainRule, point_in
-from diffcompare.ir import element_label
+from diffcompare.engine.chainrule import ChainRule, point_in
+from diffcompare.lang.ir import element_label
 
 
 @dataclass

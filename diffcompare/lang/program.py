@@ -12,7 +12,7 @@ import operator
 from collections.abc import Callable
 from typing import Any
 
-from diffcompare.ir import Node, topo_order
+from diffcompare.lang.ir import Node, topo_order
 
 # Arithmetic and comparisons through Python's operators, as hand-written code
 # for torch or jax would spell them; each framework's table starts from these.

@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from diffcompare import palette
-from diffcompare.report import (
+from diffcompare.views import palette
+from diffcompare.views.report import (
     SHORT_DTYPE,
     atomic_write,
     cell_summary,
@@ -195,7 +195,7 @@ def _failures(frame: pd.DataFrame, errors: list[str], ids: dict[str, str]) -> st
 
 
 def _scaling(frame: pd.DataFrame) -> str:
-    from diffcompare.plots import scaling_plot
+    from diffcompare.views.plots import scaling_plot
 
     # One row per cell first: the time columns are the cell's, and a scaling run has 10⁷ rows.
     cells = frame.loc[frame["backend"] != ""].drop_duplicates(["problem", "backend", "dtype"])
@@ -219,7 +219,7 @@ def _scaling(frame: pd.DataFrame) -> str:
 def render(frame: pd.DataFrame, errors: list[str], problems=(), sweeps: dict | None = None) -> str:
     """The page. problems: the Problem objects of the run (for formulas and tapes);
     sweeps: problem name -> step-sweep DataFrames found beside the report."""
-    from diffcompare.html_problem import problem_section
+    from diffcompare.views.html_problem import problem_section
 
     by_name = {p.name: p for p in problems}
     rows_of = dict(iter(frame.groupby("problem", sort=False, observed=True)))
@@ -274,7 +274,7 @@ def prepare(problems) -> threading.Thread:
     """Typeset the problems' formulas and symbolic derivatives in a thread while the
     backends run: the parent process mostly waits on its workers then, and the
     typesetting is most of the report's cost (mathtext parses each formula)."""
-    from diffcompare.html_problem import formulas_html
+    from diffcompare.views.html_problem import formulas_html
 
     def typeset():
         for problem in list(problems)[:DETAILED_PROBLEMS]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from diffcompare.program import Program
+from diffcompare.lang.program import Program
 
 
 class OneElement:

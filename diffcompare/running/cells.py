@@ -17,11 +17,11 @@ import numpy as np
 import pandas as pd
 
 from diffcompare import backends as registry
-from diffcompare.engine import ChainRule, point_in
-from diffcompare.ir import index_label
-from diffcompare.problem import DTYPES, Problem
-from diffcompare.singular import ALL, singular_elements
-from diffcompare.verdicts import exact_rtol, judge_cell
+from diffcompare.engine.chainrule import ChainRule, point_in
+from diffcompare.exact.singular import ALL, singular_elements
+from diffcompare.lang.ir import index_label
+from diffcompare.running.verdicts import exact_rtol, judge_cell
+from diffcompare.spec.problem import DTYPES, Problem
 
 COLUMNS = [
     "problem",

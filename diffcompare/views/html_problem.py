@@ -12,9 +12,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from diffcompare.html_report import ELEMENTS_SHOWN, TAPE_STEPS_SHOWN, escape, exact_number, verdict_html
-from diffcompare.latex import expression_latex, latex_svg
-from diffcompare.palette import cell_colours, text_colour
+from diffcompare.views.html_report import ELEMENTS_SHOWN, TAPE_STEPS_SHOWN, escape, exact_number, verdict_html
+from diffcompare.views.latex import expression_latex, latex_svg
+from diffcompare.views.palette import cell_colours, text_colour
 
 FORMULA_CHARACTERS = 1500  # longer LaTeX is shown as a size, not typeset
 
@@ -58,7 +58,7 @@ def _definition(problem) -> str:
 def _symbolic(problem) -> str:
     import sympy
 
-    from diffcompare.symbolic import MAX_ELEMENTS, readable_gradient
+    from diffcompare.exact.symbolic import MAX_ELEMENTS, readable_gradient
 
     elements = sum(v.size for v in problem.point.values())
     if elements > MAX_ELEMENTS:
@@ -129,7 +129,7 @@ def _gradient_table(rows: pd.DataFrame, size: int) -> str:
 
 
 def _tape(problem) -> str:
-    from diffcompare.engine import ChainRule, TapeStep, point_in
+    from diffcompare.engine.chainrule import ChainRule, TapeStep, point_in
 
     try:
         steps = ChainRule(problem.function, "float64").tape(point_in(problem.point, "float64"), problem.wrt)
@@ -159,7 +159,7 @@ def _tape(problem) -> str:
 
 
 def _timings(rows: pd.DataFrame) -> str:
-    from diffcompare.plots import time_bars
+    from diffcompare.views.plots import time_bars
 
     cells = rows.drop_duplicates(["backend", "dtype"])[["backend", "dtype", "time_s"]]
     svg = time_bars(cells)
@@ -167,8 +167,8 @@ def _timings(rows: pd.DataFrame) -> str:
 
 
 def _sweeps(sweeps: list[pd.DataFrame]) -> str:
-    from diffcompare.plots import svg_of
-    from diffcompare.sweep import figure
+    from diffcompare.tools.sweep import figure
+    from diffcompare.views.plots import svg_of
 
     figures = "".join(svg_of(figure(sweep)) for sweep in sweeps)
     if not figures:

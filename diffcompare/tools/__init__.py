@@ -1,0 +1,1 @@
+"""Tools built on the rest: the finite-difference step sweep and the differential fuzzer."""
