@@ -23,6 +23,7 @@ import numpy as np
 
 from diffcompare.backends.richardson import RichardsonBackend
 from diffcompare.engine.chainrule import numpy_program
+from diffcompare.exact.truth import truth_of
 from diffcompare.lang.ir import topo_order
 from diffcompare.lang.primitives import PRIMITIVES
 from diffcompare.running.runner import load_problems
@@ -70,7 +71,7 @@ def compare(paths: list[str]) -> list[dict]:
     for problem in problems:
         if not is_smooth(problem):
             continue
-        reference = problem.reference
+        reference = truth_of(problem).reference
         if not reference.function_defined or not all(reference.defined[v].all() for v in problem.wrt):
             continue
         ours = richardson.gradient(problem, "float64").values

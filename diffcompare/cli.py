@@ -75,9 +75,9 @@ def run_command(argv: list[str]) -> int:
     from diffcompare import backends as registry
     from diffcompare.lang import limits
     from diffcompare.running.runner import frame_of, load_problems, run_problems
+    from diffcompare.views.files import write_csv, write_reports
     from diffcompare.views.html_report import prepare as prepare_report
-    from diffcompare.views.report import print_summary, write_csv, write_reports
-    from diffcompare.views.terminal import CellProgress, write_json
+    from diffcompare.views.terminal import CellProgress, print_summary, write_json
 
     limits.configure(args.max_length, args.max_depth, args.max_elements)  # before any file is read
     for dtype in args.dtypes or []:
@@ -160,7 +160,8 @@ def explain_command(argv: list[str]) -> int:
     from rich.markup import escape
     from rich.table import Table
 
-    from diffcompare.engine.chainrule import ChainRule, TapeStep, point_in
+    from diffcompare.engine.chainrule import ChainRule, point_in
+    from diffcompare.engine.tape import TAPE_COLUMNS, TAPE_HOW_TO_READ, tape_table
     from diffcompare.spec.problem import load_file
 
     problems, errors = load_file(args.file)
@@ -169,19 +170,13 @@ def explain_command(argv: list[str]) -> int:
         engine = ChainRule(problem.function, args.dtype)
         steps = engine.tape(point_in(problem.point, args.dtype), problem.wrt)
         table = Table(title=escape(f"{problem.name}: f = {problem.text}  ({args.dtype})"), title_justify="left")
-        for col in ("step", "name", "operation", "value", "local derivatives", "adjoint ∂f/∂·"):
+        for col in TAPE_COLUMNS:
             # fold, not ellipsis: a value cut to "0.99999…" would hide the digits the tape is read for
             table.add_column(col, justify="right" if col == "step" else "left", overflow="fold")
-        for s in steps:
-            local = "\n".join(f"∂/∂{name} = {TapeStep.text(d)}" for name, d in s.local)
-            adjoint = "—" if s.adjoint is None else TapeStep.text(s.adjoint)
-            table.add_row(str(s.step), s.name, escape(s.operation), TapeStep.text(s.value), local, adjoint)
+        for step, name, operation, value, local, adjoint in tape_table(steps):
+            table.add_row(step, name, escape(operation), value, "\n".join(local), adjoint)
         console.print(table)
-        console.print(
-            "Read bottom-up: each adjoint is the sum over the steps that use this one of "
-            "(their adjoint × their local derivative). The inputs' adjoints are the gradient.\n",
-            style="dim",
-        )
+        console.print(TAPE_HOW_TO_READ + "\n", style="dim")
     for e in errors:
         print(e, file=sys.stderr)
     return EXIT_BAD_INPUT if errors else EXIT_OK

@@ -159,6 +159,8 @@ def _number(value) -> str:
 def failure_report(failed: ProblemRowsFailed) -> str:
     """The failing rows as a table, each followed by its message: which backend, dtype and element went
     wrong, and by how much."""
+    from diffcompare.lang.ir import element_label  # NumPy: not in every pytest run's import
+
     problem, frame, failing = failed.problem, failed.frame, failed.failing
     counts = ", ".join(f"{n} {verdict}" for verdict, n in failing["verdict"].value_counts().items())
     lines = [
@@ -168,8 +170,7 @@ def failure_report(failed: ProblemRowsFailed) -> str:
     header = ["backend", "dtype", "element", "value", "reference", "rel_error", "verdict"]
     rows, messages = [], []
     for row in failing.to_dict("records"):
-        index = _label(row.get("index"))
-        element = _label(row.get("variable")) + (f"[{index}]" if index else "")
+        element = element_label(_label(row.get("variable")), _label(row.get("index")))
         numbers = [row.get("value"), row.get("reference"), row.get("rel_error")]
         if row.get("verdict") == "error":  # the backend raised: no number to show
             numbers = [None] * 3

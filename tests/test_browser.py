@@ -18,7 +18,7 @@ if chromium_path() is None:
 @pytest.fixture(scope="module")
 def report(seed_results, tmp_path_factory):
     from diffcompare.running.runner import load_problems
-    from diffcompare.views.report import write_reports
+    from diffcompare.views.files import write_reports
 
     problems, _ = load_problems([PROBLEMS])
     out = tmp_path_factory.mktemp("report")

@@ -9,10 +9,11 @@ import pandas as pd
 import pytest
 from conftest import PROBLEMS, write
 
-from diffcompare.running.runner import load_problems, run
+from diffcompare.api import run
+from diffcompare.running.runner import load_problems
+from diffcompare.views.files import write_reports
 from diffcompare.views.html_report import anchors, render
 from diffcompare.views.latex import expression_latex, latex_svg
-from diffcompare.views.report import write_reports
 
 
 @pytest.fixture(scope="module")

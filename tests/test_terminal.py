@@ -28,8 +28,7 @@ from diffcompare.running.cells import FLOAT_COLUMNS
 from diffcompare.running.runner import run_problems
 from diffcompare.spec.problem import build_problems
 from diffcompare.views import palette
-from diffcompare.views.report import print_summary
-from diffcompare.views.terminal import SHOW_AFTER_S, write_json
+from diffcompare.views.terminal import SHOW_AFTER_S, print_summary, write_json
 
 GOOD = "name: good\nfunction: sum(sin(x**2))\npoint: {x: [4.0, 0.3, -1.5]}\n"
 UNDEFINED = "name: undefined\nfunction: log(x)\npoint: {x: 0.0}\n"

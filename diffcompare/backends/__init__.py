@@ -29,6 +29,7 @@ from typing import ClassVar, Protocol, runtime_checkable
 import numpy as np
 
 from diffcompare.spec.problem import DTYPES, Problem
+from diffcompare.version import __version__
 
 ENTRY_POINT_GROUP = "diffcompare.backends"
 
@@ -274,8 +275,6 @@ def _installed_version(library: str) -> str:
 @lru_cache(maxsize=1)
 def run_versions() -> dict[str, str]:
     """The versions every row carries besides its library's: diffcompare's and Python's."""
-    from diffcompare import __version__
-
     return {"diffcompare_version": __version__, "python_version": platform.python_version()}
 
 

@@ -1,6 +1,6 @@
 """`sympy`: the exact symbolic derivative, evaluated in float64.
 
-The derivative is the one the reference uses (Problem.symbolic, built once);
+The derivative is the one the reference uses (diffcompare.exact.truth, built once per problem);
 here it is compiled, after common-subexpression elimination, into float64
 NumPy steps. No text is ever parsed by SymPy. Rows carry expr_ops, the
 derivative's operation count as differentiated, and expr_ops_cse, after CSE.
@@ -18,6 +18,7 @@ from diffcompare.backends import BaseBackend, Gradient, SkipCell
 from diffcompare.backends.timing import median_time
 from diffcompare.exact.numeric import FLOAT64, Plan
 from diffcompare.exact.symbolic import SymbolicLimit
+from diffcompare.exact.truth import truth_of
 
 
 class SympyBackend(BaseBackend):
@@ -28,7 +29,7 @@ class SympyBackend(BaseBackend):
 
     def gradient(self, problem, dtype):
         try:
-            form = problem.symbolic
+            form = truth_of(problem).symbolic
         except SymbolicLimit as exc:
             raise SkipCell(f"SymPy is not given this problem: {exc}") from None
         start = time.perf_counter()

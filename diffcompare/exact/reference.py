@@ -9,6 +9,7 @@ binary value of each float64, so the only rounding is mpmath's own.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -17,7 +18,6 @@ import numpy as np
 
 from diffcompare.engine.chainrule import ChainRule, point_in
 from diffcompare.exact.numeric import MPMATH, Plan, mp_is_finite_real, real_part
-from diffcompare.running.verdicts import split
 
 REFERENCE_DIGITS = (30, 50)
 MAX_REFERENCE_DIGITS = 800
@@ -65,6 +65,17 @@ class Reference:
             value = outputs[offset]
             sides.append(value if mp_is_finite_real(value) else None)
         return sides[0], sides[1]
+
+
+def split(reference) -> tuple[float, float]:
+    """A high-precision number as float64 hi + lo (hi + lo carries ~32 digits)."""
+    if isinstance(reference, mpmath.mpf):
+        hi = float(reference)
+        with mpmath.workdps(60):
+            lo = float(reference - mpmath.mpf(hi)) if math.isfinite(hi) else 0.0
+        return hi, lo
+    hi = float(reference)
+    return hi, float(np.longdouble(reference) - np.longdouble(hi)) if math.isfinite(hi) else 0.0
 
 
 def _exact_inputs(form) -> list[Fraction]:

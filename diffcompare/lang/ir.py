@@ -54,9 +54,11 @@ def index_label(index: tuple[int, ...]) -> str:
     return ",".join(map(str, index))
 
 
-def element_label(name: str, index: tuple[int, ...]) -> str:
-    """x, x[2], A[1,0]: how an element is named in symbols, messages and reports."""
-    return f"{name}[{index_label(index)}]" if index else name
+def element_label(name: str, index: tuple[int, ...] | str) -> str:
+    """x, x[2], A[1,0]: how an element is named in symbols, messages and reports.
+    index: a tuple, or a row's index column, already text ("1,0"; "" for a scalar)."""
+    text = index if isinstance(index, str) else index_label(index)
+    return f"{name}[{text}]" if text else name
 
 
 def topo_order(root: Node) -> list[Node]:

@@ -18,7 +18,8 @@ import pandas as pd
 
 from diffcompare import backends as registry
 from diffcompare.engine.chainrule import ChainRule, point_in
-from diffcompare.exact.singular import ALL, singular_elements
+from diffcompare.exact.singular import ALL
+from diffcompare.exact.truth import truth_of
 from diffcompare.lang.ir import index_label
 from diffcompare.running.verdicts import exact_rtol, judge_cell
 from diffcompare.spec.problem import DTYPES, Problem
@@ -163,7 +164,7 @@ def problem_blocks(problem: Problem, backends: dict, dtypes=None, rtol=None, ato
     explainer = explainer or Explainer()
     rtol = problem.rtol if rtol is None else rtol
     atol = problem.atol if atol is None else atol
-    reference, singular, failure = _judging_basis(problem)
+    reference, singular, failure = truth_of(problem).judging_basis(registry.error_line)
     kind = reference.kind if reference is not None else ""
 
     blocks: list[dict] = []
@@ -187,20 +188,6 @@ def problem_blocks(problem: Problem, backends: dict, dtypes=None, rtol=None, ato
             cells = failed_cell_blocks(problem, name, registry.error_line(exc), dtypes)
         blocks += cells
     return blocks
-
-
-def _judging_basis(problem: Problem) -> tuple:
-    """(reference, kinks and undefined points, failure message), once per problem:
-    a supervised worker asks for it once per backend."""
-    if "_judging_basis" not in problem.__dict__:
-        reference, singular, failure = None, {}, ""
-        try:
-            reference = problem.reference
-            singular = singular_elements(problem, reference)
-        except Exception as exc:  # a reference we cannot build is our error, reported on every row
-            failure = f"no reference: {registry.error_line(exc)}"
-        problem.__dict__["_judging_basis"] = (reference, singular, failure)
-    return problem.__dict__["_judging_basis"]
 
 
 def _cell_blocks(problem, name, backend, dtype, reference, singular, failure, explainer, rtol, atol) -> list[dict]:

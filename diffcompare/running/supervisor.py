@@ -12,42 +12,13 @@ worker picks the problem up at the next backend, and the run goes on.
 from __future__ import annotations
 
 import multiprocessing
-import os
 import time
 from multiprocessing.connection import wait
 
+from diffcompare.running.options import RunOptions
+from diffcompare.running.worker import payload, supervised_worker
+
 DEFAULT_TIMEOUT_S = 300.0  # per problem × backend cell
-
-
-def _worker_main(conn) -> None:
-    """In the worker: run (problem, backends from index start) requests until told to stop."""
-    from diffcompare import backends as registry
-    from diffcompare.running.cells import Explainer, problem_blocks
-    from diffcompare.running.runner import rebuild, select_backends
-
-    loaded: dict = {}
-    while True:
-        request = conn.recv()
-        if request is None:
-            # Leave without the interpreter's shutdown: with torch and jax loaded it takes
-            # over a second per worker, all of it on the run's wall clock, and a worker
-            # has nothing to flush (its results went through the pipe).
-            conn.close()
-            os._exit(0)
-        payload, names, start, (dtypes, rtol, atol, timing_settings, limit_settings) = request
-        problem = rebuild(payload, timing_settings, limit_settings)
-        explainer = Explainer()
-        for i in range(start, len(names)):
-            conn.send(("started", i))
-            if names[i] not in loaded:
-                loaded.update(select_backends([names[i]]))
-            try:
-                blocks = problem_blocks(problem, {names[i]: loaded[names[i]]}, dtypes, rtol, atol, explainer)
-            except Exception as exc:  # problem_blocks guards its cells; this guards the guard
-                conn.send(("failed", i, registry.error_line(exc)))
-                continue
-            conn.send(("cell", i, blocks))
-        conn.send(("done",))
 
 
 class _Slot:
@@ -59,7 +30,7 @@ class _Slot:
 
     def start_process(self):
         self.conn, child = self.context.Pipe()
-        self.process = self.context.Process(target=_worker_main, args=(child,), daemon=True)
+        self.process = self.context.Process(target=supervised_worker, args=(child,), daemon=True)
         self.process.start()
         child.close()
         self.position = None  # the problem it runs
@@ -85,7 +56,7 @@ class _Slot:
             self.process.kill()
 
 
-def run_isolated(problems, names, options, *, jobs, timeout, finished, failed_cell, progress=None) -> None:
+def run_isolated(problems, names, options: RunOptions, *, jobs, timeout, finished, failed_cell, progress=None) -> None:
     """Fill finished[position] with each problem's cells. failed_cell(problem, backend, message)
     makes the rows of a cell whose worker timed out or died. progress(problem, backend), if
     given, hears of every finished cell: rows, failure, timeout or death alike."""
@@ -95,9 +66,7 @@ def run_isolated(problems, names, options, *, jobs, timeout, finished, failed_ce
     cells: dict[int, list] = {i: [] for i in range(len(problems))}
 
     def request(position, start):
-        from diffcompare.running.runner import _payload
-
-        return (_payload(problems[position]), names, start, options)
+        return (payload(problems[position]), names, start, options)
 
     def resume(slot, position, start):
         if start < len(names):

@@ -20,8 +20,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import mpmath
 import numpy as np
+
+from diffcompare.exact.reference import split
 
 VERDICTS = ("agree", "disagree", "kink", "undefined", "error", "skipped")
 MAX_DIGITS = 17.0
@@ -47,17 +48,6 @@ class Judgement:
     tolerance: float  # the threshold applied (relative for rtol rules, absolute for bounds)
     message: str = ""
     ulps: float = math.nan  # the error in units in the last place of the row's dtype
-
-
-def split(reference) -> tuple[float, float]:
-    """A high-precision number as float64 hi + lo (hi + lo carries ~32 digits)."""
-    if isinstance(reference, mpmath.mpf):
-        hi = float(reference)
-        with mpmath.workdps(60):
-            lo = float(reference - mpmath.mpf(hi)) if math.isfinite(hi) else 0.0
-        return hi, lo
-    hi = float(reference)
-    return hi, float(np.longdouble(reference) - np.longdouble(hi)) if math.isfinite(hi) else 0.0
 
 
 def error_arrays(values: np.ndarray, hi: np.ndarray, lo: np.ndarray):

@@ -11,7 +11,6 @@ import keyword
 import math
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
@@ -332,32 +331,6 @@ class Problem:
     def size(self) -> int:
         """Elements differentiated."""
         return int(sum(self.point[v].size for v in self.wrt))
-
-    @property
-    def symbolic(self):
-        """The exact symbolic form and derivatives, built once on first use.
-        Raises SymbolicLimit (every time, built once) past the size or time SymPy is given."""
-        from diffcompare.exact.symbolic import SymbolicForm, SymbolicLimit
-
-        if "_symbolic" not in self.__dict__:
-            try:
-                self.__dict__["_symbolic"] = SymbolicForm(self)
-            except SymbolicLimit as exc:
-                self.__dict__["_symbolic"] = exc
-        if isinstance(self.__dict__["_symbolic"], SymbolicLimit):
-            raise self.__dict__["_symbolic"]
-        return self.__dict__["_symbolic"]
-
-    @cached_property
-    def reference(self):
-        """The exact symbolic reference where SymPy can afford it, else the long-double chain rule."""
-        from diffcompare.exact.reference import longdouble_reference
-        from diffcompare.exact.symbolic import SymbolicLimit
-
-        try:
-            return self.symbolic.reference
-        except SymbolicLimit:
-            return longdouble_reference(self)
 
 
 def _pydantic_message(file: str, problem: str, exc: ValidationError) -> ProblemError:

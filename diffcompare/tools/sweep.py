@@ -19,21 +19,22 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from diffcompare.backends.complex_step import COMPLEX, COMPLEX_OPS, non_analytic_step
 from diffcompare.engine.chainrule import numpy_constant, numpy_program, point_in
+from diffcompare.engine.complex import COMPLEX, COMPLEX_OPS, non_analytic_step
 from diffcompare.engine.differences import OneElement, central, complex_step, forward
+from diffcompare.exact.truth import truth_of
 from diffcompare.lang.ir import element_label
 from diffcompare.lang.program import Program
 from diffcompare.running.verdicts import errors
 from diffcompare.spec.problem import DTYPES
-from diffcompare.views.report import atomic_write
+from diffcompare.views.files import atomic_write
+from diffcompare.views.plots import sweep_figure
 
 STEPS = [10.0**-k for k in range(1, 17)]
-FLOOR = 1e-17  # where an error of exactly 0 is drawn on the log scale
 
 
 def sweep(problem, variable: str, index: tuple) -> pd.DataFrame:
-    reference = problem.reference.value(variable, index)
+    reference = truth_of(problem).reference.value(variable, index)
     if reference is None:
         raise ValueError(f"∂f/∂{element_label(variable, index)} is not defined at the point: nothing to sweep")
     methods = ["forward", "central"] + (["complex_step"] if non_analytic_step(problem) is None else [])
@@ -67,54 +68,10 @@ def sweep(problem, variable: str, index: tuple) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def figure(frame: pd.DataFrame):
-    """The V-curves of a sweep: error against h per method and dtype, ε^(1/2) and ε^(1/3) marked."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    from diffcompare.views.plots import literal
-
-    fig, ax = plt.subplots(figsize=(10, 5.5), dpi=110)
-    colours = {"forward": "tab:blue", "central": "tab:orange", "complex_step": "tab:green"}
-    styles = {"float64": "-", "float32": "--"}
-    for (method, dtype), group in frame.groupby(["method", "dtype"], sort=False):
-        errors_ = np.clip(group["rel_error"].replace(np.inf, 1e3).to_numpy(), FLOOR, 1e3)
-        ax.loglog(
-            group["h"], errors_, styles[dtype], color=colours[method], marker="o", ms=3, label=f"{method} {dtype}"
-        )
-    for dtype, style in styles.items():
-        eps = float(np.finfo(dtype).eps)
-        for power, label in ((1 / 2, "ε^(1/2)"), (1 / 3, "ε^(1/3)")):
-            ax.axvline(eps**power, color="grey", linestyle=style, linewidth=0.8)
-            ax.annotate(
-                f"{label} {dtype}",
-                (eps**power, 5e1),
-                rotation=90,
-                fontsize=7,
-                color="dimgrey",
-                ha="right",
-                va="top",
-            )
-    ax.invert_xaxis()
-    ax.set_xlabel("step h (large to small)")
-    ax.set_ylabel("relative error against the exact derivative")
-    ax.set_ylim(FLOOR / 2, 1e2)
-    first = frame.iloc[0]
-    ax.set_title(literal(f"{first['problem']}: ∂f/∂{first['element']} = {first['reference']:.6g}"), fontsize=10)
-    ax.grid(True, which="major", alpha=0.3)
-    ax.legend(
-        fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), title="gaps: x + h rounds to x", title_fontsize=7
-    )
-    fig.tight_layout()
-    return fig
-
-
 def plot(frame: pd.DataFrame, path: Path) -> None:
     import matplotlib.pyplot as plt
 
-    fig = figure(frame)
+    fig = sweep_figure(frame)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
     os.close(fd)
     try:

@@ -9,14 +9,23 @@ for the sake of one picture.
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 import pandas as pd
 
-from diffcompare.views.html_report import ELEMENTS_SHOWN, TAPE_STEPS_SHOWN, escape, exact_number, verdict_html
+from diffcompare.engine.chainrule import ChainRule, point_in
+from diffcompare.engine.tape import TAPE_COLUMNS, TAPE_HOW_TO_READ, tape_table
+from diffcompare.lang.ir import element_label
+from diffcompare.views.html_text import escape, exact_number, verdict_html
 from diffcompare.views.latex import expression_latex, latex_svg
 from diffcompare.views.palette import cell_colours, text_colour
+from diffcompare.views.plots import svg_of, sweep_figure, time_bars
 
 FORMULA_CHARACTERS = 1500  # longer LaTeX is shown as a size, not typeset
+ELEMENTS_SHOWN = 12  # a larger problem's table shows each cell's worst element
+TAPE_STEPS_SHOWN = 80
+_FORMULAS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # problem -> its typeset formulas
 
 
 def _formula(latex: str | None, fallback: str) -> str:
@@ -94,9 +103,10 @@ def _symbolic(problem) -> str:
 def formulas_html(problem) -> str:
     """The function, let steps, point and symbolic derivative: what depends on the
     problem alone, typeset once (html_report.prepare does it while the backends run)."""
-    if "_formulas_html" not in problem.__dict__:
-        problem.__dict__["_formulas_html"] = _definition(problem) + _symbolic(problem)
-    return problem.__dict__["_formulas_html"]
+    html = _FORMULAS.get(problem)
+    if html is None:
+        html = _FORMULAS[problem] = _definition(problem) + _symbolic(problem)
+    return html
 
 
 def _gradient_table(rows: pd.DataFrame, size: int) -> str:
@@ -110,7 +120,7 @@ def _gradient_table(rows: pd.DataFrame, size: int) -> str:
         note = f"<p class='muted'>{size} elements: each cell's worst element; results.csv has every one.</p>"
     body = []
     for r in rows.itertuples(index=False):
-        element = f"{r.variable}[{r.index}]" if r.index else r.variable
+        element = element_label(r.variable, r.index)
         digits = "" if pd.isna(r.digits) else f"{r.digits:.1f}"
         shade = cell_colours(r.verdict, r.digits, r.dtype)[0] if r.verdict in ("agree", "disagree") else ""
         style = f' style="background:{shade};color:{text_colour(shade)}"' if shade else ""
@@ -129,48 +139,37 @@ def _gradient_table(rows: pd.DataFrame, size: int) -> str:
 
 
 def _tape(problem) -> str:
-    from diffcompare.engine.chainrule import ChainRule, TapeStep, point_in
-
     try:
         steps = ChainRule(problem.function, "float64").tape(point_in(problem.point, "float64"), problem.wrt)
     except Exception as exc:  # the chainrule rows say what went wrong
         return f"<p class='muted'>No tape: {escape(type(exc).__name__)}: {escape(exc)}</p>"
     body = []
-    for s in steps[:TAPE_STEPS_SHOWN]:
-        local = "<br>".join(f"∂/∂{escape(name)} = {escape(TapeStep.text(d))}" for name, d in s.local)
-        adjoint = "—" if s.adjoint is None else escape(TapeStep.text(s.adjoint))
+    for step, name, operation, value, local, adjoint in tape_table(steps[:TAPE_STEPS_SHOWN]):
         body.append(
-            f"<tr><td class='num'>{s.step}</td><td><code>{escape(s.name)}</code></td><td><code>{escape(s.operation)}</code></td>"
-            f"<td class='num'>{escape(TapeStep.text(s.value))}</td><td class='num'>{local}</td><td class='num'>{adjoint}</td></tr>"
+            f"<tr><td class='num'>{step}</td><td><code>{escape(name)}</code></td><td><code>{escape(operation)}</code></td>"
+            f"<td class='num'>{escape(value)}</td><td class='num'>{'<br>'.join(map(escape, local))}</td>"
+            f"<td class='num'>{escape(adjoint)}</td></tr>"
         )
     more = (
         f"<p class='muted'>… {len(steps) - TAPE_STEPS_SHOWN} more steps.</p>" if len(steps) > TAPE_STEPS_SHOWN else ""
     )
-    head = "".join(
-        f"<th>{h}</th>" for h in ("step", "name", "operation", "value", "local derivatives", "adjoint ∂f/∂·")
-    )
+    head = "".join(f"<th>{h}</th>" for h in TAPE_COLUMNS)
     return (
         f"<details><summary>Chain-rule tape, float64 ({len(steps)} steps)</summary>"
-        "<p class='muted'>Read bottom-up: each adjoint is the sum, over the steps that use this one, of their "
-        "adjoint × their local derivative. The inputs' adjoints are the gradient. "
+        f"<p class='muted'>{escape(TAPE_HOW_TO_READ)} "
         "<code>python -m diffcompare explain FILE --dtype float32</code> prints the float32 tape.</p>"
         f"<div class='scroll'><table><tr>{head}</tr>{''.join(body)}</table></div>{more}</details>"
     )
 
 
 def _timings(rows: pd.DataFrame) -> str:
-    from diffcompare.views.plots import time_bars
-
     cells = rows.drop_duplicates(["backend", "dtype"])[["backend", "dtype", "time_s"]]
     svg = time_bars(cells)
     return f"<h3>Time</h3>{svg}" if svg else ""
 
 
 def _sweeps(sweeps: list[pd.DataFrame]) -> str:
-    from diffcompare.tools.sweep import figure
-    from diffcompare.views.plots import svg_of
-
-    figures = "".join(svg_of(figure(sweep)) for sweep in sweeps)
+    figures = "".join(svg_of(sweep_figure(sweep)) for sweep in sweeps)
     if not figures:
         return ""
     return (

@@ -13,27 +13,19 @@ then one section per problem.
 
 from __future__ import annotations
 
-import html
 import re
 import threading
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from diffcompare.views import palette
-from diffcompare.views.report import (
-    SHORT_DTYPE,
-    atomic_write,
-    cell_summary,
-    disagreement_groups,
-    verdict_counts,
-    verdict_line,
-)
+from diffcompare.views.html_problem import formulas_html, problem_section
+from diffcompare.views.html_text import escape, verdict_html
+from diffcompare.views.plots import scaling_plot
+from diffcompare.views.summary import SHORT_DTYPE, cell_summary, disagreement_groups, verdict_counts, verdict_line
 
 DETAILED_PROBLEMS = 100  # sections past this many get the gradient table only: typesetting costs ~60 ms a problem
-ELEMENTS_SHOWN = 12  # a larger problem's table shows each cell's worst element
-TAPE_STEPS_SHOWN = 80
 _FAMILY = re.compile(r"^(?P<family>.+)\[(?P<params>[^\]]*)\]$")  # sweep members: name[n=1000]
 
 _CSS = """
@@ -62,10 +54,6 @@ th { background: #f6f8fa; font-weight: 600; text-align: left; }
 """
 
 
-def escape(text) -> str:
-    return html.escape(str(text), quote=True)
-
-
 def anchors(names) -> dict[str, str]:
     """An HTML id per problem name: problem names may hold any character."""
     out: dict[str, str] = {}
@@ -76,19 +64,6 @@ def anchors(names) -> dict[str, str]:
             anchor, k = f"{base}-{k}", k + 1
         out[name] = anchor
     return out
-
-
-def exact_number(value) -> str:
-    """Shortest text that reads back as the same float64: every digit a value claims."""
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        return ""
-    return "" if np.isnan(value) else repr(value)
-
-
-def verdict_html(verdict: str) -> str:
-    return f'<span class="verdict" style="color:{palette.VERDICT_COLOURS.get(verdict, "")}">{escape(verdict)}</span>'
 
 
 def _chips(frame: pd.DataFrame) -> str:
@@ -195,8 +170,6 @@ def _failures(frame: pd.DataFrame, errors: list[str], ids: dict[str, str]) -> st
 
 
 def _scaling(frame: pd.DataFrame) -> str:
-    from diffcompare.views.plots import scaling_plot
-
     # One row per cell first: the time columns are the cell's, and a scaling run has 10⁷ rows.
     cells = frame.loc[frame["backend"] != ""].drop_duplicates(["problem", "backend", "dtype"])
     cells = cells[cells["problem"].str.match(_FAMILY.pattern)].copy()
@@ -219,8 +192,6 @@ def _scaling(frame: pd.DataFrame) -> str:
 def render(frame: pd.DataFrame, errors: list[str], problems=(), sweeps: dict | None = None) -> str:
     """The page. problems: the Problem objects of the run (for formulas and tapes);
     sweeps: problem name -> step-sweep DataFrames found beside the report."""
-    from diffcompare.views.html_problem import problem_section
-
     by_name = {p.name: p for p in problems}
     rows_of = dict(iter(frame.groupby("problem", sort=False, observed=True)))
     order = _problem_order(frame)
@@ -274,7 +245,6 @@ def prepare(problems) -> threading.Thread:
     """Typeset the problems' formulas and symbolic derivatives in a thread while the
     backends run: the parent process mostly waits on its workers then, and the
     typesetting is most of the report's cost (mathtext parses each formula)."""
-    from diffcompare.views.html_problem import formulas_html
 
     def typeset():
         for problem in list(problems)[:DETAILED_PROBLEMS]:
@@ -299,9 +269,3 @@ def find_sweeps(folder: Path) -> dict[str, list[pd.DataFrame]]:
             continue
         found.setdefault(name, []).append(sweep)
     return found
-
-
-def write_html(frame: pd.DataFrame, errors: list[str], path: Path, problems=()) -> Path:
-    path = Path(path)
-    atomic_write(path, render(frame, errors, problems, find_sweeps(path.parent)))
-    return path

@@ -13,31 +13,15 @@ import ast
 import re
 from functools import lru_cache
 
+from diffcompare.lang.primitives import PRIMITIVES
+
 GREEK = set(
     "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi pi rho sigma tau "
     "upsilon phi chi psi omega Gamma Delta Theta Lambda Xi Pi Sigma Upsilon Phi Psi Omega".split()
 )
 
-# Functions with a typeset name of their own; others are \operatorname{name}.
-NAMED = {
-    "sin": r"\sin",
-    "cos": r"\cos",
-    "tan": r"\tan",
-    "sinh": r"\sinh",
-    "cosh": r"\cosh",
-    "tanh": r"\tanh",
-    "exp": r"\exp",
-    "log": r"\log",
-    "asin": r"\arcsin",
-    "acos": r"\arccos",
-    "atan": r"\arctan",
-    "log2": r"\log_{2}",
-    "log10": r"\log_{10}",
-    "sigmoid": r"\sigma",
-    "min": r"\min",
-    "max": r"\max",
-    "sum": r"\sum",
-}
+# Functions with a typeset name of their own (Primitive.latex); others are \operatorname{name}.
+NAMED = {name: p.latex for name, p in PRIMITIVES.items() if p.latex}
 
 # Python's binding strength, weakest first (higher binds tighter).
 _COMPARE, _ADD, _MUL, _UNARY, _POW, _ATOM = range(6)

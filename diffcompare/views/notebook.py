@@ -19,9 +19,11 @@ import math
 import numpy as np
 import pandas as pd
 
+from diffcompare.engine.tape import exact_text
 from diffcompare.running.cells import COLUMNS, EXTRA_COLUMNS
 from diffcompare.running.verdicts import VERDICTS
 from diffcompare.views.palette import VERDICT_COLOURS, cell_colours, digits_colour
+from diffcompare.views.summary import cell_pivot, cell_summary, cell_table
 
 # The columns the HTML view shows of a whole results frame; the others (timing,
 # sizes, file) are in the DataFrame and in results.csv.
@@ -42,9 +44,7 @@ def _finite(value) -> float | None:
 
 def _exact(value) -> str:
     """The shortest text that reads back as the same float64: every digit a backend returned."""
-    if isinstance(value, (float, np.floating)):
-        return "" if math.isnan(value) else repr(float(value))
-    return str(value)
+    return exact_text(value, nan="")
 
 
 def _general(spec: str):
@@ -192,8 +192,6 @@ def heatmap(frame: pd.DataFrame):
     """problem × backend, dtype: the worst element's digits and the cell's worst
     verdict, as in summary.md and the terminal table, coloured on the same scale."""
     from pandas.io.formats.style import Styler
-
-    from diffcompare.views.report import cell_pivot, cell_summary, cell_table
 
     table = cell_table(frame)
     if table.empty:

@@ -17,6 +17,7 @@ import pandas as pd
 _DTYPE_COLOURS = {"float32": "#8fb8de", "float64": "#1f5f99"}
 _SVG_STYLE = {"svg.fonttype": "none", "svg.hashsalt": "diffcompare"}
 _FIGURE_NUMBERS = itertools.count(1)
+FLOOR = 1e-17  # where a step sweep's error of exactly 0 is drawn on the log scale
 
 
 def svg_of(fig) -> str:
@@ -150,4 +151,42 @@ def _scaling_figure(plt, family: str, cells: pd.DataFrame):
     for ax in (left, right):
         ax.grid(True, which="major", alpha=0.3)
     right.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+    return fig
+
+
+def sweep_figure(frame: pd.DataFrame):
+    """The V-curves of a sweep: error against h per method and dtype, ε^(1/2) and ε^(1/3) marked."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(10, 5.5), dpi=110)
+    colours = {"forward": "tab:blue", "central": "tab:orange", "complex_step": "tab:green"}
+    styles = {"float64": "-", "float32": "--"}
+    for (method, dtype), group in frame.groupby(["method", "dtype"], sort=False):
+        errors_ = np.clip(group["rel_error"].replace(np.inf, 1e3).to_numpy(), FLOOR, 1e3)
+        ax.loglog(
+            group["h"], errors_, styles[dtype], color=colours[method], marker="o", ms=3, label=f"{method} {dtype}"
+        )
+    for dtype, style in styles.items():
+        eps = float(np.finfo(dtype).eps)
+        for power, label in ((1 / 2, "ε^(1/2)"), (1 / 3, "ε^(1/3)")):
+            ax.axvline(eps**power, color="grey", linestyle=style, linewidth=0.8)
+            ax.annotate(
+                f"{label} {dtype}",
+                (eps**power, 5e1),
+                rotation=90,
+                fontsize=7,
+                color="dimgrey",
+                ha="right",
+                va="top",
+            )
+    ax.invert_xaxis()
+    ax.set_xlabel("step h (large to small)")
+    ax.set_ylabel("relative error against the exact derivative")
+    ax.set_ylim(FLOOR / 2, 1e2)
+    first = frame.iloc[0]
+    ax.set_title(literal(f"{first['problem']}: ∂f/∂{first['element']} = {first['reference']:.6g}"), fontsize=10)
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(
+        fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), title="gaps: x + h rounds to x", title_fontsize=7
+    )
+    fig.tight_layout()
     return fig

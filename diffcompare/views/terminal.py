@@ -16,6 +16,10 @@ import threading
 import numpy as np
 import pandas as pd
 
+from diffcompare.version import __version__
+from diffcompare.views.palette import VERDICT_STYLES
+from diffcompare.views.summary import SHORT_DTYPE, SYMBOL, cell_table, disagreement_lines, verdict_counts, verdict_line
+
 SHOW_AFTER_S = 1.0  # a run that ends sooner never shows the bar
 JSON_CHUNK_ROWS = 100_000  # rows encoded at a time: bounds memory and Arrow's 2 GiB string arrays
 
@@ -86,8 +90,6 @@ def write_json(
     "errors": [bad-input lines], "reports": [paths written], "rows": [one object per row,
     every column]}. NaN and ±inf are null; every float is its shortest exact text, so it
     reads back as the same float64; text is ASCII with \\u escapes."""
-    from diffcompare import __version__
-    from diffcompare.views.report import verdict_counts
 
     stream = sys.stdout if stream is None else stream
     head = {
@@ -139,3 +141,40 @@ def _json_values(series: pd.Series):
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
     encoded = np.array([json.dumps(str(u)) for u in uniques] + ["null"], dtype=object)
     return pa.array(encoded[codes], type=pa.string())
+
+
+_TERMINAL_LABEL = {"undefined": "undef", "skipped": "skip"}  # narrow columns
+
+
+def print_summary(frame: pd.DataFrame, errors: list[str], console=None) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    if console is None:
+        console = Console()
+        if not console.is_terminal:  # a log file or a pipe: no need to squeeze
+            console = Console(width=200)
+    table = cell_table(frame)
+    if not table.empty:
+        view = Table(title="correct digits (worst element) and verdict", title_justify="left")
+        view.add_column("problem", style="bold", no_wrap=True)
+        for col in table.columns:
+            backend, dtype = col.rsplit("/", 1)  # a plug-in's name may hold a "/"; a dtype never does
+            view.add_column(f"{backend}\n{SHORT_DTYPE.get(dtype, dtype)}", justify="right", no_wrap=True)
+        verdict_of_symbol = {symbol: verdict for verdict, symbol in SYMBOL.items()}
+        for problem, row in table.iterrows():
+            cells = []
+            for label in row.values:
+                # The verdict before the label is narrowed: "undef" and "skip" would not be found.
+                verdict = verdict_of_symbol.get(label[-1:], label)
+                colour = VERDICT_STYLES.get(verdict, "")
+                label = _TERMINAL_LABEL.get(label, label)
+                cells.append(f"[{colour}]{label}[/]" if colour else label)
+            view.add_row(escape(str(problem)), *cells)
+        console.print(view)
+    for line in disagreement_lines(frame):
+        console.print(f"[{VERDICT_STYLES['disagree']}]✗[/] {escape(line)}", highlight=False)
+    for e in errors:
+        console.print(f"[magenta]bad input[/] {escape(e)}", highlight=False)
+    console.print(verdict_line(frame), highlight=False)

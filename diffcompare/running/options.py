@@ -1,0 +1,46 @@
+"""The options of one run, as one frozen value that crosses into worker processes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from diffcompare.backends import timing
+from diffcompare.lang import limits
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What every cell of a run is judged with: the backends and dtypes chosen (None: all),
+    tolerances that override the problems' own (None: theirs, else the defaults), and the
+    parent's timing settings and input limits, which a spawned worker does not inherit."""
+
+    backends: tuple[str, ...] | None = None
+    dtypes: tuple[str, ...] | None = None
+    rtol: float | None = None
+    atol: float | None = None
+    timing: tuple[int, float] = (timing.DEFAULT_REPEAT, timing.DEFAULT_BUDGET_S)
+    limits: tuple[int, int, int] = (limits.DEFAULTS["length"], limits.DEFAULTS["depth"], limits.DEFAULTS["elements"])
+
+    @classmethod
+    def here(
+        cls,
+        backends: Iterable[str] | None = None,
+        dtypes: Iterable[str] | None = None,
+        rtol: float | None = None,
+        atol: float | None = None,
+    ) -> RunOptions:
+        """The options with this process's timing settings and limits."""
+        return cls(
+            None if backends is None else tuple(backends),
+            None if dtypes is None else tuple(dtypes),
+            rtol,
+            atol,
+            timing.settings(),
+            limits.current(),
+        )
+
+    def apply(self) -> None:
+        """In a worker process: take the parent's timing settings and limits."""
+        timing.configure(*self.timing)
+        limits.configure(*self.limits)

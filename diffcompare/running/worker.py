@@ -1,0 +1,77 @@
+"""What runs in a worker process: a problem rebuilt from its document, run through
+its backends cell by cell.
+
+Two kinds of worker use it: the supervised ones (diffcompare.running.supervisor),
+which report each finished cell through a pipe so that a hung or dead cell costs
+only itself, and the jobs of a concurrent.futures executor given to run_problems.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+
+from diffcompare import backends as registry
+from diffcompare.running.cells import Explainer, problem_blocks
+from diffcompare.running.options import RunOptions
+from diffcompare.spec.problem import Problem, build_problem
+
+
+def payload(problem: Problem) -> tuple:
+    """What crosses the process boundary: the YAML document, not the Problem
+    (an expression DAG can be deeper than pickle likes)."""
+    return problem.document, problem.file, problem.default_name, problem.params
+
+
+def rebuild(problem_payload: tuple, options: RunOptions) -> Problem:
+    """In a worker process: the parent's timing and limits, then the problem from its document."""
+    options.apply()
+    document, file, default_name, params = problem_payload
+    return build_problem(document, file, default_name, params)
+
+
+def select_backends(names: Iterable[str] | None) -> dict:
+    """Each backend loaded (or an Unavailable saying why not), in the order asked for."""
+    names = registry.available_names() if names is None else list(names)
+    return {name: registry.load(name) for name in names}
+
+
+_JOB_BACKENDS: dict[tuple | None, dict] = {}
+
+
+def run_job(problem_payload: tuple, options: RunOptions) -> list[dict]:
+    """An executor's job: rebuild the problem, run it through every backend, return its cells."""
+    problem = rebuild(problem_payload, options)
+    if options.backends not in _JOB_BACKENDS:
+        _JOB_BACKENDS[options.backends] = select_backends(options.backends)
+    return problem_blocks(problem, _JOB_BACKENDS[options.backends], options.dtypes, options.rtol, options.atol)
+
+
+def supervised_worker(conn) -> None:
+    """A supervised worker's loop: run (problem, backends from index start) requests until
+    told to stop, announcing each cell before it starts and sending it when it is done."""
+    loaded: dict = {}
+    while True:
+        request = conn.recv()
+        if request is None:
+            # Leave without the interpreter's shutdown: with torch and jax loaded it takes
+            # over a second per worker, all of it on the run's wall clock, and a worker
+            # has nothing to flush (its results went through the pipe).
+            conn.close()
+            os._exit(0)
+        problem_payload, names, start, options = request
+        problem = rebuild(problem_payload, options)
+        explainer = Explainer()
+        for i in range(start, len(names)):
+            conn.send(("started", i))
+            if names[i] not in loaded:
+                loaded.update(select_backends([names[i]]))
+            try:
+                blocks = problem_blocks(
+                    problem, {names[i]: loaded[names[i]]}, options.dtypes, options.rtol, options.atol, explainer
+                )
+            except Exception as exc:  # problem_blocks guards its cells; this guards the guard
+                conn.send(("failed", i, registry.error_line(exc)))
+                continue
+            conn.send(("cell", i, blocks))
+        conn.send(("done",))

@@ -1,0 +1,132 @@
+"""The DataFrame summed up: one cell per problem × backend/dtype with its worst digits
+and verdict, the verdict counts, the disagreements grouped, and summary.md's text.
+Every other view (terminal, report.html, notebook) reads its summaries from here."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from diffcompare.lang.ir import element_label
+from diffcompare.running.verdicts import VERDICTS
+
+# Worst first: the verdict a summary cell shows when its rows differ.
+SEVERITY = {"error": 0, "disagree": 1, "undefined": 2, "kink": 3, "skipped": 4, "agree": 5}
+SYMBOL = {"agree": "✓", "disagree": "✗"}
+SHORT_DTYPE = {"float32": "f32", "float64": "f64", "decimal": "dec"}  # column heads
+
+
+def cell_summary(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per problem × backend/dtype ("column"), in first-appearance order:
+    the worst digits and the worst verdict of the cell's rows."""
+    data = frame[frame["backend"] != ""].copy()
+    if data.empty:
+        return pd.DataFrame(columns=["problem", "column", "digits", "verdict"])
+    data["column"] = data["backend"] + "/" + data["dtype"]
+    data["severity"] = data["verdict"].map(SEVERITY)
+    grouped = data.groupby(["problem", "column"], sort=False)
+    cells = grouped.agg(digits=("digits", "min"), severity=("severity", "min")).reset_index()
+    inverse = {v: k for k, v in SEVERITY.items()}
+    cells["verdict"] = cells["severity"].map(inverse)
+    return cells.drop(columns="severity")
+
+
+def cell_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """problem × backend/dtype: worst digits and worst verdict of each cell, as labels."""
+    cells = cell_summary(frame)
+    if cells.empty:
+        return pd.DataFrame()
+
+    def label(row) -> str:
+        if row["verdict"] not in SYMBOL:
+            return row["verdict"]
+        return f"{row['digits']:.1f} {SYMBOL[row['verdict']]}"
+
+    return cell_pivot(cells, cells.apply(label, axis=1))
+
+
+def cell_pivot(cells: pd.DataFrame, values) -> pd.DataFrame:
+    """One value per cell of cell_summary, as problem × backend/dtype in first-appearance order ("" where none)."""
+    columns = list(pd.unique(cells["column"]))
+    problems = list(pd.unique(cells["problem"]))
+    table = cells.assign(value=values).pivot(index="problem", columns="column", values="value")
+    return table.reindex(index=problems, columns=columns).fillna("")
+
+
+def verdict_counts(frame: pd.DataFrame) -> dict[str, int]:
+    return {v: int((frame["verdict"] == v).sum()) for v in VERDICTS}
+
+
+def verdict_line(frame: pd.DataFrame) -> str:
+    return f"{len(frame)} rows: " + ", ".join(f"{n} {v}" for v, n in verdict_counts(frame).items())
+
+
+def _markdown_table(table: pd.DataFrame) -> str:
+    header = ["problem", *table.columns]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for problem, row in table.iterrows():
+        lines.append("| " + " | ".join([str(problem), *map(str, row.values)]) + " |")
+    return "\n".join(lines)
+
+
+def summary_markdown(frame: pd.DataFrame, errors: list[str]) -> str:
+    parts = [
+        "# diffcompare summary",
+        "",
+        "Each cell: the fewest correct significant digits over the cell's gradient elements "
+        "(17 = exact to float64 and beyond), then ✓ when every element agrees with the exact "
+        "reference, ✗ when any disagrees. Rules: README, 'Reading the report'.",
+        "",
+        verdict_line(frame),
+        "",
+    ]
+    table = cell_table(frame)
+    if not table.empty:
+        parts += [_markdown_table(table), ""]
+    problems = frame[frame["verdict"] == "disagree"]
+    if len(problems):
+        parts += [
+            "## Disagreements",
+            "",
+            "| problem | backend | dtype | element | value | reference | rel. error | why |",
+        ]
+        parts += ["|---|---|---|---|---|---|---|---|"]
+        for _, r in problems.iterrows():
+            parts.append(
+                f"| {r['problem']} | {r['backend']} | {r['dtype']} | {element_label(r['variable'], r['index'])} | {r['value']:.17g} "
+                f"| {r['reference']:.17g} | {r['rel_error']:.2g} | {r['message']} |"
+            )
+        parts.append("")
+    failed = frame[frame["verdict"].isin(["error", "skipped"])]
+    if len(failed):
+        parts += ["## Errors and skipped backends", ""]
+        seen = set()
+        for _, r in failed.iterrows():
+            key = (r["problem"], r["backend"], r["dtype"], r["message"])
+            if key not in seen:
+                seen.add(key)
+                parts.append(f"- {r['verdict']}: {r['problem']} · {r['backend']} {r['dtype']}: {r['message']}")
+        parts.append("")
+    if errors:
+        parts += ["## Problems that could not be loaded", ""] + [f"- {e}" for e in errors] + [""]
+    return "\n".join(parts)
+
+
+def disagreement_groups(frame: pd.DataFrame) -> list[tuple[str, str, str, str, list[str]]]:
+    """(problem, dtype, elements, message, backends): one per problem, dtype and
+    backend's disagreeing elements with the first one's message; backends with the
+    same elements and message share a group."""
+    entries: dict[tuple, list[str]] = {}
+    disagree = frame[frame["verdict"] == "disagree"]
+    for (problem, dtype, backend), group in disagree.groupby(["problem", "dtype", "backend"], sort=False):
+        head = [element_label(v, i) for v, i in zip(group["variable"].head(4), group["index"].head(4))]
+        elements = ", ".join(head) + (f" and {len(group) - 4} more" if len(group) > 4 else "")
+        entries.setdefault((problem, dtype, elements, group["message"].iloc[0]), []).append(backend)
+    return [(*key, backends) for key, backends in entries.items()]
+
+
+def disagreement_lines(frame: pd.DataFrame) -> list[str]:
+    """One line per disagreement group (the others are in summary.md and results.csv)."""
+    return [
+        f"{problem} · {', '.join(backends)} {dtype} · {elements}: {message}"
+        for problem, dtype, elements, message, backends in disagreement_groups(frame)
+    ]
