@@ -136,6 +136,30 @@ def test_a_broken_plugin_costs_its_own_rows_only(tmp_path, monkeypatch):
     assert registry.status("raising") == (True, "broken-plugins 0.1, entry point broken_plugin:Raising")
 
 
+def test_an_unknown_method_is_an_error_not_the_exact_rule():
+    """A method the judge does not know ("symbolic", a typo) must not be judged as exact."""
+    from diffcompare.backends import BaseBackend, Gradient, Method
+    from diffcompare.running.cells import blocks_to_frame, problem_blocks
+    from diffcompare.spec.problem import build_problem
+
+    class Guessing(BaseBackend):
+        name = "guessing"
+        method = "symbolic"
+
+        def gradient(self, problem, dtype):
+            return Gradient({"x": problem.point["x"] * 0 + 0.5403023058681398})
+
+    class Spelled(Guessing):
+        method = "complex-step"  # a value of the enum, written as text: fine, judged as exact
+
+    problem = build_problem({"function": "sin(x)", "point": {"x": 1.0}}, "<test>", "sin")
+    frame = blocks_to_frame(problem_blocks(problem, {"guessing": Guessing(), "spelled": Spelled()}, ["float64"]))
+    guessing, spelled = frame[frame["backend"] == "guessing"], frame[frame["backend"] == "spelled"]
+    assert (guessing["verdict"] == "error").all(), guessing[["verdict", "message"]]
+    assert guessing["message"].str.contains("method 'symbolic' is not one of exact, complex-step").all()
+    assert (spelled["method"] == Method.COMPLEX_STEP.value).all() and (spelled["verdict"] == "agree").all()
+
+
 def test_listing_backends_imports_none_of_them(tmp_path):
     code = (
         "import sys\n"

@@ -21,6 +21,7 @@ import platform
 import re
 import sys
 from dataclasses import dataclass, field
+from enum import Enum
 from functools import cache, lru_cache
 from importlib import metadata
 from importlib.metadata import EntryPoint
@@ -47,6 +48,24 @@ class Gradient:
     extras: dict[str, float] = field(default_factory=dict)  # backend-specific columns (expr_ops …)
 
 
+class Method(str, Enum):
+    """How a backend's rows are judged (diffcompare.running.verdicts). A backend may name
+    its method by the enum or by its value; anything else is an error, not the exact rule."""
+
+    EXACT = "exact"  # relative error within √ε of the dtype: anything that differentiates
+    COMPLEX_STEP = "complex-step"  # as exact
+    FINITE_DIFFERENCE = "finite-difference"  # within the error bound the backend returns
+    GIVEN = "given"  # a value written elsewhere (`expected:`), at the precision written
+
+    @classmethod
+    def of(cls, value) -> Method:
+        try:
+            return cls(value)
+        except ValueError:
+            known = ", ".join(m.value for m in cls)
+            raise ValueError(f"the backend's method {value!r} is not one of {known}") from None
+
+
 class SkipCell(Exception):
     """Raised by a backend that does not apply to a problem (say, complex step on
     relu): its rows become `skipped` with this reason, not `error`."""
@@ -55,7 +74,7 @@ class SkipCell(Exception):
 @runtime_checkable
 class Backend(Protocol):
     name: ClassVar[str]
-    method: ClassVar[str]  # "exact", "complex-step", "finite-difference", or "given" (a value written elsewhere)
+    method: ClassVar[Method | str]  # how its rows are judged: a Method or its value
     description: ClassVar[str]
     library: ClassVar[str]  # the distribution whose version the rows carry ("torch"), or ""
 
@@ -73,7 +92,7 @@ class BaseBackend:
     """Defaults for the protocol: every dtype of the problem, every wrt variable."""
 
     name: ClassVar[str] = ""
-    method: ClassVar[str] = "exact"
+    method: ClassVar[Method | str] = Method.EXACT
     description: ClassVar[str] = ""
     library: ClassVar[str] = ""
     supported_dtypes: ClassVar[tuple[str, ...]] = DTYPES

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from diffcompare.backends import BaseBackend, Gradient
+from diffcompare.backends import BaseBackend, Gradient, Method
 from diffcompare.backends.finite import FiniteDifferences, textbook_step
 from diffcompare.backends.timing import median_time
 
@@ -28,7 +28,7 @@ from diffcompare.backends.timing import median_time
 class CentralBackend(BaseBackend):
     name = "central"
     library = "numpy"
-    method = "finite-difference"
+    method = Method.FINITE_DIFFERENCE
     description = "central differences in NumPy, h = ε^(1/3)·max(1, |x|), all points of a variable at once"
 
     def gradient(self, problem, dtype):

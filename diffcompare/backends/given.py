@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from diffcompare.backends import BaseBackend, Gradient
+from diffcompare.backends import BaseBackend, Gradient, Method
 from diffcompare.backends.timing import median_time, timed
 from diffcompare.engine.chainrule import numpy_program, point_in
 
@@ -43,7 +43,7 @@ class ManualBackend(BaseBackend):
 
 class ExpectedBackend(BaseBackend):
     name = "expected"
-    method = "given"
+    method = Method.GIVEN
     description = "values copied from elsewhere (`expected:`), judged at the precision they were written with"
 
     def dtypes_for(self, problem):

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from diffcompare.backends import BaseBackend, Gradient
+from diffcompare.backends import BaseBackend, Gradient, Method
 from diffcompare.backends.finite import FiniteDifferences
 from diffcompare.backends.timing import median_time
 
@@ -68,7 +68,7 @@ def extrapolate(fd: FiniteDifferences, var: str, noise: float) -> tuple[np.ndarr
 class RichardsonBackend(BaseBackend):
     name = "richardson"
     library = "numpy"
-    method = "finite-difference"
+    method = Method.FINITE_DIFFERENCE
     description = "central differences with Richardson extrapolation over 16 steps halving from max(1,|x|)/8"
 
     def gradient(self, problem, dtype):

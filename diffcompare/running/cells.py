@@ -191,12 +191,13 @@ def problem_blocks(problem: Problem, backends: dict, dtypes=None, rtol=None, ato
 
 
 def _cell_blocks(problem, name, backend, dtype, reference, singular, failure, explainer, rtol, atol) -> list[dict]:
+    method = registry.Method.of(backend.method)  # an unknown one raises: error rows, not the exact rule
     variables = backend.variables(problem)
     kind = reference.kind if reference is not None else ""
     library = registry.library_version(name, backend)
 
     def whole_rows(cols: dict) -> list[dict]:
-        return [_block(problem, name, backend.method, dtype, v, cols, whole=True, library=library) for v in variables]
+        return [_block(problem, name, method.value, dtype, v, cols, whole=True, library=library) for v in variables]
 
     try:
         gradient = backend.gradient(problem, dtype)
@@ -217,12 +218,12 @@ def _cell_blocks(problem, name, backend, dtype, reference, singular, failure, ex
         cols = {"value": values, "error_estimate": estimate, "reference_kind": kind, **_timing(gradient)}
         if failure:
             cols.update(verdict="error", message=failure)
-            blocks.append(_block(problem, name, backend.method, dtype, var, cols, library=library))
+            blocks.append(_block(problem, name, method.value, dtype, var, cols, library=library))
             continue
         hi, lo = reference.hi[var].ravel(), reference.lo[var].ravel()
-        j = judge_cell(values, hi, lo, method=backend.method, dtype=dtype, bounds=estimate, rtol=rtol, atol=atol)
+        j = judge_cell(values, hi, lo, method=method, dtype=dtype, bounds=estimate, rtol=rtol, atol=atol)
         verdict, message = j.verdict, j.message
-        if backend.method in ("exact", "complex-step") and (verdict == "disagree").any():
+        if method in (registry.Method.EXACT, registry.Method.COMPLEX_STEP) and (verdict == "disagree").any():
             message = _join(message, np.where(verdict == "disagree", explainer(problem, dtype), ""))
         message = _join(message, reference.notes[var].ravel())
         message = _join(message, gradient.message)
@@ -240,7 +241,7 @@ def _cell_blocks(problem, name, backend, dtype, reference, singular, failure, ex
                 for column in ("reference", "abs_error", "rel_error", "digits", "ulps"):
                     numbers[column][flat] = np.nan
         cols.update(numbers, verdict=verdict, message=message)
-        blocks.append(_block(problem, name, backend.method, dtype, var, cols, library=library))
+        blocks.append(_block(problem, name, method.value, dtype, var, cols, library=library))
     return blocks
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from diffcompare.backends import Method
 from diffcompare.exact.reference import split
 
 VERDICTS = ("agree", "disagree", "kink", "undefined", "error", "skipped")
@@ -76,7 +77,8 @@ class Judged:
     message: np.ndarray
 
 
-def judge_cell(values, hi, lo, *, method: str, dtype: str, bounds=None, rtol=None, atol=None) -> Judged:
+def judge_cell(values, hi, lo, *, method: Method | str, dtype: str, bounds=None, rtol=None, atol=None) -> Judged:
+    method = Method.of(method)
     values, hi, lo = (np.asarray(a, dtype=np.float64).ravel() for a in (values, hi, lo))
     abs_error, rel_error, digits = error_arrays(values, hi, lo)
     finite = np.isfinite(values)
@@ -95,7 +97,7 @@ def judge_cell(values, hi, lo, *, method: str, dtype: str, bounds=None, rtol=Non
         explain = lambda i: (
             f"relative error {rel_error[i]:.2g} > rtol {r:.2g} and absolute error {abs_error[i]:.2g} > atol {a:.2g}"
         )
-    elif method == "finite-difference":
+    elif method is Method.FINITE_DIFFERENCE:
         tolerance = bounds
         ok = abs_error <= bounds
         explain = lambda i: f"error {abs_error[i]:.2g} exceeds the method's own error bound {bounds[i]:.2g}"
@@ -103,7 +105,7 @@ def judge_cell(values, hi, lo, *, method: str, dtype: str, bounds=None, rtol=Non
             message[i] = (
                 f"within its error bound {bounds[i]:.2g}, which is larger than the value itself: no digit can be trusted"
             )
-    elif method == "given":
+    elif method is Method.GIVEN:
         tolerance = bounds
         ok = (abs_error <= bounds * (1 + 1e-9)) & ~((values == 0) & (hi != 0))  # the half unit is a rounded float
 
@@ -116,7 +118,7 @@ def judge_cell(values, hi, lo, *, method: str, dtype: str, bounds=None, rtol=Non
             if bounds[i] < 1e-9 * abs(values[i]) and float(np.float32(values[i])) == values[i]:
                 text += "; the value is exactly a float32 number printed in full: it was likely computed in float32"
             return text
-    else:
+    else:  # Method.EXACT, Method.COMPLEX_STEP
         r = exact_rtol(dtype)
         tolerance = np.full(values.shape, r)
         ok = (rel_error <= r) & ~((values == 0) & (hi != 0))
@@ -145,7 +147,7 @@ def judge(
     value: float,
     reference,
     *,
-    method: str,
+    method: Method | str,
     dtype: str,
     bound: float | None = None,
     rtol: float | None = None,
