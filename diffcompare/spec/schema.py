@@ -2,7 +2,7 @@
 
 Generated from diffcompare.spec.problem.ProblemSpec, the model that validates every
 file, so the two cannot drift apart; the repository keeps a copy in
-schema/problem.schema.json for editors (tests/test_schema.py checks it is current).
+problem.schema.json, at its root, for editors (tests/test_schema.py checks it is current).
 Editors that speak JSON Schema (yaml-language-server: VS Code, Neovim, Helix, …)
 validate and complete a problem file whose first line is
 `# yaml-language-server: $schema=<path or URL of the schema>`.
@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import json
 
+from diffcompare.spec.problem import ProblemSpec
+
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 
 
 def problem_schema() -> dict:
     """The schema of one YAML document (one problem); each document of a file is validated on its own."""
-    from diffcompare.spec.problem import ProblemSpec
-
     # mode="validation" describes what a file may write (numbers as text, generators),
     # not the parsed values the model holds afterwards.
     return {"$schema": DRAFT, **ProblemSpec.model_json_schema(mode="validation")}

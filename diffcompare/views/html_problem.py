@@ -65,6 +65,7 @@ def _definition(problem) -> str:
 
 
 def _symbolic(problem) -> str:
+    # SymPy (a second to import) only for a report that typesets a derivative.
     import sympy
 
     from diffcompare.exact.symbolic import MAX_ELEMENTS, readable_gradient
