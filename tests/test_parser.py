@@ -5,7 +5,10 @@ import re
 import pytest
 
 from diffcompare.lang.ir import Node, ShapeError, infer_shapes
-from diffcompare.lang.parser import MAX_EXPRESSION_DEPTH, MAX_EXPRESSION_LENGTH, ExpressionError, parse_expression
+from diffcompare.lang.limits import DEFAULTS
+from diffcompare.lang.parser import ExpressionError, parse_expression
+
+MAX_EXPRESSION_LENGTH, MAX_EXPRESSION_DEPTH = DEFAULTS["length"], DEFAULTS["depth"]
 
 
 def scope(*names):

@@ -82,15 +82,6 @@ def topo_order(root: Node) -> list[Node]:
     return order
 
 
-def variables_of(root: Node) -> list[str]:
-    """The variable names a sub-expression depends on, in order of first use."""
-    names: list[str] = []
-    for node in topo_order(root):
-        if node.op == "var" and node.attr not in names:
-            names.append(node.attr)
-    return names
-
-
 def _index_shape(shape: tuple[int, ...], index: tuple) -> tuple[int, ...]:
     # A zero-stride view costs no memory, whatever the shape.
     probe = np.broadcast_to(np.empty((), dtype=np.int8), shape)

@@ -10,12 +10,8 @@ import ast
 import math
 
 from diffcompare.lang.ir import NAMED_CONSTANTS, Node
-from diffcompare.lang.limits import DEFAULTS, LIMITS
+from diffcompare.lang.limits import LIMITS
 from diffcompare.lang.primitives import FUNCTIONS
-
-# The limits live in diffcompare.lang.limits (overridable per run); these are their defaults.
-MAX_EXPRESSION_LENGTH = DEFAULTS["length"]
-MAX_EXPRESSION_DEPTH = DEFAULTS["depth"]
 
 
 class ExpressionError(ValueError):

@@ -33,13 +33,6 @@ def exact_rtol(dtype: str) -> float:
     return math.sqrt(float(np.finfo(dtype).eps))
 
 
-def ulp(reference, dtype: str) -> float:
-    """The spacing of dtype's numbers at |reference| (the smallest subnormal at 0)."""
-    magnitude = np.asarray(abs(float(reference)), dtype=dtype)
-    with np.errstate(over="ignore"):
-        return float(np.spacing(magnitude)) if np.isfinite(magnitude) else math.inf
-
-
 @dataclass
 class Judgement:
     verdict: str

@@ -22,10 +22,9 @@ from typing import Any
 import numpy as np
 
 from diffcompare.lang.ir import Node, ShapeError, infer_shapes
-from diffcompare.lang.limits import DEFAULTS, LIMITS
+from diffcompare.lang.limits import LIMITS
 from diffcompare.lang.parser import ExpressionError, parse_expression
 
-MAX_ARRAY_SIZE = DEFAULTS["elements"]  # the default; the limit in force is LIMITS["elements"]
 GENERATORS = {
     "fill": {"shape", "fill"},
     "random": {"shape", "random", "seed", "low", "high"},
