@@ -12,47 +12,16 @@ import jax
 jax.config.update("jax_enable_x64", True)
 
 import jax.numpy as jnp  # noqa: E402  (after x64 is enabled)
-import jax.scipy.special as jsp  # noqa: E402
 import numpy as np  # noqa: E402
 
 from diffcompare.backends import BaseBackend, Gradient  # noqa: E402
 from diffcompare.backends.timing import median_time  # noqa: E402
-from diffcompare.lang.program import PYTHON_OPERATORS, Program  # noqa: E402
+from diffcompare.lang.primitives import library_ops  # noqa: E402
+from diffcompare.lang.program import Program  # noqa: E402
 
-JAX_OPS = {
-    **PYTHON_OPERATORS,
-    "sin": jnp.sin,
-    "cos": jnp.cos,
-    "tan": jnp.tan,
-    "asin": jnp.arcsin,
-    "acos": jnp.arccos,
-    "atan": jnp.arctan,
-    "sinh": jnp.sinh,
-    "cosh": jnp.cosh,
-    "tanh": jnp.tanh,
-    "exp": jnp.exp,
-    "expm1": jnp.expm1,
-    "log": jnp.log,
-    "log1p": jnp.log1p,
-    "log2": jnp.log2,
-    "log10": jnp.log10,
-    "sqrt": jnp.sqrt,
-    "abs": jnp.abs,
-    "sigmoid": jax.nn.sigmoid,
-    "relu": jax.nn.relu,
-    "softplus": jax.nn.softplus,
-    "erf": jsp.erf,
-    "min": jnp.minimum,
-    "max": jnp.maximum,
-    "clamp": jnp.clip,
-    "where": jnp.where,
-    "sum": jnp.sum,
-    "mean": jnp.mean,
-    "prod": jnp.prod,
-    "dot": jnp.dot,
-    "norm": lambda x: jnp.linalg.norm(jnp.ravel(x)),
-    "logsumexp": jsp.logsumexp,
-}
+# jax.numpy's functions by the primitives' declarations (diffcompare.lang.primitives:
+# NumPy's names, Python's operators, jax.nn and jax.scipy.special where they differ).
+JAX_OPS = library_ops("jax")
 
 
 class JaxBackend(BaseBackend):

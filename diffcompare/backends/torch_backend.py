@@ -9,7 +9,8 @@ import torch
 
 from diffcompare.backends import BaseBackend, Gradient
 from diffcompare.backends.timing import median_time
-from diffcompare.lang.program import PYTHON_OPERATORS, Program
+from diffcompare.lang.primitives import library_ops
+from diffcompare.lang.program import Program
 
 
 def _tensors(*args):
@@ -24,40 +25,16 @@ def _clamp(x, lo, hi):
     return torch.clamp(x, lo, hi)
 
 
-TORCH_OPS = {
-    **PYTHON_OPERATORS,
-    "sin": torch.sin,
-    "cos": torch.cos,
-    "tan": torch.tan,
-    "asin": torch.asin,
-    "acos": torch.acos,
-    "atan": torch.atan,
-    "sinh": torch.sinh,
-    "cosh": torch.cosh,
-    "tanh": torch.tanh,
-    "exp": torch.exp,
-    "expm1": torch.expm1,
-    "log": torch.log,
-    "log1p": torch.log1p,
-    "log2": torch.log2,
-    "log10": torch.log10,
-    "sqrt": torch.sqrt,
-    "abs": torch.abs,
-    "sigmoid": torch.sigmoid,
-    "relu": torch.relu,
-    "softplus": torch.nn.functional.softplus,
-    "erf": torch.erf,
-    "min": lambda a, b: torch.minimum(*_tensors(a, b)),
-    "max": lambda a, b: torch.maximum(*_tensors(a, b)),
-    "clamp": _clamp,
-    "where": torch.where,
-    "sum": torch.sum,
-    "mean": torch.mean,
-    "prod": torch.prod,
-    "dot": torch.dot,
-    "norm": torch.linalg.vector_norm,
-    "logsumexp": lambda x: torch.logsumexp(x.reshape(-1), 0),
-}
+# torch's functions by the primitives' declarations (diffcompare.lang.primitives:
+# torch.<name>, Python's operators, the names that differ), and torch's own adapters.
+TORCH_OPS = library_ops(
+    "torch",
+    own={
+        "min": lambda a, b: torch.minimum(*_tensors(a, b)),
+        "max": lambda a, b: torch.maximum(*_tensors(a, b)),
+        "clamp": _clamp,
+    },
+)
 
 
 class TorchBackend(BaseBackend):

@@ -15,20 +15,6 @@ import numpy as np
 from diffcompare.lang.ir import Node, topo_order
 from diffcompare.lang.primitives import PRIMITIVES
 
-_REDUCTIONS = {
-    "sum": lambda x: x.sum(axis=1),
-    "mean": lambda x: x.mean(axis=1),
-    "prod": lambda x: x.prod(axis=1),
-    "norm": lambda x: np.sqrt(np.sum(x * x, axis=1)),
-    "logsumexp": lambda x: _logsumexp_rows(x),
-}
-
-
-def _logsumexp_rows(x):
-    m = np.max(np.real(x), axis=1, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0)
-    return m[:, 0] + np.log(np.sum(np.exp(x - m), axis=1))
-
 
 def _align(value, batched: bool, rank: int):
     """A batched operand (B, *s) as (B, 1, …, 1, *s) so it broadcasts against rank-`rank` operands."""
@@ -93,11 +79,13 @@ class BatchedProgram:
         return out if self.batched[-1] else np.broadcast_to(out, (batch.shape[0],))
 
     def _reduce(self, node, args, flags):
-        if node.op == "dot":
-            a, b = (v if f else v[None] for v, f in zip(args, flags))
-            return np.sum(a * b, axis=-1)
+        """The primitive's row-wise form (Primitive.rows): one operand as (B, n); two
+        (dot's vectors) with a leading axis, of length 1 where not batched."""
+        rows = PRIMITIVES[node.op].rows
+        if len(args) > 1:
+            return rows(*(v if f else v[None] for v, f in zip(args, flags)))
         x = args[0]
-        return _REDUCTIONS[node.op](x.reshape(x.shape[0], -1))
+        return rows(x.reshape(x.shape[0], -1))
 
 
 def node_value(node: Node, args: list, forward: dict):

@@ -210,7 +210,8 @@ class ChainRule:
                 continue
             at_kink = PRIMITIVES[node.op].kink(*[values[slot[id(a)]] for a in args])
             if np.any(at_kink):
-                found.append(f"'{node.text}' is at {_describe_kink(node.op)}, where it is not differentiable")
+                words = PRIMITIVES[node.op].kink_words
+                found.append(f"'{node.text}' is at {words}, where it is not differentiable")
         return found
 
     def undefined_at(self, inputs: dict[str, np.ndarray]) -> str:
@@ -244,17 +245,6 @@ class ChainRule:
                     amp, why = result
                     found.append((amp, f"'{node.label or node.text}': {why}"))
         return sorted(found, reverse=True)
-
-
-def _describe_kink(op: str) -> str:
-    return {
-        "relu": "0",
-        "abs": "0",
-        "min": "a tie of its arguments",
-        "max": "a tie of its arguments",
-        "clamp": "a bound",
-        "where": "the boundary of its condition",
-    }.get(op, "a kink")
 
 
 def _describe(value) -> str:

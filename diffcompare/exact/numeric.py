@@ -20,6 +20,8 @@ import numpy as np
 import sympy
 from sympy.logic.boolalg import BooleanFalse, BooleanTrue
 
+from diffcompare.lang.primitives import PRIMITIVES, native
+
 
 def _sum(*terms):
     return reduce(operator.add, terms)
@@ -55,28 +57,40 @@ _RELATIONS = {
     sympy.Not: operator.not_,
 }
 
-FLOAT64 = NumberSystem(
+
+def _sympy_classes() -> dict:
+    """{SymPy function class: primitive} for every primitive whose SymPy meaning is a
+    function class (sympy.sin, sympy.Abs, sympy.erf, sympy.Lt; not the formulas)."""
+    out = {}
+    for p in PRIMITIVES.values():
+        if p.kind in ("elementwise", "compare"):
+            meaning = native(p, "sympy", module=sympy)
+            if isinstance(meaning, type) and issubclass(meaning, sympy.Basic):
+                out[meaning] = p
+    return out
+
+
+def _number_system(name: str, implementation, own: dict, number: Callable) -> NumberSystem:
+    """implementation(primitive) for the SymPy function class each primitive means, then
+    `own`: the SymPy vocabulary derivatives are written in, which wins over a derived
+    entry (and is not resolved for it)."""
+    derived = {cls: implementation(p) for cls, p in _sympy_classes().items() if cls not in own}
+    return NumberSystem(name, {**derived, **own}, number)
+
+
+# float64: each primitive's NumPy forward rule (np.sin, np.arcsin, np.abs ...), and:
+FLOAT64 = _number_system(
     "float64",
+    lambda p: p.forward,
     {
         sympy.Add: _sum,
         sympy.Mul: _product,
         sympy.Pow: np.power,
-        sympy.sin: np.sin,
-        sympy.cos: np.cos,
-        sympy.tan: np.tan,
-        sympy.asin: np.arcsin,
-        sympy.acos: np.arccos,
-        sympy.atan: np.arctan,
-        sympy.sinh: np.sinh,
-        sympy.cosh: np.cosh,
-        sympy.tanh: np.tanh,
-        sympy.exp: np.exp,
-        sympy.log: np.log,
-        sympy.Abs: np.abs,
         sympy.sign: np.sign,
         sympy.Heaviside: lambda x, h0=0.5: np.heaviside(x, h0),
+        # On scalars that may be complex, where the primitive's vectorised math.erf is not.
         sympy.erf: lambda x: np.float64(math.erf(np.real(x))) if np.imag(x) == 0 else np.float64(np.nan),
-        sympy.Max: lambda *a: np.max(a),
+        sympy.Max: lambda *a: np.max(a),  # n-ary: SymPy merges nested Max and Min
         sympy.Min: lambda *a: np.min(a),
         sympy.sec: lambda x: 1 / np.cos(x),
         sympy.csc: lambda x: 1 / np.sin(x),
@@ -104,27 +118,16 @@ def _mp_number(e):
     return mpmath.mpf(e.evalf(mpmath.mp.dps + 5)._to_mpmath(mpmath.mp.prec + 20))
 
 
-MPMATH = NumberSystem(
+# mpmath: each primitive's mpmath function (mpmath.sin, mpmath.asin, mpmath.erf ...), and:
+MPMATH = _number_system(
     "mpmath",
+    lambda p: native(p, "mpmath", module=mpmath),
     {
         sympy.Add: _sum,
         sympy.Mul: _product,
         sympy.Pow: mpmath.power,
-        sympy.sin: mpmath.sin,
-        sympy.cos: mpmath.cos,
-        sympy.tan: mpmath.tan,
-        sympy.asin: mpmath.asin,
-        sympy.acos: mpmath.acos,
-        sympy.atan: mpmath.atan,
-        sympy.sinh: mpmath.sinh,
-        sympy.cosh: mpmath.cosh,
-        sympy.tanh: mpmath.tanh,
-        sympy.exp: mpmath.exp,
-        sympy.log: mpmath.log,
-        sympy.Abs: abs,
         sympy.sign: mpmath.sign,
         sympy.Heaviside: _mp_heaviside,
-        sympy.erf: mpmath.erf,
         sympy.Max: max,
         sympy.Min: min,
         sympy.sec: mpmath.sec,

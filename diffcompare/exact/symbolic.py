@@ -18,6 +18,7 @@ import numpy as np
 import sympy
 
 from diffcompare.lang.ir import Node, element_label
+from diffcompare.lang.primitives import PRIMITIVES, native
 from diffcompare.lang.program import Program
 
 
@@ -36,27 +37,14 @@ def _elementwise(fn):
 
 
 def _reduce(fn):
-    return lambda x: _wrap(fn(list(np.ravel(x))))
+    """A reduction's SymPy form takes each operand as the list of its elements."""
+    return lambda *xs: _wrap(fn(*[list(np.ravel(x)) for x in xs]))
 
 
-def _sigmoid(u):
-    return 1 / (1 + sympy.exp(-u))
-
-
-def _where(c, a, b):
-    return sympy.Piecewise((a, c), (b, True))
-
-
-def _softplus(u):
-    return sympy.log(1 + sympy.exp(u))
-
-
-def _logsumexp(items):
-    return sympy.log(sympy.Add(*[sympy.exp(v) for v in items]))
-
-
-# The SymPy meaning of each primitive: one entry per primitive of the table.
-SYMPY_OPS = {
+# Arithmetic on whole object arrays, as NumPy broadcasts it; every other primitive's
+# SymPy meaning comes from its declaration (diffcompare.lang.primitives: sympy.<name>,
+# or the formula it gives), applied element by element or to the list of elements.
+_ARITHMETIC = {
     "add": lambda a, b: _wrap(a + b),
     "sub": lambda a, b: _wrap(a - b),
     "mul": lambda a, b: _wrap(a * b),
@@ -64,43 +52,12 @@ SYMPY_OPS = {
     "pow": lambda a, b: _wrap(a**b),
     "neg": lambda x: _wrap(-x),
     "matmul": lambda a, b: _wrap(np.matmul(a, b)),
-    "sin": _elementwise(sympy.sin),
-    "cos": _elementwise(sympy.cos),
-    "tan": _elementwise(sympy.tan),
-    "asin": _elementwise(sympy.asin),
-    "acos": _elementwise(sympy.acos),
-    "atan": _elementwise(sympy.atan),
-    "sinh": _elementwise(sympy.sinh),
-    "cosh": _elementwise(sympy.cosh),
-    "tanh": _elementwise(sympy.tanh),
-    "exp": _elementwise(sympy.exp),
-    "expm1": _elementwise(lambda u: sympy.exp(u) - 1),
-    "log": _elementwise(sympy.log),
-    "log1p": _elementwise(lambda u: sympy.log(1 + u)),
-    "log2": _elementwise(lambda u: sympy.log(u) / sympy.log(2)),
-    "log10": _elementwise(lambda u: sympy.log(u) / sympy.log(10)),
-    "sqrt": _elementwise(sympy.sqrt),
-    "abs": _elementwise(sympy.Abs),
-    "sigmoid": _elementwise(_sigmoid),
-    "relu": _elementwise(lambda u: sympy.Max(0, u)),
-    "softplus": _elementwise(_softplus),
-    "erf": _elementwise(sympy.erf),
-    "min": _elementwise(sympy.Min),
-    "max": _elementwise(sympy.Max),
-    "clamp": _elementwise(lambda x, lo, hi: sympy.Min(sympy.Max(x, lo), hi)),
-    "where": _elementwise(_where),
-    "lt": _elementwise(sympy.Lt),
-    "le": _elementwise(sympy.Le),
-    "gt": _elementwise(sympy.Gt),
-    "ge": _elementwise(sympy.Ge),
-    "eq": _elementwise(sympy.Eq),
-    "ne": _elementwise(sympy.Ne),
-    "sum": _reduce(lambda items: sympy.Add(*items)),
-    "mean": _reduce(lambda items: sympy.Add(*items) / len(items)),
-    "prod": _reduce(lambda items: sympy.Mul(*items)),
-    "dot": lambda a, b: _wrap(sympy.Add(*(np.ravel(a) * np.ravel(b)))),
-    "norm": _reduce(lambda items: sympy.sqrt(sympy.Add(*[v**2 for v in items]))),
-    "logsumexp": _reduce(_logsumexp),
+}
+
+SYMPY_OPS = {
+    name: _ARITHMETIC.get(name)
+    or (_reduce if p.kind == "reduction" else _elementwise)(native(p, "sympy", module=sympy))
+    for name, p in PRIMITIVES.items()
 }
 
 

@@ -1,30 +1,61 @@
-"""The one primitive table.
+"""The one primitive table: everything diffcompare knows about a primitive, declared once.
 
-Each primitive is declared once: its name, arity, how its shape follows from its
-operands, its forward rule in NumPy and one local derivative (VJP) rule per
-operand, in the spirit of HIPS autograd's
-``defvjp(anp.sin, lambda ans, x: lambda g: g * anp.cos(x))``. A VJP rule here is
-``vjp(g, ans, *args)``: the upstream adjoint g times the local derivative, before
-it is summed back to the operand's shape (the engine does that for broadcasting).
+Each primitive is one declaration, in the spirit of HIPS autograd's
+``defvjp(anp.sin, lambda ans, x: lambda g: g * anp.cos(x))`` and JAX's ``defjvp``:
 
-The chain-rule engine runs these rules. The other backends map the same names
-to their own native functions in one lookup dict each (torch.sin, jnp.sin,
-sympy.sin), so adding a primitive touches one table per backend.
+- its arity, kind, and how its shape follows from its operands;
+- its forward rule in NumPy (by default ``numpy.<its NumPy name>``) and one local
+  derivative (VJP) rule per operand. A VJP rule here is ``vjp(g, ans, *args)``: the
+  upstream adjoint g times the local derivative, before it is summed back to the
+  operand's shape (the engine does that for broadcasting);
+- where it is not differentiable (`kink`, and `kink_words` for the messages), and a
+  `hazard`: how much its forward or local-derivative rule amplifies rounding error at a
+  point, which the report uses to explain a lost digit (sigmoid's σ(1-σ) at large
+  arguments, cancellation in a - b);
+- for complex steps: whether it is analytic, and a complex-safe forward rule where the
+  real one is not (`complex_forward`);
+- for reductions, the row-wise form over axis 1 of a (batch, n) array (`rows`), which the
+  batched finite differences use;
+- whether and how the fuzzer draws it (`fuzz`, `fuzz_integers`) and its typeset LaTeX name;
+- its function in each library: NumPy, torch, jax, SymPy, mpmath.
 
-A `hazard` estimates how much a primitive's forward or local-derivative rule
-amplifies rounding error at a point; the report uses it to explain a lost
-digit (sigmoid's σ(1-σ) at large arguments, cancellation in a - b).
+Library names follow a convention, as SymPy's lambdify ``*_TRANSLATIONS`` dicts do: a
+primitive is ``<root>.<name>`` in each library (LIBRARY_ROOTS: ``torch.sin``,
+``jax.numpy.sin``, ``sympy.sin``, ``mpmath.sin``, ``numpy.sin``), a NumPy-like library
+(jax.numpy, a plug-in's autograd.numpy) takes NumPy's name, and a primitive written with
+a Python operator (a + b) is that operator. A declaration lists only the names that
+differ: another name (``numpy="arcsin"``), a dotted path (``jax="jax.nn.sigmoid"``), a
+factory that receives the library module and builds the formula where the library has
+no single function (``sympy=lambda sympy: lambda u: 1 / (1 + sympy.exp(-u))``), or None
+(the library has none). Names are resolved lazily, by `native` and `library_ops`, so
+this module imports no library but NumPy.
+
+Every table is derived from these declarations: the engine's NUMPY_OPS and complex ops,
+the batched reductions, SYMPY_OPS and the float64/mpmath evaluation of SymPy's functions,
+TORCH_OPS and JAX_OPS (each backend keeps only a few adapters of its own), the fuzzer's
+lists, the LaTeX names. Adding a primitive is one declaration here (and a test row).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+import operator as op
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from importlib import import_module
+from typing import Any
 
 import numpy as np
 
 VJP = Callable[..., np.ndarray]
+# A library name: a name in the library's root module, a dotted path from a top-level
+# module, a factory given the library's root module, or None where the library has none.
+Name = str | Callable[[Any], Callable[..., Any]] | None
+
+# Where each library's functions live, by the convention <root>.<name>.
+LIBRARY_ROOTS = {"numpy": "numpy", "torch": "torch", "jax": "jax.numpy", "sympy": "sympy", "mpmath": "mpmath"}
+# Libraries that follow NumPy's names where a declaration gives none of their own.
+NUMPY_LIKE = {"jax": "numpy"}
 
 
 @dataclass(frozen=True)
@@ -38,6 +69,26 @@ class Primitive:
     hazard: Callable[..., tuple[float, str] | None] | None = field(default=None, repr=False)
     kink: Callable[..., np.ndarray] | None = field(default=None, repr=False)  # where not differentiable
     hazard_in: str = "value"  # the hazard is in the forward "value" or in the local "derivative" rule
+    kink_words: str = "a kink"  # where the kink is, in words: "'relu(x)' is at 0"
+    operator: Callable[..., Any] | None = field(default=None, repr=False)  # Python's operator (a + b)
+    names: Mapping[str, Name] = field(default_factory=dict, repr=False, compare=False)  # library -> Name
+    complex_forward: Callable[..., np.ndarray] | None = field(
+        default=None, repr=False
+    )  # where forward is not complex-safe
+    rows: Callable[..., np.ndarray] | None = field(default=None, repr=False)  # reductions: over axis 1 of (B, n)
+    fuzz: bool = False  # the fuzzer draws it
+    fuzz_integers: tuple[tuple[int, int, int], ...] = ()  # (operand, low, high): drawn as an integer constant
+    latex: str | None = None  # typeset name; None: \operatorname{name}
+
+    @property
+    def analytic(self) -> bool:
+        """Complex arithmetic can take this step (complex-step differentiation)."""
+        return self.smooth and self.kind != "compare"
+
+    @property
+    def complex_safe(self) -> Callable[..., np.ndarray]:
+        """The forward rule on complex arrays."""
+        return self.complex_forward or self.forward
 
     def shape(self, *shapes: tuple[int, ...]) -> tuple[int, ...]:
         if self.kind in ("elementwise", "compare"):
@@ -66,6 +117,63 @@ def matmul_shape(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
     if len(b) == 1:
         out = out[:-1]
     return out
+
+
+# --- names in each library ------------------------------------------------------
+
+
+def _dotted(path: str):
+    """numpy.linalg.norm, jax.scipy.special.erf: the longest importable module, then attributes."""
+    parts = path.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        try:
+            value = import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        for attr in parts[cut:]:
+            value = getattr(value, attr)
+        return value
+    raise ImportError(path)
+
+
+def _lookup(name, operator, names, library, module, like):
+    for key in (library, like):
+        if key is not None and key in names:
+            spec = names[key]
+            break
+    else:
+        if operator is not None:
+            return operator
+        spec = name
+    if spec is None:
+        raise LookupError(f"{library} has no function for the primitive '{name}'")
+    try:
+        if isinstance(spec, str) and "." in spec:
+            return _dotted(spec)
+        if module is None:
+            module = import_module(LIBRARY_ROOTS.get(library, library))
+        return spec(module) if callable(spec) else getattr(module, spec)
+    except AttributeError as exc:
+        raise LookupError(f"{library} has no {spec!r} for the primitive '{name}': declare its name ({exc})") from None
+
+
+def native(primitive: Primitive, library: str, *, module=None, like: str | None = None):
+    """The primitive's function in `library` (a key of LIBRARY_ROOTS, or a module path
+    such as "autograd.numpy"), by the declaration's names and the convention.
+    like: a library whose names this one follows (NUMPY_LIKE by default)."""
+    like = NUMPY_LIKE.get(library) if like is None else like
+    return _lookup(primitive.name, primitive.operator, primitive.names, library, module, like)
+
+
+def library_ops(library: str, *, own: Mapping[str, Callable] | None = None, like: str | None = None) -> dict:
+    """{primitive name: function} for every primitive, for Program: the library's own
+    adapters (`own`) where given, else `native`. Imports the library."""
+    own = own or {}
+    module = import_module(LIBRARY_ROOTS.get(library, library))
+    return {
+        name: own[name] if name in own else native(p, library, module=module, like=like)
+        for name, p in PRIMITIVES.items()
+    }
 
 
 # --- forward rules that NumPy lacks as one native function -------------------
@@ -176,10 +284,6 @@ def _overflow_hazard(ans, x):
     return None
 
 
-def _elementwise(name, forward, *vjps, hazard=None, kink=None, hazard_in="value"):
-    return Primitive(name, len(vjps), "elementwise", forward, vjps, kink is None, hazard, kink, hazard_in)
-
-
 def _at_zero(x):
     return np.asarray(x) == 0
 
@@ -192,6 +296,84 @@ def _at_bound(x, lo, hi):
     return (np.asarray(x) == lo) | (np.asarray(x) == hi)
 
 
+# --- complex-safe forward rules, for complex steps ---------------------------------
+
+
+def _complex_sigmoid(z):
+    # The branch whose exponential cannot overflow, chosen by the real part.
+    return np.where(np.real(z) >= 0, 1 / (1 + np.exp(-z)), np.exp(z) / (1 + np.exp(z)))
+
+
+def _complex_softplus(z):
+    return np.where(np.real(z) > 0, z + np.log1p(np.exp(-z)), np.log1p(np.exp(z)))
+
+
+def _complex_erf(z):
+    # NumPy has no complex erf: the first-order extension erf(a + ib) = erf(a) + ib·erf'(a),
+    # exact to rounding while |b| is of the order of the complex step.
+    z = np.asarray(z)
+    a, b = np.real(z), np.imag(z)
+    real = np.vectorize(math.erf, otypes=[np.float64])(a)
+    return (real + 1j * b * (2 / math.sqrt(math.pi)) * np.exp(-a * a)).astype(z.dtype)
+
+
+def _complex_logsumexp(z):
+    m = np.max(np.real(z))
+    return m + np.log(np.sum(np.exp(z - m)))
+
+
+def _logsumexp_rows(x):
+    m = np.max(np.real(x), axis=1, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0)
+    return m[:, 0] + np.log(np.sum(np.exp(x - m), axis=1))
+
+
+# --- declarations -----------------------------------------------------------------
+
+_FIELDS = {
+    "smooth",
+    "hazard",
+    "kink",
+    "hazard_in",
+    "kink_words",
+    "operator",
+    "complex_forward",
+    "rows",
+    "fuzz",
+    "fuzz_integers",
+    "latex",
+}
+
+
+def _declare(name: str, kind: str, vjps, forward=None, **knowledge) -> Primitive:
+    """One primitive from its declaration; keywords that are not Primitive fields are
+    its names in libraries (numpy=, torch=, jax=, sympy=, mpmath=)."""
+    names = {k: knowledge.pop(k) for k in list(knowledge) if k not in _FIELDS}
+    unknown = set(names) - set(LIBRARY_ROOTS)
+    if unknown:
+        raise TypeError(f"{name}: unknown library or field {sorted(unknown)}")
+    if forward is None:
+        forward = _lookup(name, None, names, "numpy", np, None)
+    if knowledge.get("kink") is not None:
+        knowledge.setdefault("smooth", False)
+    return Primitive(name, len(vjps), kind, forward, tuple(vjps), names=names, **knowledge)
+
+
+def elementwise(name: str, *vjps: VJP | None, **declaration) -> Primitive:
+    return _declare(name, "elementwise", vjps, **declaration)
+
+
+def reduction(name: str, *vjps: VJP, **declaration) -> Primitive:
+    return _declare(name, "reduction", vjps, **declaration)
+
+
+def comparison(name: str, forward, operator, sympy: str) -> Primitive:
+    """Only inside where(); no derivative. Python's operator, NumPy's ufunc, SymPy's relation."""
+    return _declare(
+        name, "compare", (None, None), forward=forward, operator=operator, sympy=sympy, kink=_tie, smooth=True
+    )
+
+
 def _table(*prims: Primitive) -> dict[str, Primitive]:
     return {p.name: p for p in prims}
 
@@ -199,101 +381,246 @@ def _table(*prims: Primitive) -> dict[str, Primitive]:
 _SQRT_PI = math.sqrt(math.pi)
 
 PRIMITIVES: dict[str, Primitive] = _table(
-    # arithmetic
-    _elementwise("add", np.add, lambda g, ans, a, b: g, lambda g, ans, a, b: g, hazard=_cancellation_hazard),
-    _elementwise("sub", np.subtract, lambda g, ans, a, b: g, lambda g, ans, a, b: -g, hazard=_cancellation_hazard),
-    _elementwise("mul", np.multiply, lambda g, ans, a, b: g * b, lambda g, ans, a, b: g * a),
-    _elementwise("div", np.divide, lambda g, ans, a, b: g / b, lambda g, ans, a, b: -g * a / (b * b)),
-    _elementwise(
+    # arithmetic, written with Python's operators in every library
+    elementwise(
+        "add",
+        lambda g, ans, a, b: g,
+        lambda g, ans, a, b: g,
+        forward=np.add,
+        operator=op.add,
+        hazard=_cancellation_hazard,
+        fuzz=True,
+    ),
+    elementwise(
+        "sub",
+        lambda g, ans, a, b: g,
+        lambda g, ans, a, b: -g,
+        forward=np.subtract,
+        operator=op.sub,
+        hazard=_cancellation_hazard,
+        fuzz=True,
+    ),
+    elementwise(
+        "mul", lambda g, ans, a, b: g * b, lambda g, ans, a, b: g * a, forward=np.multiply, operator=op.mul, fuzz=True
+    ),
+    elementwise(
+        "div",
+        lambda g, ans, a, b: g / b,
+        lambda g, ans, a, b: -g * a / (b * b),
+        forward=np.divide,
+        operator=op.truediv,
+        fuzz=True,
+    ),
+    elementwise(
         "pow",
-        np.power,
         lambda g, ans, a, b: g * b * a ** (b - 1),
         lambda g, ans, a, b: g * np.log(a) * ans,
+        forward=np.power,
+        operator=op.pow,
+        fuzz=True,
+        fuzz_integers=((1, 2, 4),),  # a small integer power keeps pow inside its domain everywhere
     ),
-    _elementwise("neg", np.negative, lambda g, ans, x: -g),
-    Primitive("matmul", 2, "matmul", np.matmul, (_matmul_vjp_a, _matmul_vjp_b)),
+    _declare("matmul", "matmul", (_matmul_vjp_a, _matmul_vjp_b), forward=np.matmul, operator=op.matmul),
     # elementary functions
-    _elementwise("sin", np.sin, lambda g, ans, x: g * np.cos(x)),
-    _elementwise("cos", np.cos, lambda g, ans, x: -g * np.sin(x)),
-    _elementwise("tan", np.tan, lambda g, ans, x: g * (1 + ans * ans)),
-    _elementwise("asin", np.arcsin, lambda g, ans, x: g / np.sqrt(1 - x * x)),
-    _elementwise("acos", np.arccos, lambda g, ans, x: -g / np.sqrt(1 - x * x)),
-    _elementwise("atan", np.arctan, lambda g, ans, x: g / (1 + x * x)),
-    _elementwise("sinh", np.sinh, lambda g, ans, x: g * np.cosh(x)),
-    _elementwise("cosh", np.cosh, lambda g, ans, x: g * np.sinh(x)),
-    _elementwise("tanh", np.tanh, lambda g, ans, x: g * (1 - ans * ans), hazard=_tanh_hazard, hazard_in="derivative"),
-    _elementwise("exp", np.exp, lambda g, ans, x: g * ans, hazard=_overflow_hazard),
-    _elementwise("expm1", np.expm1, lambda g, ans, x: g * (ans + 1), hazard=_expm1_hazard, hazard_in="derivative"),
-    _elementwise("log", np.log, lambda g, ans, x: g / x),
-    _elementwise("log1p", np.log1p, lambda g, ans, x: g / (1 + x)),
-    _elementwise("log2", np.log2, lambda g, ans, x: g / (x * math.log(2))),
-    _elementwise("log10", np.log10, lambda g, ans, x: g / (x * math.log(10))),
-    _elementwise("sqrt", np.sqrt, lambda g, ans, x: g / (2 * ans)),
-    _elementwise("abs", np.abs, lambda g, ans, x: g * np.sign(x), kink=_at_zero),
-    _elementwise(
-        "sigmoid", _sigmoid, lambda g, ans, x: g * ans * (1 - ans), hazard=_saturation_hazard, hazard_in="derivative"
+    elementwise("sin", lambda g, ans, x: g * np.cos(x), latex=r"\sin", fuzz=True),
+    elementwise("cos", lambda g, ans, x: -g * np.sin(x), latex=r"\cos", fuzz=True),
+    elementwise("tan", lambda g, ans, x: g * (1 + ans * ans), latex=r"\tan", fuzz=True),
+    elementwise("asin", lambda g, ans, x: g / np.sqrt(1 - x * x), numpy="arcsin", latex=r"\arcsin", fuzz=True),
+    elementwise("acos", lambda g, ans, x: -g / np.sqrt(1 - x * x), numpy="arccos", latex=r"\arccos", fuzz=True),
+    elementwise("atan", lambda g, ans, x: g / (1 + x * x), numpy="arctan", latex=r"\arctan", fuzz=True),
+    elementwise("sinh", lambda g, ans, x: g * np.cosh(x), latex=r"\sinh", fuzz=True),
+    elementwise("cosh", lambda g, ans, x: g * np.sinh(x), latex=r"\cosh", fuzz=True),
+    elementwise(
+        "tanh",
+        lambda g, ans, x: g * (1 - ans * ans),
+        hazard=_tanh_hazard,
+        hazard_in="derivative",
+        latex=r"\tanh",
+        fuzz=True,
     ),
-    _elementwise("relu", lambda x: np.maximum(x, 0), lambda g, ans, x: g * (x > 0), kink=_at_zero),
-    _elementwise("softplus", lambda x: np.logaddexp(0, x), lambda g, ans, x: g * _sigmoid(x)),
-    _elementwise("erf", _erf, lambda g, ans, x: g * (2 / _SQRT_PI) * np.exp(-x * x)),
+    elementwise("exp", lambda g, ans, x: g * ans, hazard=_overflow_hazard, latex=r"\exp", fuzz=True),
+    elementwise(
+        "expm1",
+        lambda g, ans, x: g * (ans + 1),
+        hazard=_expm1_hazard,
+        hazard_in="derivative",
+        sympy=lambda sympy: lambda u: sympy.exp(u) - 1,
+        fuzz=True,
+    ),
+    elementwise("log", lambda g, ans, x: g / x, latex=r"\log", fuzz=True),
+    elementwise("log1p", lambda g, ans, x: g / (1 + x), sympy=lambda sympy: lambda u: sympy.log(1 + u), fuzz=True),
+    elementwise(
+        "log2",
+        lambda g, ans, x: g / (x * math.log(2)),
+        sympy=lambda sympy: lambda u: sympy.log(u) / sympy.log(2),
+        latex=r"\log_{2}",
+        fuzz=True,
+    ),
+    elementwise(
+        "log10",
+        lambda g, ans, x: g / (x * math.log(10)),
+        sympy=lambda sympy: lambda u: sympy.log(u) / sympy.log(10),
+        latex=r"\log_{10}",
+        fuzz=True,
+    ),
+    elementwise("sqrt", lambda g, ans, x: g / (2 * ans), fuzz=True),
+    elementwise(
+        "abs",
+        lambda g, ans, x: g * np.sign(x),
+        kink=_at_zero,
+        kink_words="0",
+        sympy="Abs",
+        mpmath=lambda mpmath: abs,
+        fuzz=True,
+    ),
+    elementwise(
+        "sigmoid",
+        lambda g, ans, x: g * ans * (1 - ans),
+        forward=_sigmoid,
+        hazard=_saturation_hazard,
+        hazard_in="derivative",
+        complex_forward=_complex_sigmoid,
+        numpy=None,
+        jax="jax.nn.sigmoid",
+        sympy=lambda sympy: lambda u: 1 / (1 + sympy.exp(-u)),
+        latex=r"\sigma",
+        fuzz=True,
+    ),
+    elementwise(
+        "relu",
+        lambda g, ans, x: g * (x > 0),
+        kink=_at_zero,
+        kink_words="0",
+        numpy=lambda np: lambda x: np.maximum(x, 0),
+        jax="jax.nn.relu",
+        sympy=lambda sympy: lambda u: sympy.Max(0, u),
+        fuzz=True,
+    ),
+    elementwise(
+        "softplus",
+        lambda g, ans, x: g * _sigmoid(x),
+        complex_forward=_complex_softplus,
+        numpy=lambda np: lambda x: np.logaddexp(0, x),
+        torch="torch.nn.functional.softplus",
+        jax="jax.nn.softplus",
+        sympy=lambda sympy: lambda u: sympy.log(1 + sympy.exp(u)),
+        fuzz=True,
+    ),
+    elementwise(
+        "erf",
+        lambda g, ans, x: g * (2 / _SQRT_PI) * np.exp(-x * x),
+        forward=_erf,
+        complex_forward=_complex_erf,
+        numpy=None,
+        jax="jax.scipy.special.erf",
+        fuzz=True,
+    ),
+    # neg is declared after the functions: the fuzzer draws from its lists in declaration order
+    elementwise("neg", lambda g, ans, x: -g, forward=np.negative, operator=op.neg, fuzz=True),
     # piecewise
-    _elementwise(
+    elementwise(
         "min",
-        np.minimum,
         lambda g, ans, a, b: g * (a <= b) * _tie_share(a, b),
         lambda g, ans, a, b: g * (b <= a) * _tie_share(a, b),
         kink=_tie,
+        kink_words="a tie of its arguments",
+        numpy="minimum",
+        sympy="Min",
+        latex=r"\min",
+        fuzz=True,
     ),
-    _elementwise(
+    elementwise(
         "max",
-        np.maximum,
         lambda g, ans, a, b: g * (a >= b) * _tie_share(a, b),
         lambda g, ans, a, b: g * (b >= a) * _tie_share(a, b),
         kink=_tie,
+        kink_words="a tie of its arguments",
+        numpy="maximum",
+        sympy="Max",
+        latex=r"\max",
+        fuzz=True,
     ),
-    _elementwise(
+    elementwise(
         "clamp",
-        lambda x, lo, hi: np.minimum(np.maximum(x, lo), hi),
         # torch.clamp's convention: the gradient passes on the closed interval.
         lambda g, ans, x, lo, hi: g * ((x >= lo) & (x <= hi)),
         lambda g, ans, x, lo, hi: g * (x < lo),
         lambda g, ans, x, lo, hi: g * (x > hi),
+        forward=lambda x, lo, hi: np.minimum(np.maximum(x, lo), hi),
         kink=_at_bound,
+        kink_words="a bound",
+        numpy="clip",
+        sympy=lambda sympy: lambda x, lo, hi: sympy.Min(sympy.Max(x, lo), hi),
     ),
-    _elementwise(
+    elementwise(
         "where",
-        np.where,
         None,
         lambda g, ans, c, a, b: np.where(c, g, 0 * g),
         lambda g, ans, c, a, b: np.where(c, 0 * g, g),
         kink=_tie,  # applied to the condition's operands: its boundary is a == b
+        kink_words="the boundary of its condition",
+        sympy=lambda sympy: lambda c, a, b: sympy.Piecewise((a, c), (b, True)),
     ),
     # comparisons: only inside where(); no derivative
-    *(
-        Primitive(name, 2, "compare", fn, (None, None), kink=_tie)
-        for name, fn in [
-            ("lt", np.less),
-            ("le", np.less_equal),
-            ("gt", np.greater),
-            ("ge", np.greater_equal),
-            ("eq", np.equal),
-            ("ne", np.not_equal),
-        ]
+    comparison("lt", np.less, op.lt, "Lt"),
+    comparison("le", np.less_equal, op.le, "Le"),
+    comparison("gt", np.greater, op.gt, "Gt"),
+    comparison("ge", np.greater_equal, op.ge, "Ge"),
+    comparison("eq", np.equal, op.eq, "Eq"),
+    comparison("ne", np.not_equal, op.ne, "Ne"),
+    # reductions to a scalar; in SymPy each is a function of the list of elements
+    reduction(
+        "sum",
+        lambda g, ans, x: np.broadcast_to(g, np.shape(x)),
+        rows=lambda x: x.sum(axis=1),
+        sympy=lambda sympy: lambda items: sympy.Add(*items),
+        latex=r"\sum",
     ),
-    # reductions to a scalar
-    Primitive("sum", 1, "reduction", np.sum, (lambda g, ans, x: np.broadcast_to(g, np.shape(x)),)),
-    Primitive("mean", 1, "reduction", np.mean, (lambda g, ans, x: np.broadcast_to(g / np.size(x), np.shape(x)),)),
-    Primitive("prod", 1, "reduction", np.prod, (_prod_vjp,)),
-    Primitive("dot", 2, "reduction", np.dot, (lambda g, ans, a, b: g * b, lambda g, ans, a, b: g * a)),
-    Primitive("norm", 1, "reduction", _norm, (lambda g, ans, x: g * x / ans,)),
-    Primitive("logsumexp", 1, "reduction", _logsumexp, (lambda g, ans, x: g * np.exp(x - ans),)),
+    reduction(
+        "mean",
+        lambda g, ans, x: np.broadcast_to(g / np.size(x), np.shape(x)),
+        rows=lambda x: x.mean(axis=1),
+        sympy=lambda sympy: lambda items: sympy.Add(*items) / len(items),
+    ),
+    reduction(
+        "prod",
+        _prod_vjp,
+        rows=lambda x: x.prod(axis=1),
+        sympy=lambda sympy: lambda items: sympy.Mul(*items),
+    ),
+    reduction(
+        "dot",
+        lambda g, ans, a, b: g * b,
+        lambda g, ans, a, b: g * a,
+        rows=lambda a, b: np.sum(a * b, axis=-1),
+        sympy=lambda sympy: lambda a, b: sympy.Add(*[u * v for u, v in zip(a, b)]),
+    ),
+    reduction(
+        "norm",
+        lambda g, ans, x: g * x / ans,
+        forward=_norm,
+        complex_forward=lambda z: np.sqrt(np.sum(z * z)),
+        rows=lambda x: np.sqrt(np.sum(x * x, axis=1)),
+        numpy=lambda np: lambda x: np.linalg.norm(np.ravel(x)),
+        torch="torch.linalg.vector_norm",
+        sympy=lambda sympy: lambda items: sympy.sqrt(sympy.Add(*[v**2 for v in items])),
+    ),
+    reduction(
+        "logsumexp",
+        lambda g, ans, x: g * np.exp(x - ans),
+        forward=_logsumexp,
+        complex_forward=_complex_logsumexp,
+        rows=_logsumexp_rows,
+        numpy=None,
+        torch=lambda torch: lambda x: torch.logsumexp(x.reshape(-1), 0),
+        jax="jax.scipy.special.logsumexp",
+        sympy=lambda sympy: lambda items: sympy.log(sympy.Add(*[sympy.exp(v) for v in items])),
+    ),
 )
 
 # The names a problem may call, with their arity; operators map to the rest.
 FUNCTIONS: dict[str, int] = {
-    name: p.arity
-    for name, p in PRIMITIVES.items()
-    if p.kind != "compare" and name not in ("add", "sub", "mul", "div", "pow", "neg", "matmul")
+    name: p.arity for name, p in PRIMITIVES.items() if p.kind != "compare" and p.operator is None
 }
 
-COMPARISONS = ("lt", "le", "gt", "ge", "eq", "ne")
+COMPARISONS = tuple(name for name, p in PRIMITIVES.items() if p.kind == "compare")

@@ -8,28 +8,17 @@ plus a short Python loop, much as hand-written code would.
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Callable
 from typing import Any
 
 from diffcompare.lang.ir import Node, topo_order
+from diffcompare.lang.primitives import PRIMITIVES
 
-# Arithmetic and comparisons through Python's operators, as hand-written code
-# for torch or jax would spell them; each framework's table starts from these.
+# Arithmetic and comparisons through Python's operators, as hand-written code for
+# torch or jax would spell them (Primitive.operator): the primitives' names in every
+# library by the convention of diffcompare.lang.primitives.
 PYTHON_OPERATORS: dict[str, Callable[..., Any]] = {
-    "add": operator.add,
-    "sub": operator.sub,
-    "mul": operator.mul,
-    "div": operator.truediv,
-    "pow": operator.pow,
-    "neg": operator.neg,
-    "matmul": operator.matmul,
-    "lt": operator.lt,
-    "le": operator.le,
-    "gt": operator.gt,
-    "ge": operator.ge,
-    "eq": operator.eq,
-    "ne": operator.ne,
+    name: p.operator for name, p in PRIMITIVES.items() if p.operator is not None
 }
 
 

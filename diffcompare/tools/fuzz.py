@@ -25,9 +25,9 @@ from diffcompare.lang.primitives import PRIMITIVES
 
 AMPLIFICATION_LIMIT = 1e3
 MAX_MAGNITUDE = 1e6
-UNARY = ["sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "exp", "expm1", "log", "log1p"]
-UNARY += ["log2", "log10", "sqrt", "abs", "sigmoid", "relu", "softplus", "erf", "neg"]
-BINARY = ["add", "sub", "mul", "div", "pow", "min", "max"]
+# The primitives the fuzzer draws (Primitive.fuzz), in declaration order.
+UNARY = [name for name, p in PRIMITIVES.items() if p.fuzz and p.arity == 1]
+BINARY = [name for name, p in PRIMITIVES.items() if p.fuzz and p.arity == 2]
 OPERATORS = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**"}
 EXACT_BACKENDS = ["sympy", "torch", "jax", "chainrule"]
 
@@ -85,9 +85,9 @@ def random_expression(rng: np.random.Generator, leaves: list[Expr], depth: int) 
         else:
             op = BINARY[rng.integers(len(BINARY))]
             args = [random_expression(rng, leaves, depth - 1), random_expression(rng, leaves, depth - 1)]
-            if op == "pow":  # a small integer power keeps pow inside its domain everywhere
-                exponent = int(rng.integers(2, 4))
-                args[1] = Expr("const", name=str(exponent), value=float(exponent))
+            for position, low, high in PRIMITIVES[op].fuzz_integers:  # pow's small integer exponent
+                exponent = int(rng.integers(low, high))
+                args[position] = Expr("const", name=str(exponent), value=float(exponent))
         value = _apply(op, args)
         if value is not None:
             return Expr(op, tuple(args), value=value)

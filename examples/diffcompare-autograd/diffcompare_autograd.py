@@ -10,50 +10,22 @@ import time
 import warnings
 
 import autograd
-import autograd.numpy as anp
 import autograd.scipy.special as asp
 import numpy as np
 
 from diffcompare.backends import BaseBackend, Gradient
 from diffcompare.backends.timing import median_time
-from diffcompare.lang.program import PYTHON_OPERATORS, Program
+from diffcompare.lang.primitives import library_ops
+from diffcompare.lang.program import Program
 
-# One entry per primitive of diffcompare.lang.primitives.PRIMITIVES: autograd's own
-# functions, or the expression an autograd user would write where it has none.
-AUTOGRAD_OPS = {
-    **PYTHON_OPERATORS,
-    "sin": anp.sin,
-    "cos": anp.cos,
-    "tan": anp.tan,
-    "asin": anp.arcsin,
-    "acos": anp.arccos,
-    "atan": anp.arctan,
-    "sinh": anp.sinh,
-    "cosh": anp.cosh,
-    "tanh": anp.tanh,
-    "exp": anp.exp,
-    "expm1": anp.expm1,
-    "log": anp.log,
-    "log1p": anp.log1p,
-    "log2": anp.log2,
-    "log10": anp.log10,
-    "sqrt": anp.sqrt,
-    "abs": anp.abs,
-    "sigmoid": asp.expit,
-    "relu": lambda x: anp.maximum(x, 0.0),
-    "softplus": lambda x: anp.logaddexp(0.0, x),
-    "erf": asp.erf,
-    "min": anp.minimum,
-    "max": anp.maximum,
-    "clamp": anp.clip,
-    "where": anp.where,
-    "sum": anp.sum,
-    "mean": anp.mean,
-    "prod": anp.prod,
-    "dot": anp.dot,
-    "norm": lambda x: anp.linalg.norm(anp.ravel(x)),
-    "logsumexp": asp.logsumexp,
-}
+# autograd.numpy follows NumPy's names, so the primitives' declarations give every
+# function (diffcompare.lang.primitives: NumPy's name, Python's operators, the formula
+# where NumPy has none); the table lists only what autograd spells differently.
+AUTOGRAD_OPS = library_ops(
+    "autograd.numpy",
+    like="numpy",
+    own={"sigmoid": asp.expit, "erf": asp.erf, "logsumexp": asp.logsumexp},
+)
 
 
 class AutogradBackend(BaseBackend):
