@@ -1,0 +1,98 @@
+"""The protocol every backend follows, built-in or not (docs/extending.md).
+
+A backend receives a Problem (with its IR) and a dtype name and returns a
+Gradient: float64 copies of the values it computed for each variable, the
+median time of one evaluation, and optionally a per-element error bound. It may
+raise SkipCell (`skipped` rows) or anything else (`error` rows). Its Method says
+how its rows are judged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import ClassVar, Protocol, runtime_checkable
+
+import numpy as np
+
+from diffcompare.spec.problem import DTYPES, Problem
+
+
+@dataclass
+class Gradient:
+    """What a backend returns for one problem in one dtype."""
+
+    values: dict[str, np.ndarray]  # variable -> gradient, in the variable's shape
+    time_s: float = float("nan")  # median seconds of one warm gradient evaluation
+    message: str = ""  # appended to the message of every row of the cell
+    bounds: dict[str, np.ndarray] = field(default_factory=dict)  # own error estimate per element
+    setup_s: float = float("nan")  # building: tracing, compiling, differentiating, and the first call
+    f_time_s: float = float("nan")  # median seconds of the function alone, same backend and dtype
+    extras: dict[str, float] = field(default_factory=dict)  # backend-specific columns (expr_ops …)
+
+
+class Method(str, Enum):
+    """How a backend's rows are judged (diffcompare.running.verdicts). A backend may name
+    its method by the enum or by its value; anything else is an error, not the exact rule."""
+
+    EXACT = "exact"  # relative error within √ε of the dtype: anything that differentiates
+    COMPLEX_STEP = "complex-step"  # as exact
+    FINITE_DIFFERENCE = "finite-difference"  # within the error bound the backend returns
+    GIVEN = "given"  # a value written elsewhere (`expected:`), at the precision written
+
+    @classmethod
+    def of(cls, value) -> Method:
+        try:
+            return cls(value)
+        except ValueError:
+            known = ", ".join(m.value for m in cls)
+            raise ValueError(f"the backend's method {value!r} is not one of {known}") from None
+
+
+class SkipCell(Exception):
+    """Raised by a backend that does not apply to a problem (say, complex step on
+    relu): its rows become `skipped` with this reason, not `error`."""
+
+
+@runtime_checkable
+class Backend(Protocol):
+    name: ClassVar[str]
+    method: ClassVar[Method | str]  # how its rows are judged: a Method or its value
+    description: ClassVar[str]
+    library: ClassVar[str]  # the distribution whose version the rows carry ("torch"), or ""
+
+    def dtypes_for(self, problem: Problem) -> tuple[str, ...]: ...
+
+    def variables(self, problem: Problem) -> list[str]: ...
+
+    def gradient(self, problem: Problem, dtype: str) -> Gradient: ...
+
+
+PROTOCOL_MEMBERS = ("name", "method", "description", "library", "dtypes_for", "variables", "gradient")
+
+
+class BaseBackend:
+    """Defaults for the protocol: every dtype of the problem, every wrt variable."""
+
+    name: ClassVar[str] = ""
+    method: ClassVar[Method | str] = Method.EXACT
+    description: ClassVar[str] = ""
+    library: ClassVar[str] = ""
+    supported_dtypes: ClassVar[tuple[str, ...]] = DTYPES
+
+    def dtypes_for(self, problem: Problem) -> tuple[str, ...]:
+        return tuple(d for d in problem.dtypes if d in self.supported_dtypes)
+
+    def variables(self, problem: Problem) -> list[str]:
+        return list(problem.wrt)
+
+
+def error_line(exc: BaseException) -> str:
+    """'ValueError: …': an exception as a row's message, on one line."""
+    return f"{type(exc).__name__}: {one_line(exc)}"
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception's text on one line, at most 300 characters: a row's message."""
+    text = " ".join(str(exc).split())
+    return text[:300] + ("…" if len(text) > 300 else "")
