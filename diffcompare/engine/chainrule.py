@@ -54,15 +54,7 @@ class TapeStep:
     local: list[tuple[str, np.ndarray]]  # (operand name, ∂step/∂operand)
     adjoint: np.ndarray | None  # ∂f/∂step; None where f does not depend on it
 
-    @staticmethod
-    def text(value) -> str:
-        """A tape entry for people: a scalar to its last digit (σ(32) is 0.9999999999999873,
-        and printing it as 1 would hide the very saturation the tape is read for),
-        an abbreviated array otherwise."""
-        value = np.asarray(value)
-        if value.ndim == 0:
-            return repr(float(value)) if value.dtype.kind == "f" else str(value.item())
-        return np.array2string(value, precision=6, separator=", ", threshold=8)
+    # How a step reads as text: diffcompare.engine.tape (value_text, tape_table).
 
 
 class ChainRule:

@@ -141,12 +141,6 @@ class SymbolicForm:
         replacements, reduced = self.gradient_cse
         return int(sum(sympy.count_ops(e) for _, e in replacements) + sum(sympy.count_ops(e) for e in reduced))
 
-    @cached_property
-    def reference(self):
-        from diffcompare.exact.reference import compute_reference
-
-        return compute_reference(self)
-
 
 def _readable_constant(value: float) -> sympy.Expr:
     """A constant as a person wrote it: 1/2 for 0.5, 1.0·10⁻⁸ for 1e-8, not its exact binary value."""
