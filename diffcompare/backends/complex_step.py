@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from diffcompare.backends import BaseBackend, Gradient, SkipCell
+from diffcompare.backends import BaseBackend, Gradient, Method, SkipCell
 from diffcompare.backends.finite import FiniteDifferences
 from diffcompare.backends.timing import median_time
 from diffcompare.engine.complex import COMPLEX, COMPLEX_OPS, STEP, non_analytic_step
@@ -26,7 +26,7 @@ from diffcompare.engine.complex import COMPLEX, COMPLEX_OPS, STEP, non_analytic_
 class ComplexStepBackend(BaseBackend):
     name = "complex_step"
     library = "numpy"
-    method = "complex-step"
+    method = Method.COMPLEX_STEP
     description = "Im f(x + ih)/h with h = 1e-200 (complex128) or 2^-66 (complex64)"
 
     def gradient(self, problem, dtype):
