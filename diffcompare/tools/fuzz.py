@@ -22,6 +22,8 @@ import numpy as np
 import yaml
 
 from diffcompare.lang.primitives import PRIMITIVES
+from diffcompare.running.runner import run_problems
+from diffcompare.spec.problem import build_problem
 
 AMPLIFICATION_LIMIT = 1e3
 MAX_MAGNITUDE = 1e6
@@ -155,9 +157,6 @@ def _replace(expr: Expr, old: Expr, new: Expr) -> Expr:
 
 def campaign(count: int, seed: int, out: Path, dtypes=("float64",), backends=EXACT_BACKENDS, jobs: int = 1):
     """Generate, run, shrink; write each disagreement; return (frame, findings)."""
-    from diffcompare.running.runner import run_problems
-    from diffcompare.spec.problem import build_problem
-
     rng = np.random.default_rng(seed)
     generated = [random_problem(rng, i, list(dtypes)) for i in range(count)]
     problems, exprs = [], {}
