@@ -162,7 +162,7 @@ def explain_command(argv: list[str]) -> int:
 
     from diffcompare.engine.chainrule import ChainRule, point_in
     from diffcompare.engine.tape import TAPE_COLUMNS, TAPE_HOW_TO_READ, tape_table
-    from diffcompare.spec.problem import load_file
+    from diffcompare.spec.files import load_file
 
     problems, errors = load_file(args.file)
     console = Console()
@@ -196,7 +196,7 @@ def sweep_command(argv: list[str]) -> int:
     )
     parser.add_argument("--out", default="reports", type=Path)
     args = parser.parse_args(argv)
-    from diffcompare.spec.problem import load_file
+    from diffcompare.spec.files import load_file
     from diffcompare.tools.sweep import write_sweep
 
     problems, errors = load_file(args.file)

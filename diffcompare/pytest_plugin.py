@@ -86,7 +86,8 @@ class ProblemFile(pytest.File):
     """One problem file: an item per problem (per sweep member)."""
 
     def collect(self):
-        from diffcompare.spec.problem import ProblemError, load_file
+        from diffcompare.spec.files import load_file
+        from diffcompare.spec.problem import ProblemError
 
         problems, errors = load_file(_shown(self.path))
         seen: set[str] = set()

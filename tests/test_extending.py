@@ -17,7 +17,7 @@ from conftest import PROBLEMS, ROOT, write
 
 import diffcompare
 from diffcompare import backends as registry
-from diffcompare.spec.problem import load_file
+from diffcompare.spec.files import load_file
 
 EXAMPLE = ROOT / "examples" / "diffcompare-autograd"
 
@@ -176,6 +176,7 @@ def test_listing_backends_imports_none_of_them(tmp_path):
     assert re.match(r"importfails +unavailable +broken-plugins 0.1, .*; missing no_such_module", lines["importfails"])
 
 
+@pytest.mark.slow
 def test_rows_carry_the_versions_in_results_csv_also_when_skipped_or_dead(tmp_path):
     (tmp_path / "problems").mkdir()
     write(tmp_path / "problems", "p.yaml", "function: sin(x**2) * y\npoint: {x: 4.0, y: 2.0}\n")
@@ -266,6 +267,7 @@ def test_autograd_is_listed_from_its_own_package(autograd_package):
     assert "autograd" not in plain.stdout
 
 
+@pytest.mark.slow
 def test_autograd_rows_stand_beside_every_other_backend_on_the_seed_problems(autograd_run):
     frame = autograd_run
     assert set(registry.BUILTIN) <= set(frame["backend"])
@@ -301,6 +303,7 @@ def test_autograd_through_every_primitive(autograd_package, monkeypatch):
     assert frame.loc[(frame["dtype"] == "float64") & (frame["verdict"] == "agree"), "rel_error"].max() < 1e-13
 
 
+@pytest.mark.slow
 def test_the_example_s_own_tests_pass_once_installed(autograd_package):
     source, target = autograd_package
     result = python(

@@ -94,7 +94,7 @@ def test_hostile_names_are_escaped(tmp_path):
 
 
 def test_sweep_family_gets_a_scaling_plot_and_sweeps_are_picked_up(tmp_path):
-    from diffcompare.spec.problem import load_file
+    from diffcompare.spec.files import load_file
     from diffcompare.tools.sweep import write_sweep
 
     path = write(
@@ -120,7 +120,7 @@ def test_sweep_family_gets_a_scaling_plot_and_sweeps_are_picked_up(tmp_path):
 def test_dollar_signs_in_names_are_text_not_mathtext(tmp_path):
     """A name with `$` would be typeset by matplotlib (and a malformed one would fail
     the figure): the family's scaling plot and a step sweep are drawn all the same."""
-    from diffcompare.spec.problem import load_file
+    from diffcompare.spec.files import load_file
     from diffcompare.tools.sweep import write_sweep
 
     path = write(

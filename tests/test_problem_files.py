@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from conftest import PROBLEMS, write
 
-from diffcompare.spec.problem import load_file
+from diffcompare.spec.files import load_file
 
 GOOD = "function: sin(x**2)\npoint: {x: 4.0}\n"
 

@@ -5,7 +5,7 @@ import re
 import pytest
 from conftest import ROOT, write
 
-from diffcompare.spec.problem import load_file
+from diffcompare.spec.files import load_file
 
 
 def catalogue():

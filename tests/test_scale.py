@@ -15,7 +15,8 @@ from diffcompare.engine.chainrule import NUMPY_OPS, numpy_constant, numpy_progra
 from diffcompare.engine.differences import OneElement
 from diffcompare.exact.truth import truth_of
 from diffcompare.running.runner import load_problems, run_problems
-from diffcompare.spec.problem import build_problems, load_file
+from diffcompare.spec.files import load_file
+from diffcompare.spec.problem import build_problems
 
 TIME_COLUMNS = ["time_s", "setup_s", "f_time_s", "cost_ratio"]
 
@@ -175,6 +176,7 @@ def test_batched_differences_equal_one_element_at_a_time():
         assert np.allclose(batched, looped, rtol=1e-13, atol=0)
 
 
+@pytest.mark.slow
 def test_jobs_2_equals_jobs_1_but_for_time_columns(tmp_path):
     folder = tmp_path / "problems"
     folder.mkdir()

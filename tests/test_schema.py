@@ -11,7 +11,8 @@ import yaml
 from conftest import PROBLEMS, ROOT, write
 from jsonschema import Draft202012Validator
 
-from diffcompare.spec.problem import ProblemSpec, load_file
+from diffcompare.spec.files import load_file
+from diffcompare.spec.model import ProblemSpec
 from diffcompare.spec.schema import DRAFT, problem_schema, schema_text
 
 COMMITTED = ROOT / "problem.schema.json"

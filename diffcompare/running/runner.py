@@ -18,7 +18,8 @@ from diffcompare.running.cells import Explainer, blocks_to_frame, failed_cell_bl
 from diffcompare.running.options import RunOptions
 from diffcompare.running.supervisor import DEFAULT_TIMEOUT_S, run_isolated
 from diffcompare.running.worker import payload, run_job, select_backends
-from diffcompare.spec.problem import Problem, ProblemError, find_problem_files, load_file
+from diffcompare.spec.files import find_problem_files, load_file
+from diffcompare.spec.problem import Problem, ProblemError
 
 
 def load_problems(paths: Iterable[str | Path]) -> tuple[list[Problem], list[ProblemError]]:

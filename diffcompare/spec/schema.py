@@ -1,6 +1,6 @@
 """The JSON Schema of the problem-file format: `python -m diffcompare schema`.
 
-Generated from diffcompare.spec.problem.ProblemSpec, the model that validates every
+Generated from diffcompare.spec.model.ProblemSpec, the model that validates every
 file, so the two cannot drift apart; the repository keeps a copy in
 problem.schema.json, at its root, for editors (tests/test_schema.py checks it is current).
 Editors that speak JSON Schema (yaml-language-server: VS Code, Neovim, Helix, …)
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 
-from diffcompare.spec.problem import ProblemSpec
+from diffcompare.spec.model import ProblemSpec
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 
