@@ -515,6 +515,9 @@ PRIMITIVES: dict[str, Primitive] = _table(
         jax="jax.scipy.special.erf",
         fuzz=True,
     ),
+    elementwise("asinh", lambda g, ans, x: g / np.sqrt(x * x + 1), numpy="arcsinh", fuzz=True),
+    elementwise("acosh", lambda g, ans, x: g / np.sqrt((x - 1) * (x + 1)), numpy="arccosh", fuzz=True),
+    elementwise("atanh", lambda g, ans, x: g / (1 - x * x), numpy="arctanh", fuzz=True),
     # neg is declared after the functions: the fuzzer draws from its lists in declaration order
     elementwise("neg", lambda g, ans, x: -g, forward=np.negative, operator=op.neg, fuzz=True),
     # piecewise
