@@ -37,7 +37,7 @@ def parameter_scope(params: dict[str, float]) -> dict[str, Node]:
 
 
 # PyYAML reads 1e-8 (no dot) as a string; a user means the number. One rule for every
-# number a problem file holds (problem.py's point and expected values use it too).
+# number a problem file holds (spec/model.py's point and expected values use it too).
 UNSIGNED_TEXT = r"(\d[\d_]*\.?[\d_]*|\.\d[\d_]*)([eE][+-]?\d+)?$"
 NUMBER_TEXT = re.compile(r"^[+-]?" + UNSIGNED_TEXT)
 

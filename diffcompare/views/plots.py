@@ -126,7 +126,7 @@ def scaling_plot(family: str, cells: pd.DataFrame) -> str | None:
     if cells["size"].nunique() < 2:
         return None
     plt = _pyplot()
-    with plt.rc_context({"font.size": 9}):  # this figure's, not the process's: sweep.py draws too
+    with plt.rc_context({"font.size": 9}):  # this figure's, not the process's: the step sweep draws too
         return svg_of(_scaling_figure(plt, family, cells))
 
 
