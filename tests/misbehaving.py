@@ -1,17 +1,35 @@
-"""Test-only backends that misbehave on purpose: they sleep, raise, or kill their process.
-Registered for a subprocess through DIFFCOMPARE_BACKENDS (see test_isolation.py)."""
+"""Test-only backends that misbehave on purpose: they hang, raise, or kill their process;
+and one that behaves but tells the test where the run is.
+Registered for a subprocess through DIFFCOMPARE_BACKENDS (see test_isolation.py).
+
+Two of them leave signs a test can wait for instead of guessing at the clock, each in a
+folder named by an environment variable (nothing is written where it is not set):
+- Sleeper: DIFFCOMPARE_TEST_HUNG_DIR gets a file "PROBLEM.DTYPE" when the hang begins.
+- Witness: DIFFCOMPARE_TEST_WITNESS_DIR gets a file "PROBLEM" when the backend starts
+  on a problem; it is chainrule otherwise, so its rows agree where chainrule's do.
+"""
 
 import os
 import time
+from pathlib import Path
 
 from diffcompare.backends import BaseBackend
+from diffcompare.backends.chainrule import ChainRuleBackend
+
+
+def _leave_sign(variable: str, name: str) -> None:
+    folder = os.environ.get(variable)
+    if folder:
+        (Path(folder) / name).touch()
 
 
 class Sleeper(BaseBackend):
     name = "sleeper"
 
     def gradient(self, problem, dtype):
-        time.sleep(600)
+        _leave_sign("DIFFCOMPARE_TEST_HUNG_DIR", f"{problem.name}.{dtype}")
+        while True:  # until the supervisor kills the process
+            time.sleep(60)
 
 
 class Raiser(BaseBackend):
@@ -26,3 +44,11 @@ class Exiter(BaseBackend):
 
     def gradient(self, problem, dtype):
         os._exit(3)
+
+
+class Witness(ChainRuleBackend):
+    name = "witness"
+
+    def gradient(self, problem, dtype):
+        _leave_sign("DIFFCOMPARE_TEST_WITNESS_DIR", problem.name)
+        return super().gradient(problem, dtype)

@@ -191,6 +191,7 @@ def test_problem_tolerance_replaces_the_default_rule():
     assert (strict["verdict"] == "disagree").all() and strict["message"].str.contains("rtol").all()
 
 
+@pytest.mark.slow
 def test_sweep_writes_the_v(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "diffcompare", "sweep", "problems/sin_x_squared.yaml", "--out", str(tmp_path)],

@@ -10,6 +10,7 @@ import pytest
 from browser import blank_share, chromium_path, visit
 from conftest import PROBLEMS
 
+pytestmark = pytest.mark.slow  # a real browser: end to end
 pytest.importorskip("playwright")
 if chromium_path() is None:
     pytest.skip("no chromium on PATH (.ci/run installs Debian's chromium)", allow_module_level=True)

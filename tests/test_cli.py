@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import pandas as pd
+import pytest
 from conftest import ROOT, write
 
 FAST = "sympy,chainrule,central,manual,expected"
@@ -17,6 +18,7 @@ def cli(*args, cwd=ROOT):
     )
 
 
+@pytest.mark.slow
 def test_good_problems_exit_0_and_write_both_reports(tmp_path):
     write(tmp_path, "good.yaml", GOOD)
     sub = tmp_path / "nested"
@@ -34,6 +36,7 @@ def test_good_problems_exit_0_and_write_both_reports(tmp_path):
     assert not list(out.glob(".*tmp"))  # nothing half-written left behind
 
 
+@pytest.mark.slow
 def test_check_exits_1_when_a_row_disagrees(tmp_path):
     write(tmp_path, "wrong.yaml", WRONG)
     out = tmp_path / "out"
@@ -44,6 +47,7 @@ def test_check_exits_1_when_a_row_disagrees(tmp_path):
     assert "## Disagreements" in summary and "| wrong | expected | decimal | x |" in summary
 
 
+@pytest.mark.slow
 def test_bad_input_exits_2_after_running_the_good_problems(tmp_path):
     write(tmp_path, "a_good.yaml", GOOD)
     write(tmp_path, "b_bad.yaml", "function: x +\npoint: {x: 1.0}\n")
@@ -58,6 +62,7 @@ def test_bad_input_exits_2_after_running_the_good_problems(tmp_path):
     assert "b_bad.yaml" in (out / "summary.md").read_text()
 
 
+@pytest.mark.slow
 def test_missing_path_and_unknown_options_exit_2(tmp_path):
     assert cli(tmp_path / "nope.yaml", "--out", tmp_path / "out").returncode == 2
     write(tmp_path, "good.yaml", GOOD)
@@ -67,6 +72,7 @@ def test_missing_path_and_unknown_options_exit_2(tmp_path):
     assert result.returncode == 2 and "unknown dtype 'float16'" in result.stderr
 
 
+@pytest.mark.slow
 def test_dtypes_and_tolerance_options(tmp_path):
     write(tmp_path, "good.yaml", GOOD)
     out = tmp_path / "out"
@@ -96,6 +102,7 @@ def test_explain_prints_the_tape():
         assert text in result.stdout
 
 
+@pytest.mark.slow
 def test_main_job_on_the_seed_problems(tmp_path):
     out = tmp_path / "reports"
     result = cli("problems/", "--out", out)

@@ -1,12 +1,14 @@
 """Differential fuzzing: random well-conditioned problems, and the shrinker."""
 
 import numpy as np
+import pytest
 import yaml
 
 from diffcompare.spec.problem import build_problem
 from diffcompare.tools.fuzz import EXACT_BACKENDS, Expr, _apply, campaign, random_problem, shrink
 
 
+@pytest.mark.slow
 def test_200_random_problems_in_float64_no_crash_no_unexplained_disagreement(tmp_path):
     frame, findings = campaign(200, seed=0, out=tmp_path, dtypes=("float64",), backends=EXACT_BACKENDS)
     assert frame["problem"].nunique() == 200

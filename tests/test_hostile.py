@@ -2,6 +2,7 @@
 nothing that was finished, and the same problems give the same values."""
 
 import hashlib
+import os
 import signal
 import subprocess
 import sys
@@ -35,6 +36,7 @@ INJECTIONS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(INJECTIONS))
 def test_no_code_runs_from_a_problem_file(tmp_path, name):
     canary = tmp_path / "canary"
@@ -52,6 +54,7 @@ def test_no_code_runs_from_a_problem_file(tmp_path, name):
     assert lines and all("problem 'evil" in line for line in lines)
 
 
+@pytest.mark.slow
 def test_ctrl_c_keeps_finished_rows_and_the_last_complete_report(tmp_path):
     out = tmp_path / "out"
     subprocess.run(
@@ -68,15 +71,29 @@ def test_ctrl_c_keeps_finished_rows_and_the_last_complete_report(tmp_path):
         "many.yaml",
         f"function: sum(sin(x) * n)\npoint:\n  x: {{shape: [3], fill: 0.5}}\nsweep: {{n: [{members}]}}\n",
     )
+    # The witness (chainrule that leaves a file per problem it starts) goes first: with one
+    # job, problems run one after another, so its file for a second problem means the first
+    # one is finished. Wait for that, not for a guess at how long the imports take.
+    witness = tmp_path / "witness"
+    witness.mkdir()
+    env = {**os.environ, "DIFFCOMPARE_BACKENDS": "witness=misbehaving:Witness"}
+    env["DIFFCOMPARE_TEST_WITNESS_DIR"] = str(witness)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "tests"), env.get("PYTHONPATH", "")]))
     process = subprocess.Popen(
         [sys.executable, "-m", "diffcompare", str(tmp_path / "many.yaml"), "--out", str(out), "--jobs", "1"]
-        + ["--backends", "chainrule,central,richardson"],
+        + ["--backends", "witness,chainrule,central,richardson"],
         cwd=ROOT,
+        env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(4)
+    deadline = time.monotonic() + 180
+    while len(list(witness.iterdir())) < 2 and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if process.poll() is None and len(list(witness.iterdir())) < 2:
+        process.kill()
+        pytest.fail(f"no problem finished within 180 s: {process.communicate()[1][-3000:]}")
     assert process.poll() is None, "the run ended before it could be interrupted"
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
@@ -97,6 +114,7 @@ def test_two_runs_give_bitwise_identical_values():
     assert np.array_equal(a.view(np.int64), b.view(np.int64))  # bit for bit, NaNs included
 
 
+@pytest.mark.slow
 def test_limits_are_documented_defaults_that_a_run_can_raise(tmp_path):
     long = "x * 1." + "0" * 12_000
     write(tmp_path, "long.yaml", f"function: '{long}'\npoint: {{x: 2.0}}\n")

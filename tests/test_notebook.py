@@ -136,6 +136,7 @@ def outputs_of(notebook) -> list[str]:
     return texts
 
 
+@pytest.mark.slow
 def test_the_tour_runs_from_examples_and_shows_the_saturated_sigmoid():
     outputs = outputs_of(executed_tour())
     sigmoid = next(page for page in outputs if "saturated-sigmoid" in page and "<tbody>" in page)

@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 from conftest import ROOT, write
 
 AGREES = "name: sin-x-squared\nfunction: sin(x**2)\npoint: {x: 4.0}\n"
@@ -26,6 +27,7 @@ def pytest_in(folder, *args, env=None):
     )
 
 
+@pytest.mark.slow
 def test_one_test_per_problem_failing_with_the_disagreeing_rows(tmp_path):
     write(tmp_path, "agrees.yaml", AGREES)
     write(tmp_path, "disagrees.yml", DISAGREES)
@@ -45,6 +47,7 @@ def test_one_test_per_problem_failing_with_the_disagreeing_rows(tmp_path):
     assert "sin-x-squared" not in output.split("short test summary")[1]
 
 
+@pytest.mark.slow
 def test_a_backend_that_raises_fails_the_test_with_its_message(tmp_path):
     write(tmp_path, "agrees.yaml", AGREES)
     env = {

@@ -77,6 +77,7 @@ def csv_float(text: str) -> float:
     return float(text) if text else math.nan
 
 
+@pytest.mark.slow
 def test_json_is_one_document_with_every_row_exact_and_nan_as_null(tmp_path):
     problems = tmp_path / "problems"
     problems.mkdir()
@@ -148,6 +149,7 @@ def test_json_numbers_read_back_as_the_same_float64():
     assert stream.getvalue().isascii()  # whatever the encoding of the stdout it lands on
 
 
+@pytest.mark.slow
 def test_quiet_prints_nothing_on_stdout_and_keeps_exit_codes(tmp_path):
     problems = tmp_path / "problems"
     problems.mkdir()
@@ -168,6 +170,7 @@ def test_quiet_prints_nothing_on_stdout_and_keeps_exit_codes(tmp_path):
     assert result.returncode == 1 and strict_json(result.stdout)["counts"]["disagree"] == 1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("force_color", [False, True])
 def test_no_bar_and_no_control_codes_when_piped(tmp_path, force_color):
     path = many(tmp_path, 60)
@@ -223,6 +226,7 @@ def run_in_terminal(args, *, interrupt_when=None):
     return code, stdout[0], received.decode(errors="replace")
 
 
+@pytest.mark.slow
 def test_the_bar_shows_on_a_terminal_per_cell_and_leaves_stdout_clean(tmp_path):
     path = many(tmp_path, 60)
     code, stdout, terminal = run_in_terminal(
@@ -235,6 +239,7 @@ def test_the_bar_shows_on_a_terminal_per_cell_and_leaves_stdout_clean(tmp_path):
     assert "\x1b" not in stdout and re.search(r"(\d+) rows: \1 agree", stdout)
 
 
+@pytest.mark.slow
 def test_ctrl_c_under_the_bar_keeps_partial_rows_and_one_json_document(tmp_path):
     path = many(tmp_path, 400)
     out = tmp_path / "out"
@@ -253,6 +258,7 @@ def test_ctrl_c_under_the_bar_keeps_partial_rows_and_one_json_document(tmp_path)
     assert len(document["rows"]) == len(partial)
 
 
+@pytest.mark.slow
 def test_progress_hears_of_every_cell_in_process_and_supervised(monkeypatch):
     documents = [{"name": f"p{i}", "function": "sin(x) * y", "point": {"x": 0.5, "y": 2.0}} for i in range(3)]
     problems = [p for d in documents for p in build_problems(d, "f.yaml", d["name"])[0]]
