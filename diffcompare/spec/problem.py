@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from diffcompare.lang.ir import Node, ShapeError, infer_shapes
 from diffcompare.lang.parser import ExpressionError, parse_expression
+from diffcompare.lang.printable import visible
 from diffcompare.spec.generators import expand_sweep, parameter_scope, sweep_label
 from diffcompare.spec.model import Numbers, ProblemSpec, ToleranceSpec, check_new_name
 
@@ -27,9 +28,10 @@ class ProblemError(ValueError):
 
     def __init__(self, file: str, problem: str, key: str, message: str, line: int | None = None):
         self.file, self.problem, self.key, self.message, self.line = file, problem, key, message, line
-        where = f"key '{key}'" if key else "document"
-        place = f"{file}:{line}" if line else file
-        super().__init__(f"{place}: problem '{problem}': {where}: {message}")
+        # One line whatever the file holds: control characters and newlines shown as escapes.
+        where = f"key '{visible(key)}'" if key else "document"
+        place = f"{visible(file)}:{line}" if line else visible(file)
+        super().__init__(f"{place}: problem '{visible(problem)}': {where}: {visible(message)}")
 
     def at(self, keys) -> ProblemError:
         """The same error, with the line of its key in the file (a yamlmap.KeyMap)."""

@@ -5,11 +5,13 @@ from __future__ import annotations
 import html
 
 from diffcompare.engine.tape import exact_text
+from diffcompare.lang.printable import visible
 from diffcompare.views import palette
 
 
 def escape(text) -> str:
-    return html.escape(str(text), quote=True)
+    """Text as HTML: markup escaped, and control characters (ESC, NUL …) shown as escapes."""
+    return html.escape(visible(text, layout=True), quote=True)
 
 
 def exact_number(value) -> str:

@@ -14,6 +14,8 @@ import re
 import numpy as np
 import pandas as pd
 
+from diffcompare.lang.printable import visible
+
 _DTYPE_COLOURS = {"float32": "#8fb8de", "float64": "#1f5f99"}
 _SVG_STYLE = {"svg.fonttype": "none", "svg.hashsalt": "diffcompare"}
 _FIGURE_NUMBERS = itertools.count(1)
@@ -38,7 +40,7 @@ def svg_of(fig) -> str:
 def literal(text: str) -> str:
     """Text for matplotlib as it is: a problem name holding two `$` would otherwise be
     typeset as mathtext, and a malformed one would fail the whole figure."""
-    return str(text).replace("$", r"\$")
+    return visible(text).replace("$", r"\$")
 
 
 def _pyplot():
@@ -107,7 +109,9 @@ def time_bars(cells: pd.DataFrame) -> str | None:
     for i, (backend, dtype, t) in enumerate(zip(cells["backend"], cells["dtype"], times)):
         y = top + i * row_h
         colour = _DTYPE_COLOURS.get(dtype, "#999999")
-        parts.append(f'<text x="{label_w - 6}" y="{y + 13}" text-anchor="end">{escape(f"{backend} {dtype}")}</text>')
+        parts.append(
+            f'<text x="{label_w - 6}" y="{y + 13}" text-anchor="end">{escape(visible(f"{backend} {dtype}"))}</text>'
+        )
         parts.append(
             f'<rect x="{label_w}" y="{y + 3}" width="{max(x(t) - label_w, 1):.1f}" height="{row_h - 6}" fill="{colour}"/>'
         )

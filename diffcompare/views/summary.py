@@ -4,9 +4,12 @@ Every other view (terminal, report.html, notebook) reads its summaries from here
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 from diffcompare.lang.ir import element_label
+from diffcompare.lang.printable import visible
 from diffcompare.running.verdicts import VERDICTS
 
 # Worst first: the verdict a summary cell shows when its rows differ.
@@ -60,11 +63,21 @@ def verdict_line(frame: pd.DataFrame) -> str:
     return f"{len(frame)} rows: " + ", ".join(f"{n} {v}" for v, n in verdict_counts(frame).items())
 
 
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*\[\]<>|~&])")
+
+
+def markdown_text(text) -> str:
+    """Text from a file (a problem's name, a message) as literal Markdown on one line:
+    control characters and newlines visible, and the characters that would start a
+    table cell, a link, an image, HTML, code or emphasis backslash-escaped."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", visible(text))
+
+
 def _markdown_table(table: pd.DataFrame) -> str:
     header = ["problem", *table.columns]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines = ["| " + " | ".join(map(markdown_text, header)) + " |", "|" + "---|" * len(header)]
     for problem, row in table.iterrows():
-        lines.append("| " + " | ".join([str(problem), *map(str, row.values)]) + " |")
+        lines.append("| " + " | ".join(markdown_text(v) for v in [problem, *row.values]) + " |")
     return "\n".join(lines)
 
 
@@ -91,9 +104,11 @@ def summary_markdown(frame: pd.DataFrame, errors: list[str]) -> str:
         ]
         parts += ["|---|---|---|---|---|---|---|---|"]
         for _, r in problems.iterrows():
+            element = element_label(r["variable"], r["index"])
+            text = [markdown_text(r[c]) for c in ("problem", "backend", "dtype")] + [markdown_text(element)]
             parts.append(
-                f"| {r['problem']} | {r['backend']} | {r['dtype']} | {element_label(r['variable'], r['index'])} | {r['value']:.17g} "
-                f"| {r['reference']:.17g} | {r['rel_error']:.2g} | {r['message']} |"
+                f"| {' | '.join(text)} | {r['value']:.17g} "
+                f"| {r['reference']:.17g} | {r['rel_error']:.2g} | {markdown_text(r['message'])} |"
             )
         parts.append("")
     failed = frame[frame["verdict"].isin(["error", "skipped"])]
@@ -104,10 +119,13 @@ def summary_markdown(frame: pd.DataFrame, errors: list[str]) -> str:
             key = (r["problem"], r["backend"], r["dtype"], r["message"])
             if key not in seen:
                 seen.add(key)
-                parts.append(f"- {r['verdict']}: {r['problem']} · {r['backend']} {r['dtype']}: {r['message']}")
+                problem, backend, dtype, message = (
+                    markdown_text(r[c]) for c in ("problem", "backend", "dtype", "message")
+                )
+                parts.append(f"- {r['verdict']}: {problem} · {backend} {dtype}: {message}")
         parts.append("")
     if errors:
-        parts += ["## Problems that could not be loaded", ""] + [f"- {e}" for e in errors] + [""]
+        parts += ["## Problems that could not be loaded", ""] + [f"- {markdown_text(e)}" for e in errors] + [""]
     return "\n".join(parts)
 
 

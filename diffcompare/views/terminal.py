@@ -16,6 +16,7 @@ import threading
 import numpy as np
 import pandas as pd
 
+from diffcompare.lang.printable import visible
 from diffcompare.version import __version__
 from diffcompare.views.palette import VERDICT_STYLES
 from diffcompare.views.summary import SHORT_DTYPE, SYMBOL, cell_table, disagreement_lines, verdict_counts, verdict_line
@@ -66,7 +67,7 @@ class CellProgress:
 
     def __call__(self, problem, backend: str) -> None:
         if self._bar is not None:
-            self._bar.update(self._task, advance=1, description=f"{problem.name} · {backend}")
+            self._bar.update(self._task, advance=1, description=visible(f"{problem.name} · {backend}"))
 
     def _show(self) -> None:
         with self._lock:
@@ -161,7 +162,8 @@ def print_summary(frame: pd.DataFrame, errors: list[str], console=None) -> None:
         view.add_column("problem", style="bold", no_wrap=True)
         for col in table.columns:
             backend, dtype = col.rsplit("/", 1)  # a plug-in's name may hold a "/"; a dtype never does
-            view.add_column(f"{backend}\n{SHORT_DTYPE.get(dtype, dtype)}", justify="right", no_wrap=True)
+            head = f"{escape(visible(backend))}\n{escape(visible(SHORT_DTYPE.get(dtype, dtype)))}"
+            view.add_column(head, justify="right", no_wrap=True)
         verdict_of_symbol = {symbol: verdict for verdict, symbol in SYMBOL.items()}
         for problem, row in table.iterrows():
             cells = []
@@ -171,10 +173,10 @@ def print_summary(frame: pd.DataFrame, errors: list[str], console=None) -> None:
                 colour = VERDICT_STYLES.get(verdict, "")
                 label = _TERMINAL_LABEL.get(label, label)
                 cells.append(f"[{colour}]{label}[/]" if colour else label)
-            view.add_row(escape(str(problem)), *cells)
+            view.add_row(escape(visible(problem)), *cells)
         console.print(view)
     for line in disagreement_lines(frame):
-        console.print(f"[{VERDICT_STYLES['disagree']}]✗[/] {escape(line)}", highlight=False)
+        console.print(f"[{VERDICT_STYLES['disagree']}]✗[/] {escape(visible(line))}", highlight=False)
     for e in errors:
-        console.print(f"[magenta]bad input[/] {escape(e)}", highlight=False)
+        console.print(f"[magenta]bad input[/] {escape(visible(e))}", highlight=False)
     console.print(verdict_line(frame), highlight=False)
