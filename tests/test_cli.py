@@ -85,6 +85,7 @@ def test_dtypes_and_tolerance_options(tmp_path):
     assert result.returncode == 1
 
 
+@pytest.mark.slow
 def test_backends_command_lists_availability():
     result = cli("backends")
     assert result.returncode == 0
@@ -95,6 +96,7 @@ def test_backends_command_lists_availability():
     assert all("available" in line for line in lines)
 
 
+@pytest.mark.slow
 def test_explain_prints_the_tape():
     result = cli("explain", "problems/sigmoid_by_hand.yaml")
     assert result.returncode == 0, result.stderr

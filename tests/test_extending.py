@@ -160,6 +160,7 @@ def test_an_unknown_method_is_an_error_not_the_exact_rule():
     assert (spelled["method"] == Method.COMPLEX_STEP.value).all() and (spelled["verdict"] == "agree").all()
 
 
+@pytest.mark.slow
 def test_listing_backends_imports_none_of_them(tmp_path):
     code = (
         "import sys\n"
@@ -254,6 +255,7 @@ def autograd_run(autograd_package, tmp_path_factory):
     return pd.read_csv(out / "results.csv", keep_default_na=False, dtype={"index": str})
 
 
+@pytest.mark.slow
 def test_autograd_is_listed_from_its_own_package(autograd_package):
     _, target = autograd_package
     result = python("-m", "diffcompare", "backends", paths=[target])
@@ -288,6 +290,7 @@ def test_autograd_rows_stand_beside_every_other_backend_on_the_seed_problems(aut
     assert ((ours - theirs).abs() <= 1e-13 * theirs.abs()).all()
 
 
+@pytest.mark.slow
 def test_autograd_through_every_primitive(autograd_package, monkeypatch):
     """In-process this time, still found through the installed entry point."""
     from test_backends import CASES

@@ -61,6 +61,7 @@ def test_a_backend_that_raises_fails_the_test_with_its_message(tmp_path):
     assert "this backend always fails" in output
 
 
+@pytest.mark.slow
 def test_a_file_that_does_not_load_is_a_collection_error_naming_file_problem_and_key(tmp_path):
     write(tmp_path, "agrees.yaml", AGREES)
     write(tmp_path, "bad.yaml", "function: x\npoint: {x: 1.0}\ncolour: red\n")
@@ -71,12 +72,14 @@ def test_a_file_that_does_not_load_is_a_collection_error_naming_file_problem_and
     assert "bad.yaml:3: problem 'bad': key 'colour': unknown key" in output
 
 
+@pytest.mark.slow
 def test_without_the_flag_yaml_files_are_not_collected(tmp_path):
     write(tmp_path, "agrees.yaml", AGREES)
     result = pytest_in(tmp_path, ".")
     assert result.returncode == 5 and "no tests ran" in result.stdout, result.stdout + result.stderr
 
 
+@pytest.mark.slow
 def test_an_unknown_backend_is_a_usage_error(tmp_path):
     write(tmp_path, "agrees.yaml", AGREES)
     result = pytest_in(tmp_path, "--diffcompare", ".", "--diffcompare-backends", "chainrule,nope")

@@ -35,6 +35,7 @@ def the_loaders_one_error(tmp_path, text: str):
     return errors[0]
 
 
+@pytest.mark.slow
 def test_the_committed_schema_is_what_the_command_prints():
     printed = subprocess.run(
         [sys.executable, "-m", "diffcompare", "schema"], cwd=ROOT, capture_output=True, text=True, check=True
