@@ -625,5 +625,3 @@ PRIMITIVES: dict[str, Primitive] = _table(
 FUNCTIONS: dict[str, int] = {
     name: p.arity for name, p in PRIMITIVES.items() if p.kind != "compare" and p.operator is None
 }
-
-COMPARISONS = tuple(name for name, p in PRIMITIVES.items() if p.kind == "compare")
