@@ -1,9 +1,12 @@
 """Command line: `python -m diffcompare PATH... [options]`, `backends`, `explain FILE`.
 
-Exit codes: 0 done; 1 with --check when any row disagrees; 2 bad input (after
-the good problems have run and the reports are written); 130 interrupted
-(Ctrl-C: the rows finished so far go to results.partial.csv, and the last
-complete report is left as it was).
+Exit codes: 0 every problem judged; 1 with --check when any row disagrees or is an
+error; 2 bad input (after the good problems have run and the reports are written), or
+no problem found (then nothing is written); 3 the run could not write its outputs (the
+output folder is not a writable folder, another run holds it, or a file could not be
+written: the previous reports are left as they were); 130 interrupted by Ctrl-C, 143 by
+SIGTERM (the rows finished so far go to results.partial.csv, and the last complete
+report is left as it was).
 """
 
 from __future__ import annotations
@@ -20,7 +23,15 @@ from diffcompare.backends.timing import DEFAULT_BUDGET_S, DEFAULT_REPEAT, config
 from diffcompare.running.supervisor import DEFAULT_TIMEOUT_S
 from diffcompare.spec.problem import DTYPES
 
-EXIT_OK, EXIT_DISAGREE, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_DISAGREE, EXIT_BAD_INPUT, EXIT_OUTPUT, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 3, 130, 143
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled as Ctrl-C is (the partial rows are kept), but exit 143."""
+
+
+def _terminate(signum, frame):
+    raise Terminated
 
 
 def _list(text: str) -> list[str]:
@@ -39,7 +50,7 @@ def _run_parser() -> argparse.ArgumentParser:
     parser.add_argument("--backends", type=_list, help="comma-separated backends (default: all)")
     parser.add_argument("--dtypes", type=_list, help=f"comma-separated subset of {','.join(DTYPES)}")
     parser.add_argument("--out", default="reports", type=Path, help="report folder (default: reports/)")
-    parser.add_argument("--check", action="store_true", help="exit 1 when any row disagrees")
+    parser.add_argument("--check", action="store_true", help="exit 1 when any row disagrees or is an error")
     parser.add_argument("--rtol", type=float, help="relative tolerance for every row, replacing the defaults")
     parser.add_argument("--atol", type=float, help="absolute tolerance for every row, replacing the defaults")
     parser.add_argument(
@@ -74,10 +85,9 @@ def run_command(argv: list[str]) -> int:
     args = _run_parser().parse_args(argv)
     from diffcompare import backends as registry
     from diffcompare.lang import limits
-    from diffcompare.running.runner import frame_of, load_problems, run_problems
-    from diffcompare.views.files import write_csv, write_reports
-    from diffcompare.views.html_report import prepare as prepare_report
-    from diffcompare.views.terminal import CellProgress, print_summary, write_json
+    from diffcompare.running.runner import load_problems
+    from diffcompare.running.supervisor import check_timeout
+    from diffcompare.views.files import OutputError, check_folder, folder_lock
 
     limits.configure(args.max_length, args.max_depth, args.max_elements)  # before any file is read
     for dtype in args.dtypes or []:
@@ -89,11 +99,42 @@ def run_command(argv: list[str]) -> int:
         if name not in known:
             print(f"--backends: unknown backend '{name}' (known: {', '.join(known)})", file=sys.stderr)
             return EXIT_BAD_INPUT
+    try:
+        timeout = check_timeout(args.timeout)
+    except ValueError as exc:
+        print(f"--{exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        check_folder(args.out)  # before any work: a run that cannot write its reports is lost
+    except OutputError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_OUTPUT
     missing = [p for p in args.paths if not Path(p).exists()]
     problems, errors = load_problems([p for p in args.paths if p not in missing])
     messages = [f"{p}: no such file or folder" for p in missing] + [str(e) for e in errors]
     for message in messages:
         print(message, file=sys.stderr)
+    if not problems:
+        # A mistyped path or an empty folder is not a passing run; the last reports stay.
+        where = ", ".join(map(str, args.paths))
+        print(f"no problem found in {where}: nothing run, nothing written to {args.out}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        with folder_lock(args.out):  # two runs never mix their files in one folder
+            return _run_and_write(args, problems, messages, timeout)
+    except OutputError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_OUTPUT
+
+
+def _run_and_write(args, problems, messages: list[str], timeout: float) -> int:
+    from diffcompare import backends as registry
+    from diffcompare.running.runner import frame_of, run_problems
+    from diffcompare.views.files import OutputError, write_csv, write_reports
+    from diffcompare.views.html_report import prepare as prepare_report
+    from diffcompare.views.terminal import CellProgress, print_summary, write_json
+
+    known = registry.available_names()
     configure(args.repeat, args.budget)
     jobs = max(1, min(args.jobs, len(problems)))  # a worker per problem at most: each starts its own imports
     finished: dict = {}
@@ -109,22 +150,31 @@ def run_command(argv: list[str]) -> int:
                 args.atol,
                 jobs=jobs,
                 finished=finished,
-                timeout=args.timeout,
+                timeout=timeout,
                 progress=progress,
             )
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         # Keep what is done; leave the last complete report as it was.
+        code = EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
         partial, done = args.out / "results.partial.csv", frame_of(finished)
-        write_csv(done, partial)
+        try:
+            write_csv(done, partial)
+        except OSError as error:
+            print(f"\n{partial}: not written: {error.strerror or error}", file=sys.stderr)
+            return code
         print(
             f"\ninterrupted: {len(finished)} of {len(problems)} problems finished, written to {partial}",
             file=sys.stderr,
         )
         if args.format == "json" and not args.quiet:
             write_json(done, messages, [partial], interrupted=True)
-        return EXIT_INTERRUPTED
+        return code
     typesetting.join()  # mathtext is not thread-safe: the report's own typesetting waits for it
-    paths = write_reports(frame, messages, args.out, problems)
+    try:
+        paths = write_reports(frame, messages, args.out, problems)
+    except OutputError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_OUTPUT
     if args.format == "json" and not args.quiet:
         write_json(frame, messages, paths)
     elif not args.quiet:
@@ -132,7 +182,7 @@ def run_command(argv: list[str]) -> int:
         print("wrote " + ", ".join(map(str, paths)))
     if messages:
         return EXIT_BAD_INPUT
-    if args.check and (frame["verdict"] == "disagree").any():
+    if args.check and frame["verdict"].isin(["disagree", "error"]).any():
         return EXIT_DISAGREE
     return EXIT_OK
 
@@ -198,6 +248,13 @@ def sweep_command(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     from diffcompare.spec.files import load_file
     from diffcompare.tools.sweep import write_sweep
+    from diffcompare.views.files import OutputError, check_folder, folder_lock
+
+    try:
+        check_folder(args.out)
+    except OutputError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_OUTPUT
 
     problems, errors = load_file(args.file)
     for e in errors:
@@ -227,7 +284,14 @@ def sweep_command(argv: list[str]) -> int:
         print(f"--index: '{args.index}' is not an element of '{variable}' (shape {shape})", file=sys.stderr)
         return EXIT_BAD_INPUT
     try:
-        paths = write_sweep(problem, variable, index, args.out)
+        with folder_lock(args.out):
+            paths = write_sweep(problem, variable, index, args.out)
+    except OutputError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_OUTPUT
+    except OSError as exc:
+        print(f"{exc.filename or args.out}: not written: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_OUTPUT
     except ValueError as exc:
         print(f"{args.file}: problem '{problem.name}': {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -287,7 +351,15 @@ def main(argv: list[str] | None = None) -> int:
     # Ctrl-C must reach us as KeyboardInterrupt even where a parent shell started
     # this process with SIGINT ignored (a background job): the partial rows depend on it.
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    # A subcommand is a bare first word; a path of the same name still runs as a path.
-    if argv and argv[0] in COMMANDS and not Path(argv[0]).exists():
-        return COMMANDS[argv[0]](argv[1:])
-    return run_command(argv)
+    # SIGTERM (kill, a CI runner's cancel, a container's stop) ends the run as Ctrl-C does.
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        # A subcommand is a bare first word; a path of the same name still runs as a path.
+        if argv and argv[0] in COMMANDS and not Path(argv[0]).exists():
+            return COMMANDS[argv[0]](argv[1:])
+        return run_command(argv)
+    except KeyboardInterrupt as exc:  # before or after the run itself: nothing to keep
+        print("\ninterrupted", file=sys.stderr)
+        return EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
+    finally:
+        signal.signal(signal.SIGTERM, previous)

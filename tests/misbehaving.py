@@ -5,6 +5,8 @@ Registered for a subprocess through DIFFCOMPARE_BACKENDS (see test_isolation.py)
 Two of them leave signs a test can wait for instead of guessing at the clock, each in a
 folder named by an environment variable (nothing is written where it is not set):
 - Sleeper: DIFFCOMPARE_TEST_HUNG_DIR gets a file "PROBLEM.DTYPE" when the hang begins.
+  Spinner does the same, then spins at 100% CPU; NarrowSleeper is a Sleeper that gives
+  rows for float64 and the first variable only.
 - Witness: DIFFCOMPARE_TEST_WITNESS_DIR gets a file "PROBLEM" when the backend starts
   on a problem; it is chainrule otherwise, so its rows agree where chainrule's do.
 """
@@ -30,6 +32,25 @@ class Sleeper(BaseBackend):
         _leave_sign("DIFFCOMPARE_TEST_HUNG_DIR", f"{problem.name}.{dtype}")
         while True:  # until the supervisor kills the process
             time.sleep(60)
+
+
+class Spinner(BaseBackend):
+    name = "spinner"
+
+    def gradient(self, problem, dtype):
+        _leave_sign("DIFFCOMPARE_TEST_HUNG_DIR", f"{problem.name}.{dtype}")
+        while True:  # busy, until the supervisor (or the parent's death) kills the process
+            pass
+
+
+class NarrowSleeper(Sleeper):
+    name = "narrow"
+
+    def dtypes_for(self, problem):
+        return ["float64"]
+
+    def variables(self, problem):
+        return list(problem.wrt[:1])
 
 
 class Raiser(BaseBackend):

@@ -245,12 +245,30 @@ def _cell_blocks(problem, name, backend, dtype, reference, singular, failure, ex
     return blocks
 
 
-def failed_cell_blocks(problem: Problem, name: str, message: str, dtypes=None) -> list[dict]:
-    """error rows for a backend whose worker was killed or died: one per dtype and variable."""
+def cell_shape(problem: Problem, backend, dtypes=None) -> list[tuple[str, list[str]]] | None:
+    """The (dtype, variables) a backend's cell gives rows for, as problem_blocks would build
+    them, known before its gradient runs; None when the backend cannot say (it is unavailable,
+    or dtypes_for/variables raise: problem_blocks then has its own rows for it)."""
+    if isinstance(backend, registry.Unavailable):
+        return None
+    try:
+        variables = list(backend.variables(problem))
+        chosen = [d for d in backend.dtypes_for(problem) if dtypes is None or d not in DTYPES or d in dtypes]
+        return [(str(d), [str(v) for v in variables]) for d in chosen]
+    except Exception:
+        return None
+
+
+def failed_cell_blocks(problem: Problem, name: str, message: str, dtypes=None, shape=None) -> list[dict]:
+    """error rows for a backend whose worker was killed or died: one per dtype and variable of
+    shape (cell_shape, as the worker reported it before the gradient started); without one,
+    one per dtype of the problem and variable of wrt."""
     cols = {"verdict": "error", "message": message}
-    chosen = [d for d in problem.dtypes if dtypes is None or d in dtypes]
+    if shape is None:
+        chosen = [d for d in problem.dtypes if dtypes is None or d in dtypes]
+        shape = [(d, list(problem.wrt)) for d in chosen]
     library = registry.library_version(name)  # the backend is not loaded here: a built-in's is known
-    return [_block(problem, name, "", d, var, cols, whole=True, library=library) for d in chosen for var in problem.wrt]
+    return [_block(problem, name, "", d, var, cols, whole=True, library=library) for d, names in shape for var in names]
 
 
 def _special_elements(problem, var, singular) -> list[tuple[int, object]]:

@@ -16,7 +16,7 @@ import pandas as pd
 from diffcompare import backends as registry
 from diffcompare.running.cells import Explainer, blocks_to_frame, failed_cell_blocks, problem_blocks
 from diffcompare.running.options import RunOptions
-from diffcompare.running.supervisor import DEFAULT_TIMEOUT_S, run_isolated
+from diffcompare.running.supervisor import DEFAULT_TIMEOUT_S, check_timeout, run_isolated
 from diffcompare.running.worker import payload, run_job, select_backends
 from diffcompare.spec.files import find_problem_files, load_file
 from diffcompare.spec.problem import Problem, ProblemError
@@ -66,6 +66,8 @@ def run_problems(
     timeout: run every problem × backend cell in a supervised worker process under
     this many seconds (diffcompare.running.supervisor): a cell that hangs or kills its
     process becomes `error` rows and the run goes on."""
+    if timeout is not None:
+        timeout = check_timeout(timeout)  # before any work: a positive, finite number of seconds
     options = RunOptions.here(backends, dtypes, rtol, atol)
     finished = {} if finished is None else finished
     names = registry.available_names() if options.backends is None else list(options.backends)
@@ -77,7 +79,9 @@ def run_problems(
             jobs=jobs,
             timeout=DEFAULT_TIMEOUT_S if timeout is None else timeout,
             finished=finished,
-            failed_cell=lambda problem, name, message: failed_cell_blocks(problem, name, message, options.dtypes),
+            failed_cell=lambda problem, name, message, shape: failed_cell_blocks(
+                problem, name, message, options.dtypes, shape
+            ),
             progress=progress,
         )
         return frame_of(finished)

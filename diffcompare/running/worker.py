@@ -9,10 +9,13 @@ only itself, and the jobs of a concurrent.futures executor given to run_problems
 from __future__ import annotations
 
 import os
+import signal
+import sys
+import threading
 from collections.abc import Iterable
 
 from diffcompare import backends as registry
-from diffcompare.running.cells import Explainer, problem_blocks
+from diffcompare.running.cells import Explainer, cell_shape, problem_blocks
 from diffcompare.running.options import RunOptions
 from diffcompare.spec.problem import Problem, build_problem
 
@@ -47,9 +50,45 @@ def run_job(problem_payload: tuple, options: RunOptions) -> list[dict]:
     return problem_blocks(problem, _JOB_BACKENDS[options.backends], options.dtypes, options.rtol, options.atol)
 
 
+def die_with_parent() -> None:
+    """A worker must not outlive the run that started it, however that run ends (SIGKILL
+    included): on Linux the kernel kills it when its parent dies (PR_SET_PDEATHSIG); anywhere,
+    a thread that waits on the pipe from the parent (multiprocessing's parent sentinel, which
+    reads as closed once the parent is gone) ends it too, should the first not be there.
+    Ctrl-C is the parent's to handle: it stops its workers itself."""
+    import multiprocessing
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = multiprocessing.parent_process()
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            PR_SET_PDEATHSIG = 1
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except Exception:  # no libc to ask: the watchdog below still stands
+            pass
+    if parent is None:
+        return
+    if os.getppid() != parent.pid:  # the parent died before the line above took effect
+        os._exit(1)
+    sentinel = parent.sentinel
+
+    def watch() -> None:
+        from multiprocessing.connection import wait
+
+        wait([sentinel])
+        os._exit(1)
+
+    threading.Thread(target=watch, name="diffcompare-parent-watchdog", daemon=True).start()
+
+
 def supervised_worker(conn) -> None:
-    """A supervised worker's loop: run (problem, backends from index start) requests until
-    told to stop, announcing each cell before it starts and sending it when it is done."""
+    """A supervised worker's loop: report ready, then run (problem, backends from index start)
+    requests until told to stop, announcing each cell (with the dtypes and variables it will
+    give rows for) before its gradient starts and sending its rows when it is done."""
+    die_with_parent()
+    conn.send(("ready",))
     loaded: dict = {}
     while True:
         request = conn.recv()
@@ -63,9 +102,9 @@ def supervised_worker(conn) -> None:
         problem = rebuild(problem_payload, options)
         explainer = Explainer()
         for i in range(start, len(names)):
-            conn.send(("started", i))
             if names[i] not in loaded:
                 loaded.update(select_backends([names[i]]))
+            conn.send(("started", i, cell_shape(problem, loaded[names[i]], options.dtypes)))
             try:
                 blocks = problem_blocks(
                     problem, {names[i]: loaded[names[i]]}, options.dtypes, options.rtol, options.atol, explainer

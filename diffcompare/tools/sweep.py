@@ -12,8 +12,6 @@ at rounding level down to any h.
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +25,7 @@ from diffcompare.lang.ir import element_label
 from diffcompare.lang.program import Program
 from diffcompare.running.verdicts import errors
 from diffcompare.spec.problem import DTYPES
-from diffcompare.views.files import atomic_write
+from diffcompare.views.files import atomic_write, inside, safe_name
 from diffcompare.views.plots import sweep_figure
 
 STEPS = [10.0**-k for k in range(1, 17)]
@@ -72,21 +70,23 @@ def plot(frame: pd.DataFrame, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig = sweep_figure(frame)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
-    os.close(fd)
     try:
-        fig.savefig(tmp)
-        os.replace(tmp, path)
+        atomic_write(path, writer=lambda tmp: fig.savefig(tmp, format="png"))
     finally:
-        Path(tmp).unlink(missing_ok=True)
         plt.close(fig)
 
 
+def sweep_paths(problem, variable: str, out: Path) -> tuple[Path, Path]:
+    """The CSV and PNG of a sweep: named from the problem's and the variable's names made
+    safe as file names (a name is text from a problem file), and always directly in out."""
+    stem = f"sweep-{safe_name(problem.name)}-{safe_name(variable)}"
+    return inside(out, f"{stem}.csv"), inside(out, f"{stem}.png")
+
+
 def write_sweep(problem, variable: str, index: tuple, out: Path) -> tuple[Path, Path]:
+    csv_path, png_path = sweep_paths(problem, variable, out)
     frame = sweep(problem, variable, index)
     out.mkdir(parents=True, exist_ok=True)
-    stem = f"sweep-{problem.name}-{variable}"
-    csv_path, png_path = out / f"{stem}.csv", out / f"{stem}.png"
     atomic_write(csv_path, frame.to_csv(index=False, float_format="%.17g"))
     plot(frame, png_path)
     return csv_path, png_path
