@@ -116,8 +116,7 @@ def run_command(argv: list[str]) -> int:
         print(message, file=sys.stderr)
     if not problems:
         # A mistyped path or an empty folder is not a passing run; the last reports stay.
-        where = ", ".join(map(str, args.paths))
-        print(f"no problem found in {where}: nothing run, nothing written to {args.out}", file=sys.stderr)
+        print(f"no problem found: nothing run, nothing written to {args.out}", file=sys.stderr)
         return EXIT_BAD_INPUT
     try:
         with folder_lock(args.out):  # two runs never mix their files in one folder
