@@ -10,11 +10,12 @@ import pytest
 from conftest import ROOT, write
 
 MISBEHAVING = "sleeper=misbehaving:Sleeper,raiser=misbehaving:Raiser,exiter=misbehaving:Exiter"
-# Every cell runs under this limit, the healthy ones too, and a healthy cell's clock also
-# runs while a fresh worker (after the sleeper's or the exiter's) imports diffcompare and
-# works out the problem's exact reference: seconds on a loaded machine. Hence far above
-# that, and not a guess at how long the hang takes: the sleeper never returns.
-TIMEOUT_S = 30
+# Every cell runs under this limit, the healthy ones too. A cell's clock starts once its
+# worker has started (a fresh one, after the sleeper's or the exiter's, imports diffcompare
+# first), but the first cell of a fresh worker still works out the problem's exact reference
+# again: a second or two on a loaded machine. Hence well above that, and not a guess at how
+# long the hang takes: the sleeper never returns.
+TIMEOUT_S = 15
 
 
 @pytest.mark.slow

@@ -270,7 +270,7 @@ def test_progress_hears_of_every_cell_in_process_and_supervised(monkeypatch):
     assert heard == every
 
     heard.clear()
-    run_problems(problems, backends, timeout=120, progress=lambda p, b: heard.append((p.name, b)))
+    run_problems(problems, backends, timeout=30, progress=lambda p, b: heard.append((p.name, b)))
     assert heard == every
 
     # Cells that raise, kill their worker or time out are finished cells too.
