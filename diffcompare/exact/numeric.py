@@ -20,6 +20,7 @@ import numpy as np
 import sympy
 from sympy.logic.boolalg import BooleanFalse, BooleanTrue
 
+from diffcompare.exact.budget import MAX_ARGUMENT_BITS, ExactLimit
 from diffcompare.lang.primitives import PRIMITIVES, native
 
 
@@ -108,6 +109,56 @@ FLOAT64 = _number_system(
 )
 
 
+def _magnitude_bits(value) -> int:
+    """log2|value|, roughly (the bits of its integer part), for an mpf or mpc; 0 otherwise."""
+    parts = (value.real, value.imag) if isinstance(value, mpmath.mpc) else (value,)
+    bits = 0
+    for part in parts:
+        if isinstance(part, mpmath.mpf):
+            _, man, exp, bc = part._mpf_
+            if man:
+                bits = max(bits, exp + bc)
+    return bits
+
+
+def check_magnitude(value, name: str) -> None:
+    """mpmath's exp, sin, cosh … reduce their argument at a precision that grows with
+    its magnitude: past 2^MAX_ARGUMENT_BITS one call takes minutes, or memory
+    without end (exp(exp(exp(exp(3)))) asks for exp of a 10^(2·10^8)-digit number)."""
+    bits = _magnitude_bits(value)
+    if bits > MAX_ARGUMENT_BITS:
+        digits = int(bits * 0.30103)
+        raise ExactLimit(
+            f"{name} of a number near 10^{digits}, past what the reference evaluates (2^{MAX_ARGUMENT_BITS})"
+        )
+
+
+def _bounded(fn, name: str):
+    def bounded(*args):
+        for arg in args:
+            check_magnitude(arg, name)
+        return fn(*args)
+
+    return bounded
+
+
+_POWER_BITS = 32  # an exponent past 2^32 goes through exp(y·log x): mpmath's own power squares log2(y) times
+
+
+def _mp_power(x, y):
+    """x**y as mpmath.power gives it, but for an exponent past 2^32 through exp(y·log x):
+    mpmath takes an integral y by repeated squaring, at a cost that grows with y itself."""
+    if not (isinstance(y, mpmath.mpf) and _magnitude_bits(y) > _POWER_BITS and x != 0 and mpmath.isfinite(x)):
+        return mpmath.power(x, y)
+    check_magnitude(y, "a power")
+    flip = isinstance(x, mpmath.mpf) and x < 0 and mpmath.isint(y)
+    with mpmath.workprec(mpmath.mp.prec + _magnitude_bits(y) + 20):  # y·log x to every bit exp will use
+        exponent = y * mpmath.log(-x if flip else x)  # complex where x < 0 and y is not an integer
+    check_magnitude(exponent, "a power")
+    value = mpmath.exp(exponent)
+    return -value if flip and int(y) % 2 else value
+
+
 def _mp_heaviside(x, h0=0.5):
     return mpmath.mpf(1) if x > 0 else mpmath.mpf(0) if x < 0 else mpmath.mpf(h0)
 
@@ -125,7 +176,7 @@ MPMATH = _number_system(
     {
         sympy.Add: _sum,
         sympy.Mul: _product,
-        sympy.Pow: mpmath.power,
+        sympy.Pow: _mp_power,
         sympy.sign: mpmath.sign,
         sympy.Heaviside: _mp_heaviside,
         sympy.Max: max,
@@ -141,6 +192,11 @@ MPMATH = _number_system(
         **_RELATIONS,
     },
     lambda e: mpmath.mpc(0, 1) if e is sympy.I else _mp_number(e),
+)
+# Those whose cost grows with the magnitude of their argument, bounded (check_magnitude).
+_COSTLY = (sympy.exp, sympy.sin, sympy.cos, sympy.tan, sympy.sinh, sympy.cosh, sympy.sec, sympy.csc, sympy.cot)
+MPMATH.functions.update(
+    {cls: _bounded(MPMATH.functions[cls], cls.__name__) for cls in _COSTLY if cls in MPMATH.functions}
 )
 
 
@@ -185,12 +241,15 @@ class Plan:
         self.steps.append((fn, arg_slots, slot))
         return slot
 
-    def run(self, inputs: list) -> list:
-        """All registers after evaluation (inputs, constants, steps)."""
+    def run(self, inputs: list, deadline=None) -> list:
+        """All registers after evaluation (inputs, constants, steps). deadline (a
+        budget.Deadline): checked every 256 steps."""
         regs = list(self.registers)
         regs[: self.n_inputs] = inputs
         with np.errstate(all="ignore"):
-            for fn, args, slot in self.steps:
+            for step, (fn, args, slot) in enumerate(self.steps):
+                if deadline is not None and not step & 255:
+                    deadline.check()
                 try:
                     regs[slot] = fn(*[regs[a] for a in args])
                 except (ZeroDivisionError, ValueError, OverflowError):

@@ -5,6 +5,10 @@ precisions, 30 and 50 digits. Where the two do not agree to AGREED_DIGITS
 significant digits, cancellation ate them, and both precisions are doubled
 until they do (up to 800 digits); the higher precision's value is kept. Constants are exact rationals and the point is the exact
 binary value of each float64, so the only rounding is mpmath's own.
+
+Every evaluation runs under the problem's deadline (diffcompare.exact.budget), and
+mpmath's exp, sin … refuse arguments past 2^16384: either raises ExactLimit, and the
+reference is then the long-double chain rule (longdouble_reference, with the reason).
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ class Reference:
     escalations: int = 0  # how often the precision had to be doubled
     gradient: dict[str, np.ndarray] | None = None
     form: object = field(default=None, repr=False)
+    why: str = ""  # longdouble kind: why the exact reference was not had ("" past SymPy's size)
 
     def value(self, var: str, index: tuple):
         """One element's reference: an mpf (sympy kind) or a float (hi + lo is exact to ~32 digits)."""
@@ -50,7 +55,7 @@ class Reference:
             return self.gradient[var][index]
         return float(self.hi[var][index]) if self.defined[var][index] else None
 
-    def one_sided(self, var: str, index: tuple, digits: int = 50) -> tuple[object, object]:
+    def one_sided(self, var: str, index: tuple, digits: int = 50, deadline=None) -> tuple[object, object]:
         """∂f/∂var[index] just left and just right of the point (δ = 2⁻¹⁰⁰·max(1, |x|)):
         at a kink these are the two one-sided derivatives."""
         offset = _output_offset(self.form, var, index)
@@ -61,7 +66,7 @@ class Reference:
         for sign in (-1, 1):
             shifted = list(inputs)
             shifted[position] += sign * delta
-            outputs, _ = _evaluate(self.form, digits, shifted)
+            outputs, _ = _evaluate(self.form, digits, shifted, deadline)
             value = outputs[offset]
             sides.append(value if mp_is_finite_real(value) else None)
         return sides[0], sides[1]
@@ -101,12 +106,12 @@ def _output_offset(form, var: str, index: tuple) -> int:
     raise KeyError(var)
 
 
-def _evaluate(form, digits: int, inputs: list[Fraction]) -> tuple[list, mpmath.mpf]:
+def _evaluate(form, digits: int, inputs: list[Fraction], deadline=None) -> tuple[list, mpmath.mpf]:
     """Outputs [f, ∂f/∂…] at `digits`, and the largest magnitude met on the way
     (the scale against which a result that cancels to nothing counts as zero)."""
     with mpmath.workdps(digits):
         plan = Plan(form.cse, form.inputs, MPMATH)
-        regs = plan.run([mpmath.mpf(q.numerator) / q.denominator for q in inputs])
+        regs = plan.run([mpmath.mpf(q.numerator) / q.denominator for q in inputs], deadline)
         scale = max((abs(r) for r in regs if mp_is_finite_real(r)), default=mpmath.mpf(0))
         return [real_part(regs[s]) for s in plan.outputs], scale
 
@@ -122,7 +127,9 @@ def _settled(a, b, scale_a, scale_b, low: int, high: int):
     return b, False
 
 
-def compute_reference(form) -> Reference:
+def compute_reference(form, deadline=None) -> Reference:
+    """SymPy's derivative in mpmath, raised in precision until it settles. Raises
+    budget.ExactLimit past the deadline (a budget.Deadline) or an argument's magnitude."""
     inputs = _exact_inputs(form)
     low, high = REFERENCE_DIGITS
     count = 1 + len(form.gradient_exprs)
@@ -132,8 +139,8 @@ def compute_reference(form) -> Reference:
     undefined: set[int] = set()
     escalations = 0
     while True:
-        a, scale_a = _evaluate(form, low, inputs)
-        b, scale_b = _evaluate(form, high, inputs)
+        a, scale_a = _evaluate(form, low, inputs, deadline)
+        b, scale_b = _evaluate(form, high, inputs, deadline)
         for i in sorted(pending):
             if not mp_is_finite_real(b[i]):
                 notes[i] = _why_not(b[i])
@@ -173,16 +180,17 @@ def compute_reference(form) -> Reference:
     )
 
 
-def longdouble_reference(problem) -> Reference:
+def longdouble_reference(problem, why: str = "") -> Reference:
     """Past the size where SymPy is affordable: the chain-rule engine in
     np.longdouble (a 64-bit significand on x86-64, three digits more than
-    float64), at the exact float64 point, with the exact float64 constants."""
+    float64), at the exact float64 point, with the exact float64 constants.
+    why: the reason the exact reference was not had, noted on every element."""
     engine = ChainRule(problem.function, np.longdouble)
     inputs = point_in(problem.point, np.longdouble)
     values = engine.forward(inputs)
     grads = engine.gradient(inputs, problem.wrt)
     function_defined = bool(np.all(np.isfinite(np.asarray(values[-1], dtype=np.longdouble))))
-    general = []
+    general = [f"the reference is the long-double chain rule: {why}"] if why else []
     eps = float(np.finfo(np.longdouble).eps)
     if eps >= float(np.finfo(np.float64).eps):
         general.append("np.longdouble is float64 on this machine: this reference is no more precise than float64")
@@ -200,7 +208,7 @@ def longdouble_reference(problem) -> Reference:
         defined[var] = np.isfinite(g) & function_defined
         hi[var] = np.where(defined[var], h, np.nan)
         notes[var] = np.where(defined[var], "; ".join(general), "not finite").astype(object)
-    return Reference("longdouble", function_defined, hi, lo, defined, notes)
+    return Reference("longdouble", function_defined, hi, lo, defined, notes, why=why)
 
 
 def _why_not(value) -> str:

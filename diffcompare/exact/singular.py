@@ -20,6 +20,7 @@ import mpmath
 import numpy as np
 
 from diffcompare.engine.chainrule import ChainRule, point_in
+from diffcompare.exact.budget import ExactLimit
 from diffcompare.lang.ir import element_label
 
 
@@ -57,15 +58,18 @@ def _snap(side: float, other: float) -> float:
 ALL = None  # the index key of a Singular that covers every element of its variable
 
 
-def singular_elements(problem, reference) -> dict[tuple[str, tuple | None], Singular]:
+def singular_elements(problem, reference, deadline=None) -> dict[tuple[str, tuple | None], Singular]:
     """(variable, index) -> Singular for every gradient element that is one;
-    (variable, ALL) where the verdict covers the whole variable."""
+    (variable, ALL) where the verdict covers the whole variable. deadline (a
+    budget.Deadline) bounds the search for one-sided derivatives at kinks."""
     found: dict[tuple[str, tuple | None], Singular] = {}
     engine = ChainRule(problem.function, "float64")
     inputs = point_in(problem.point, "float64")
+    # A long-double reference taken for want of the exact one says why its infinities may be overflow.
+    because = f" (the reference is the long-double chain rule: {reference.why})" if reference.why else ""
     if not reference.function_defined:
         where = engine.undefined_at(inputs)
-        message = "f is not finite at this point" + (f": {where}" if where else "")
+        message = "f is not finite at this point" + (f": {where}" if where else "") + because
         return {(var, ALL): Singular("undefined", message) for var in problem.wrt}
     where = None
     for var in problem.wrt:
@@ -76,6 +80,7 @@ def singular_elements(problem, reference) -> dict[tuple[str, tuple | None], Sing
             index = tuple(int(i) for i in index)
             note = reference.notes[var][index]
             message = f"∂f/∂{element_label(var, index)} is {note} at this point" + (f": {where}" if where else "")
+            message += because if note == "not finite" else ""
             found[(var, index)] = Singular("undefined", message)
     kinks = engine.kinks(inputs, problem.wrt)
     if not kinks:
@@ -86,14 +91,25 @@ def singular_elements(problem, reference) -> dict[tuple[str, tuple | None], Sing
         for var in problem.wrt:
             found.setdefault((var, ALL), Singular("kink", message))
         return found
+    try:
+        _one_sided_kinks(problem, reference, kinks, found, deadline)
+    except ExactLimit as exc:
+        message = f"kink: {kinks[0]}; its one-sided derivatives are not computed: {exc}"
+        for var in problem.wrt:
+            found.setdefault((var, ALL), Singular("kink", message))
+    return found
+
+
+def _one_sided_kinks(problem, reference, kinks, found, deadline) -> None:
     for var in problem.wrt:
         for index in np.ndindex(problem.point[var].shape):
             if (var, index) in found:
                 continue
-            left, right = reference.one_sided(var, index)
+            if deadline is not None:
+                deadline.check("the search for one-sided derivatives")
+            left, right = reference.one_sided(var, index, deadline=deadline)
             if left is None or right is None or _close(left, right):
                 continue
             left, right = _snap(float(left), float(right)), _snap(float(right), float(left))
             message = f"kink: {kinks[0]}; left derivative {left:.6g}, right derivative {right:.6g}"
             found[(var, index)] = Singular("kink", message, left, right)
-    return found

@@ -17,6 +17,7 @@ from functools import cached_property
 import numpy as np
 import sympy
 
+from diffcompare.exact.budget import MAX_TREE_OPS, Deadline, tree_ops
 from diffcompare.lang.ir import Node, element_label
 from diffcompare.lang.primitives import PRIMITIVES, native
 from diffcompare.lang.program import Program
@@ -82,22 +83,32 @@ def to_sympy(root: Node, symbols: dict[str, np.ndarray]) -> np.ndarray:
 
 
 MAX_ELEMENTS = 200  # point elements SymPy is given: its diff costs grow with their square
-TIME_LIMIT_S = 20.0  # and the seconds it is given to differentiate
+TIME_LIMIT_S = 20.0  # and the seconds it is given to differentiate (less where the exact side's deadline is nearer)
 
 
 class SymbolicLimit(Exception):
     """The problem is past what SymPy is given; the message says which limit."""
 
 
+class SymbolicTimeout(SymbolicLimit):
+    """Differentiating took longer than SymPy is given (its own limit or the exact side's deadline)."""
+
+
 class SymbolicForm:
     """A problem's function and gradient in SymPy, built once."""
 
-    def __init__(self, problem):
+    def __init__(self, problem, deadline: Deadline | None = None):
         start = time.perf_counter()
         self.problem = problem
         elements = sum(v.size for v in problem.point.values())
         if elements > MAX_ELEMENTS:
             raise SymbolicLimit(f"{elements} point elements, past SymPy's limit of {MAX_ELEMENTS}")
+        # Decided before SymPy sees f: its expressions are trees, and a let step used
+        # twice in each of 40 steps is 2^40 operations to it.
+        ops = tree_ops(problem.function)
+        if ops > MAX_TREE_OPS:
+            raise SymbolicLimit(f"f written out as a tree has more than {MAX_TREE_OPS} operations, past SymPy's limit")
+        limit = TIME_LIMIT_S if deadline is None else min(TIME_LIMIT_S, deadline.remaining())
         self.symbols = {k: element_symbols(k, v.shape) for k, v in problem.point.items()}
         self.function = to_sympy(problem.function, self.symbols)[()]
         self.derivatives = {}  # var -> object array of the variable's shape
@@ -105,8 +116,8 @@ class SymbolicForm:
             out = np.empty(self.symbols[var].shape, dtype=object)
             for index in np.ndindex(out.shape):
                 out[index] = self.function.diff(self.symbols[var][index])
-                if time.perf_counter() - start > TIME_LIMIT_S:
-                    raise SymbolicLimit(f"differentiating took more than SymPy's limit of {TIME_LIMIT_S:g} s")
+                if time.perf_counter() - start > limit:
+                    raise SymbolicTimeout(f"differentiating took more than SymPy's limit of {max(limit, 0):.3g} s")
             self.derivatives[var] = out
         self.build_s = time.perf_counter() - start  # differentiation, part of the sympy backend's setup
 
@@ -155,7 +166,10 @@ def _readable_constant(value: float) -> sympy.Expr:
 def readable_gradient(problem, elements: int = 4, max_ops: int = 200) -> list[tuple[str, sympy.Expr]]:
     """(element label, ∂f/∂element) for the first few wrt elements, for people to read:
     constants as written, variables as symbols. Empty past max_ops operations in f,
-    where the derivative would be pages long (the report says so)."""
+    where the derivative would be pages long (the report says so), counted on the DAG
+    first: SymPy counts a tree, and a let step used twice at every step is 2^n of it."""
+    if tree_ops(problem.function, 10 * max_ops) > 10 * max_ops:
+        return []
     symbols = {k: element_symbols(k, v.shape) for k, v in problem.point.items()}
     program = Program(
         problem.function,

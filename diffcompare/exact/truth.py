@@ -5,6 +5,11 @@ A Problem is the parsed file and nothing more; the expensive exact facts about i
 here, in a table keyed weakly by the problem, so that a supervised worker that runs
 one problem through nine backends builds each of them once, and a problem that is
 dropped takes its facts with it.
+
+All of it runs under one deadline per problem (diffcompare.exact.budget), started at
+first use: the reference that cannot be had in time, or past an argument's magnitude,
+is the long-double chain rule, each row noting why. So the decision is made once, in
+the problem's first cell, well before that cell's time limit.
 """
 
 from __future__ import annotations
@@ -12,9 +17,10 @@ from __future__ import annotations
 import weakref
 from dataclasses import dataclass, field
 
+from diffcompare.exact.budget import Deadline, ExactLimit
 from diffcompare.exact.reference import Reference, compute_reference, longdouble_reference
 from diffcompare.exact.singular import Singular, singular_elements
-from diffcompare.exact.symbolic import SymbolicForm, SymbolicLimit
+from diffcompare.exact.symbolic import SymbolicForm, SymbolicLimit, SymbolicTimeout
 
 
 @dataclass
@@ -25,6 +31,14 @@ class Truth:
     _symbolic: SymbolicForm | SymbolicLimit | None = field(default=None, repr=False)
     _reference: Reference | None = field(default=None, repr=False)
     _basis: tuple | None = field(default=None, repr=False)
+    _deadline: Deadline | None = field(default=None, repr=False)
+
+    @property
+    def deadline(self) -> Deadline:
+        """The exact side's deadline, started when any part of it is first asked for."""
+        if self._deadline is None:
+            self._deadline = Deadline()
+        return self._deadline
 
     @property
     def symbolic(self) -> SymbolicForm:
@@ -32,7 +46,7 @@ class Truth:
         the size or time SymPy is given."""
         if self._symbolic is None:
             try:
-                self._symbolic = SymbolicForm(self.problem)
+                self._symbolic = SymbolicForm(self.problem, self.deadline)
             except SymbolicLimit as exc:
                 self._symbolic = exc
         if isinstance(self._symbolic, SymbolicLimit):
@@ -44,9 +58,13 @@ class Truth:
         """The exact symbolic reference where SymPy can afford it, else the long-double chain rule."""
         if self._reference is None:
             try:
-                self._reference = compute_reference(self.symbolic)
+                self._reference = compute_reference(self.symbolic, self.deadline)
+            except SymbolicTimeout as exc:  # a matter of time, not of size: the rows say so
+                self._reference = longdouble_reference(self.problem, str(exc))
             except SymbolicLimit:
                 self._reference = longdouble_reference(self.problem)
+            except ExactLimit as exc:
+                self._reference = longdouble_reference(self.problem, str(exc))
         return self._reference
 
     def judging_basis(self, describe_error) -> tuple[Reference | None, dict[tuple, Singular], str]:
@@ -56,7 +74,7 @@ class Truth:
             reference, singular, failure = None, {}, ""
             try:
                 reference = self.reference
-                singular = singular_elements(self.problem, reference)
+                singular = singular_elements(self.problem, reference, self.deadline)
             except Exception as exc:
                 failure = f"no reference: {describe_error(exc)}"
             self._basis = (reference, singular, failure)

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from diffcompare.backends import timing
+from diffcompare.exact import budget
 from diffcompare.lang import limits
 
 
@@ -13,7 +14,8 @@ from diffcompare.lang import limits
 class RunOptions:
     """What every cell of a run is judged with: the backends and dtypes chosen (None: all),
     tolerances that override the problems' own (None: theirs, else the defaults), and the
-    parent's timing settings and input limits, which a spawned worker does not inherit."""
+    parent's timing settings and input limits, which a spawned worker does not inherit,
+    and the seconds the exact side of each problem is given (diffcompare.exact.budget)."""
 
     backends: tuple[str, ...] | None = None
     dtypes: tuple[str, ...] | None = None
@@ -21,6 +23,7 @@ class RunOptions:
     atol: float | None = None
     timing: tuple[int, float] = (timing.DEFAULT_REPEAT, timing.DEFAULT_BUDGET_S)
     limits: tuple[int, int, int] = (limits.DEFAULTS["length"], limits.DEFAULTS["depth"], limits.DEFAULTS["elements"])
+    exact_s: float = budget.DEFAULT_S
 
     @classmethod
     def here(
@@ -38,9 +41,11 @@ class RunOptions:
             atol,
             timing.settings(),
             limits.current(),
+            budget.seconds(),
         )
 
     def apply(self) -> None:
         """In a worker process: take the parent's timing settings and limits."""
         timing.configure(*self.timing)
         limits.configure(*self.limits)
+        budget.configure(self.exact_s)

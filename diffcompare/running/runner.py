@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from concurrent.futures import as_completed
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
 
 from diffcompare import backends as registry
+from diffcompare.exact import budget
 from diffcompare.running.cells import Explainer, blocks_to_frame, failed_cell_blocks, problem_blocks
 from diffcompare.running.options import RunOptions
 from diffcompare.running.supervisor import DEFAULT_TIMEOUT_S, check_timeout, run_isolated
@@ -72,12 +74,15 @@ def run_problems(
     finished = {} if finished is None else finished
     names = registry.available_names() if options.backends is None else list(options.backends)
     if executor is None and (timeout is not None or jobs > 1):
+        timeout = DEFAULT_TIMEOUT_S if timeout is None else timeout
+        # The exact side of a problem ends well within its first cell's limit (a third of it at most).
+        options = replace(options, exact_s=budget.for_timeout(timeout))
         run_isolated(
             problems,
             names,
             options,
             jobs=jobs,
-            timeout=DEFAULT_TIMEOUT_S if timeout is None else timeout,
+            timeout=timeout,
             finished=finished,
             failed_cell=lambda problem, name, message, shape: failed_cell_blocks(
                 problem, name, message, options.dtypes, shape

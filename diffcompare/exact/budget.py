@@ -1,0 +1,87 @@
+"""The exact side's bounds: what it may spend on one problem before it gives up.
+
+The exact side (SymPy's derivative, the mpmath reference, the one-sided derivatives
+at kinks) is built once per problem, before any backend is judged, so it must end
+well before a cell's time limit, or every backend's cell would wait it out in turn.
+Two kinds of bound keep it short:
+
+- Work, decided before anything runs, and so the same on every machine and every
+  run: f's size written out as a tree (`tree_ops`: a `let` step used twice counts
+  twice, which is what SymPy's expressions cost), the reference's precision
+  (exact.reference.MAX_REFERENCE_DIGITS), and the magnitude of an argument that
+  mpmath's exp, sin, cosh … are given (`check_magnitude`: past 2^16384, long
+  double's range, one call would take minutes or memory without end).
+- Time, as a backstop: a `Deadline` of `seconds()` for the whole exact side of a
+  problem (60 s; a third of `--timeout` where that is shorter), checked between
+  the steps of every loop.
+
+Past either, the reference is the long-double chain rule, each row saying why
+(exact.truth): one decision per problem, made in its first cell.
+"""
+
+from __future__ import annotations
+
+import time
+
+from diffcompare.lang.ir import topo_order
+
+DEFAULT_S = 60.0  # the exact side of one problem, at most
+MAX_TREE_OPS = 20_000  # f written out as a tree, per element of its result: past this SymPy is not given f
+MAX_ARGUMENT_BITS = 16_384  # |x| < 2^16384 (long double's range) for mpmath's exp, sin, cosh … and powers
+
+_SETTINGS = {"seconds": DEFAULT_S}
+
+
+def configure(seconds: float | None = None) -> None:
+    """The seconds the exact side of each problem is given (None: the default)."""
+    _SETTINGS["seconds"] = DEFAULT_S if seconds is None else max(0.1, float(seconds))
+
+
+def seconds() -> float:
+    return _SETTINGS["seconds"]
+
+
+def for_timeout(timeout: float | None) -> float:
+    """The exact side's seconds under a cell time limit: a third of it at most, so that the
+    first cell, which builds the exact side, still has time for its backend."""
+    return seconds() if timeout is None else min(seconds(), max(0.1, timeout / 3))
+
+
+class ExactLimit(Exception):
+    """The exact reference is past a bound (time, magnitude); the message says which.
+    Not a ValueError: evaluation turns those into NaN, and this must not be one."""
+
+
+class Deadline:
+    """A point in time after which the exact side of a problem stops."""
+
+    def __init__(self, seconds_: float | None = None):
+        self.seconds = seconds() if seconds_ is None else seconds_
+        self.end = time.monotonic() + self.seconds
+
+    def remaining(self) -> float:
+        return self.end - time.monotonic()
+
+    def check(self, what: str = "the exact reference") -> None:
+        if time.monotonic() > self.end:
+            raise ExactLimit(f"{what} did not settle within {self.seconds:g} s")
+
+
+def tree_ops(root, cap: int = MAX_TREE_OPS) -> int:
+    """Operations in one element of f written out as a tree (every use of a shared node
+    counted again), counted on the DAG in one pass; stops counting past cap (returns
+    a number > cap). A reduction or a matrix product counts its operand once per
+    element it sums."""
+    size: dict[int, int] = {}
+    for node in topo_order(root):
+        total = 1
+        for arg in node.args:
+            uses = 1
+            if node.op == "matmul":  # each element of a @ b sums a.shape[-1] products
+                uses = node.args[0].shape[-1] if node.args[0].shape else 1
+            elif node.op != "index" and not node.shape:  # a reduction: every element of its operand
+                for n in arg.shape:
+                    uses *= n
+            total += size[id(arg)] * uses
+        size[id(node)] = min(total, cap + 1)
+    return size[id(root)]
