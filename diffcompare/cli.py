@@ -64,7 +64,18 @@ def _run_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--max-length", type=int, help="characters in one expression, at most (default 10000)")
     parser.add_argument("--max-depth", type=int, help="nested operations in one expression, at most (default 100)")
-    parser.add_argument("--max-elements", type=int, help="elements in one point value, at most (default 10000000)")
+    parser.add_argument(
+        "--max-elements", type=int, help="elements of a point, and of any intermediate value, at most (default 2000000)"
+    )
+    parser.add_argument("--max-file-bytes", type=int, help="bytes in one problem file, at most (default 10000000)")
+    parser.add_argument(
+        "--max-yaml-nodes", type=int, help="YAML values in one document, aliases expanded, at most (default 1000000)"
+    )
+    parser.add_argument("--max-digits", type=int, help="digits of one integer in a problem file, at most (default 400)")
+    parser.add_argument("--max-sweep", type=int, help="problems one sweep makes, at most (default 1000)")
+    parser.add_argument(
+        "--max-nodes", type=int, help="operations in one problem's expressions, at most (default 10000)"
+    )
     parser.add_argument("--repeat", type=int, help=f"timed calls per cell, at most (default {DEFAULT_REPEAT})")
     parser.add_argument(
         "--budget", type=float, help=f"seconds of timed calls per cell, at most (default {DEFAULT_BUDGET_S})"
@@ -89,7 +100,16 @@ def run_command(argv: list[str]) -> int:
     from diffcompare.running.supervisor import check_timeout
     from diffcompare.views.files import OutputError, check_folder, folder_lock
 
-    limits.configure(args.max_length, args.max_depth, args.max_elements)  # before any file is read
+    limits.configure(  # before any file is read
+        args.max_length,
+        args.max_depth,
+        args.max_elements,
+        args.max_file_bytes,
+        args.max_yaml_nodes,
+        args.max_digits,
+        args.max_sweep,
+        args.max_nodes,
+    )
     for dtype in args.dtypes or []:
         if dtype not in DTYPES:
             print(f"--dtypes: unknown dtype '{dtype}' (choose from {', '.join(DTYPES)})", file=sys.stderr)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from diffcompare.lang.limits import LIMITS
 from diffcompare.lang.primitives import PRIMITIVES
 
 # Named constants of the language. They are folded to float64 like any other
@@ -39,6 +40,12 @@ class Node:
     label: str | None = None
     shape: tuple[int, ...] = ()
     const_value: float | int | None = field(default=None, repr=False)
+
+    def __repr__(self) -> str:
+        # Not the dataclass's: that one prints the operands' operands, and a DAG of let
+        # steps each used twice is 2**steps nodes as a tree.
+        text = self.text if len(self.text) <= 60 else self.text[:57] + "..."
+        return f"Node({self.op!r}, text={text!r}, shape={self.shape})"
 
     @property
     def is_constant(self) -> bool:
@@ -80,6 +87,55 @@ def topo_order(root: Node) -> list[Node]:
             if id(arg) not in seen:
                 stack.append((arg, False))
     return order
+
+
+# A left operand of the same + - or * / chain adds no level (as in lang/parser.py's depth).
+_CHAINS = ({"add", "sub"}, {"mul", "div"})
+
+
+class GraphError(ValueError):
+    """An expression graph past a limit of diffcompare.lang.limits."""
+
+
+class GraphLimits:
+    """Operations and nesting of one problem's expression graph, counted as the DAG it is:
+    a let step used twice is one set of nodes, and its depth counts once along each path.
+    add() each expression as it is parsed; the first one past a limit raises GraphError."""
+
+    def __init__(self) -> None:
+        self.depth: dict[int, int] = {}  # id(node) -> levels of nesting below and at it
+        self.nodes = 0
+
+    def add(self, root: Node) -> None:
+        depth = self.depth
+        stack: list[tuple[Node, bool]] = [(root, False)]
+        while stack:
+            node, expanded = stack.pop()
+            if id(node) in depth:
+                continue
+            if not expanded:
+                stack.append((node, True))
+                stack.extend((arg, False) for arg in node.args if id(arg) not in depth)
+                continue
+            level = 1
+            for i, arg in enumerate(node.args):
+                chained = i == 0 and any(node.op in ops and arg.op in ops for ops in _CHAINS)
+                level = max(level, depth[id(arg)] + (0 if chained else 1))
+            depth[id(node)] = level
+            self.nodes += 1
+            if level > LIMITS["depth"]:
+                raise GraphError(
+                    f"nested deeper than the limit of {LIMITS['depth']}, counting the let steps it uses (--max-depth)"
+                )
+            if self.nodes > LIMITS["nodes"]:
+                raise GraphError(
+                    f"the problem's expressions have more than {LIMITS['nodes']} operations, each let step "
+                    f"counted once; the limit is {LIMITS['nodes']} (--max-nodes)"
+                )
+            size = math.prod(node.shape)
+            if size > LIMITS["elements"]:
+                text = node.text if len(node.text) <= 80 else node.text[:77] + "..."
+                raise GraphError(f"'{text}' has shape {node.shape}, {size} elements; the limit is {LIMITS['elements']}")
 
 
 def _index_shape(shape: tuple[int, ...], index: tuple) -> tuple[int, ...]:

@@ -76,7 +76,24 @@ def parse_expression(text: str, scope: dict[str, Node]) -> Node:
     except (RecursionError, MemoryError):
         raise ExpressionError(f"expression is nested deeper than the limit of {LIMITS['depth']}") from None
     _check_depth(tree.body)
-    return _Converter(scope).convert(tree.body)
+    try:
+        return _Converter(scope).convert(tree.body)
+    except RecursionError:  # a chain of + or * longer than Python's own recursion allows
+        raise ExpressionError(
+            "expression is nested too deeply for Python to handle (a chain of hundreds of + or *?)"
+        ) from None
+
+
+# x + y - z + … is one level of nesting, not one per operator: a flat sum or product of
+# many terms is as shallow as it looks (SymPy, too, keeps it one Add or Mul).
+_CHAINS = ((ast.Add, ast.Sub), (ast.Mult, ast.Div))
+
+
+def _continues_chain(parent: ast.AST, child: ast.AST) -> bool:
+    """child is the left operand of parent, both of the same + - or * / chain."""
+    if not (isinstance(parent, ast.BinOp) and isinstance(child, ast.BinOp) and parent.left is child):
+        return False
+    return any(isinstance(parent.op, ops) and isinstance(child.op, ops) for ops in _CHAINS)
 
 
 def _check_depth(root: ast.AST) -> None:
@@ -85,7 +102,9 @@ def _check_depth(root: ast.AST) -> None:
         node, depth = stack.pop()
         if depth > LIMITS["depth"]:
             raise ExpressionError(f"expression is nested deeper than the limit of {LIMITS['depth']}")
-        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+        stack.extend(
+            (child, depth + (0 if _continues_chain(node, child) else 1)) for child in ast.iter_child_nodes(node)
+        )
 
 
 class _Converter:

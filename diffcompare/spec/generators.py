@@ -38,16 +38,32 @@ def parameter_scope(params: dict[str, float]) -> dict[str, Node]:
 
 # PyYAML reads 1e-8 (no dot) as a string; a user means the number. One rule for every
 # number a problem file holds (spec/model.py's point and expected values use it too).
-UNSIGNED_TEXT = r"(\d[\d_]*\.?[\d_]*|\.\d[\d_]*)([eE][+-]?\d+)?$"
+# Only the ASCII digits: float() would read "١٢" as 12, which YAML never does.
+UNSIGNED_TEXT = r"([0-9][0-9_]*\.?[0-9_]*|\.[0-9][0-9_]*)([eE][+-]?[0-9]+)?$"
 NUMBER_TEXT = re.compile(r"^[+-]?" + UNSIGNED_TEXT)
+# YAML 1.1's base-60 numbers (1:30 is 90); diffcompare reads them as the text they are in YAML 1.2.
+SEXAGESIMAL = re.compile(r"^[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?$")
+
+
+def shown(value: Any) -> str:
+    """A value for a message: an integer too large for float64 by its size, not its digits."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 1024:
+        return f"an integer of about {int(value.bit_length() * math.log10(2)) + 1} digits"
+    return repr(value)
 
 
 def _number(value: Any, what: str) -> float:
+    number = None
     if isinstance(value, str) and NUMBER_TEXT.match(value.strip()):
-        value = float(value)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError(f"{what} must be a finite number, got {value!r}")
-    return value
+        number = float(value)
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        try:
+            number = float(value)
+        except OverflowError:  # an integer past float64's range
+            number = math.inf
+    if number is None or not math.isfinite(number):
+        raise ValueError(f"{what} must be a finite number, got {shown(value)}")
+    return number
 
 
 def resolve_count(value: Any, params: dict[str, float], what: str) -> int:
@@ -78,22 +94,42 @@ def _shape(spec: dict, params: dict) -> tuple[int, ...]:
     return dims
 
 
-def generate(spec: dict, params: dict[str, float]) -> np.ndarray:
-    """The array a generator mapping describes (float64)."""
+def _kind(spec: dict) -> str:
     kind = next((k for k in GENERATORS if k in spec), None)
     if kind is None:
         raise ValueError("a generator needs one of fill, random or linspace")
     unknown = set(spec) - GENERATORS[kind]
     if unknown:
         raise ValueError(f"unknown generator key(s) {sorted(unknown)} for {kind} (allowed: {sorted(GENERATORS[kind])})")
+    return kind
+
+
+def _linspace_count(spec: dict, params: dict) -> int:
+    args = spec["linspace"]
+    if not isinstance(args, list) or len(args) != 3:
+        raise ValueError("linspace takes [start, stop, count]")
+    count = resolve_count(args[2], params, "linspace count")
+    if count > LIMITS["elements"]:
+        raise ValueError(f"linspace count {count} exceeds the limit of {LIMITS['elements']}")
+    return count
+
+
+def generated_size(spec: dict, params: dict[str, float]) -> int:
+    """The elements a generator mapping would make, found without making them."""
+    kind = _kind(spec)
     if kind == "linspace":
-        args = spec["linspace"]
-        if not isinstance(args, list) or len(args) != 3:
-            raise ValueError("linspace takes [start, stop, count]")
-        count = resolve_count(args[2], params, "linspace count")
-        if count > LIMITS["elements"]:
-            raise ValueError(f"linspace count {count} exceeds the limit of {LIMITS['elements']}")
-        return np.linspace(_number(args[0], "start"), _number(args[1], "stop"), count)
+        return _linspace_count(spec, params)
+    if "shape" not in spec:
+        raise ValueError(f"{kind} needs a shape")
+    return math.prod(_shape(spec, params))
+
+
+def generate(spec: dict, params: dict[str, float]) -> np.ndarray:
+    """The array a generator mapping describes (float64)."""
+    kind = _kind(spec)
+    if kind == "linspace":
+        count = _linspace_count(spec, params)
+        return np.linspace(_number(spec["linspace"][0], "start"), _number(spec["linspace"][1], "stop"), count)
     if "shape" not in spec:
         raise ValueError(f"{kind} needs a shape")
     shape = _shape(spec, params)
@@ -111,6 +147,8 @@ def generate(spec: dict, params: dict[str, float]) -> np.ndarray:
         low, high = _number(spec.get("low", 0.0), "low"), _number(spec.get("high", 1.0), "high")
         if not low < high:
             raise ValueError(f"uniform needs low < high, got {low} and {high}")
+        if not math.isfinite(high - low):
+            raise ValueError(f"uniform needs high - low to be a finite number, got {low} and {high}")
         return rng.uniform(low, high, shape)
     raise ValueError(f"random must be normal or uniform, got {spec['random']!r}")
 
@@ -127,6 +165,11 @@ def expand_sweep(sweep: Any) -> list[dict[str, float]]:
             raise ValueError(f"sweep name {name!r} is not a valid identifier")
         if not isinstance(values, list) or not values:
             raise ValueError(f"sweep.{name} must be a non-empty list of numbers")
+    members = math.prod(len(values) for values in sweep.values())
+    if members > LIMITS["sweep"]:
+        sizes = " × ".join(str(len(values)) for values in sweep.values())
+        raise ValueError(f"the sweep makes {sizes} = {members} problems; the limit is {LIMITS['sweep']} (--max-sweep)")
+    for name, values in sweep.items():
         numbers[name] = [_number(v, f"sweep.{name} values") for v in values]
     return [dict(zip(numbers, combo)) for combo in itertools.product(*numbers.values())]
 

@@ -27,7 +27,7 @@ from typing_extensions import TypeAliasType
 
 from diffcompare.lang.limits import LIMITS
 from diffcompare.lang.primitives import FUNCTIONS
-from diffcompare.spec.generators import NUMBER_TEXT, UNSIGNED_TEXT, generate
+from diffcompare.spec.generators import NUMBER_TEXT, SEXAGESIMAL, UNSIGNED_TEXT, generate, generated_size, shown
 
 
 @dataclass(frozen=True)
@@ -38,35 +38,66 @@ class Numbers:
     half_units: np.ndarray  # half a unit in the last written digit, per element
 
 
+def _text_hint(text: str) -> str:
+    """Why a text that looks like a number is not read as one."""
+    if SEXAGESIMAL.match(text.strip()):
+        return " (YAML 1.1 reads it as a base-60 number; diffcompare does not: write the number itself)"
+    if any(c.isdigit() and not c.isascii() for c in text):
+        return " (only the digits 0-9 are read as numbers)"
+    return ""
+
+
 def _to_number(value: Any) -> tuple[float, float]:
     """One scalar from YAML -> (float, half a unit in its last written digit)."""
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise ValueError(f"expected a number, got {type(value).__name__} {value!r}")
-    text = value if isinstance(value, str) else repr(value)
     if isinstance(value, str) and not NUMBER_TEXT.match(value.strip()):
-        raise ValueError(f"expected a number, got the text {value!r}")
-    number = float(value)
+        raise ValueError(f"expected a number, got the text {value!r}{_text_hint(value)}")
+    try:
+        number = float(value)
+    except OverflowError:  # an integer past float64's range
+        number = math.inf
     if not math.isfinite(number):
-        raise ValueError(f"expected a finite number, got {value!r}")
+        raise ValueError(f"expected a finite number, got {shown(value)}")
+    text = value if isinstance(value, str) else repr(value)
     try:
         exponent = Decimal(text.strip().replace("_", "")).as_tuple().exponent
     except InvalidOperation:
         exponent = 0
-    return number, 0.5 * 10.0 ** int(exponent)
+    # Half a unit in the last written digit, past float64's range as inf or 0 (0e400 is a finite zero).
+    half = float(Decimal(5).scaleb(int(exponent) - 1)) if isinstance(exponent, int) else 0.0
+    return number, half
+
+
+def nested_shape(value: list) -> tuple[int, ...]:
+    """The shape of nested lists, from their first elements, checked against the elements
+    limit before anything is built; to_numbers then checks that every row fits it."""
+    shape: list[int] = []
+    item: Any = value
+    while isinstance(item, list):
+        if not item:
+            raise ValueError("an array must not be empty")
+        if len(shape) >= LIMITS["depth"]:
+            raise ValueError(f"nested lists deeper than the limit of {LIMITS['depth']}")
+        shape.append(len(item))
+        item = item[0]
+    size = math.prod(shape)
+    if size > LIMITS["elements"]:
+        raise ValueError(f"array has {size} elements; the limit is {LIMITS['elements']}")
+    return tuple(shape)
 
 
 def to_numbers(value: Any) -> Numbers:
     """A number or a rectangular nested list of numbers."""
     if isinstance(value, list):
-        try:
-            shape = np.shape(np.array(value, dtype=object))
-            flat = np.array(value, dtype=object).ravel()
-        except ValueError:
-            raise ValueError("nested lists must be rectangular (every row the same length)") from None
-        if flat.size > LIMITS["elements"]:
-            raise ValueError(f"array has {flat.size} elements; the limit is {LIMITS['elements']}")
-        if not flat.size:
-            raise ValueError("an array must not be empty")
+        shape = nested_shape(value)
+        flat: list = [value]
+        for length in shape:
+            rows, flat = flat, []
+            for row in rows:
+                if not isinstance(row, list) or len(row) != length:
+                    raise ValueError("nested lists must be rectangular (every row the same length)")
+                flat.extend(row)
         if any(isinstance(v, list) for v in flat):
             raise ValueError("nested lists must be rectangular (every row the same length)")
         pairs = [_to_number(v) for v in flat]
@@ -190,7 +221,8 @@ class ProblemSpec(BaseModel):
         "The chain-rule tape shows these names.",
     )
     wrt: Annotated[
-        list[str] | None, _written_as(Annotated[list[str], Field(json_schema_extra={"uniqueItems": True})] | None)
+        list[str] | None,
+        _written_as(Annotated[list[str], Field(min_length=1, json_schema_extra={"uniqueItems": True})] | None),
     ] = Field(
         default=None,
         description="The variables to differentiate (default: every variable of point); the others are held constant.",
@@ -247,6 +279,22 @@ class ProblemSpec(BaseModel):
     @classmethod
     def _point_values(cls, value, info: ValidationInfo):
         params = (info.context or {}).get("params", {})
+        total = 0  # every element of the point, counted before any array is built
+        for k, v in value.items():
+            try:
+                total += (
+                    generated_size(v, params)
+                    if isinstance(v, dict)
+                    else math.prod(nested_shape(v))
+                    if isinstance(v, list)
+                    else 1
+                )
+            except ValueError as exc:
+                raise ValueError(f"'{k}': {exc}") from None
+            if total > LIMITS["elements"]:
+                raise ValueError(
+                    f"the point has more than {LIMITS['elements']} elements in all; the limit is {LIMITS['elements']}"
+                )
         out = {}
         for k, v in value.items():
             if isinstance(v, dict):
@@ -262,7 +310,13 @@ class ProblemSpec(BaseModel):
     @field_validator("expected")
     @classmethod
     def _number_map(cls, value):
-        return {k: to_numbers(v) for k, v in value.items()}
+        out = {}
+        for k, v in value.items():
+            try:
+                out[k] = to_numbers(v)
+            except ValueError as exc:
+                raise ValueError(f"'{k}': {exc}") from None
+        return out
 
     @field_validator("point")
     @classmethod

@@ -8,13 +8,14 @@ ProblemError whose one-line message names the file, the problem and the key.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from pydantic import ValidationError
 
-from diffcompare.lang.ir import Node, ShapeError, infer_shapes
+from diffcompare.lang.ir import GraphError, GraphLimits, Node, ShapeError, infer_shapes
 from diffcompare.lang.parser import ExpressionError, parse_expression
 from diffcompare.lang.printable import visible
 from diffcompare.spec.generators import expand_sweep, parameter_scope, sweep_label
@@ -87,11 +88,41 @@ def base_name(document: Any, default_name: str) -> str:
     )
 
 
+NAMED_KEYS = ("point", "let", "manual", "expected", "sweep")  # mappings whose keys are names
+
+
+def normalised_names(document: Any, file: str, name: str) -> Any:
+    """The document with every name NFKC-normalised, as Python normalises the identifiers of an
+    expression (so 'ｘ' in the point is the x of 'ｘ**2'); two names that become one are refused."""
+    if not isinstance(document, dict):
+        return document
+    out = dict(document)
+    for key in NAMED_KEYS:
+        mapping = document.get(key)
+        if not isinstance(mapping, dict):
+            continue
+        names: dict = {}
+        for k, v in mapping.items():
+            n = unicodedata.normalize("NFKC", k) if isinstance(k, str) else k
+            if n in names:
+                message = f"'{k}' is the name '{n}' as Python reads names (NFKC), which {key} already has"
+                raise ProblemError(file, name, f"{key}.{n}", message)
+            names[n] = v
+        out[key] = names
+    wrt = document.get("wrt")
+    if isinstance(wrt, list):
+        out["wrt"] = [unicodedata.normalize("NFKC", w) if isinstance(w, str) else w for w in wrt]
+    return out
+
+
 def build_problems(document: Any, file: str, default_name: str) -> tuple[list[Problem], list[ProblemError]]:
     """One problem, or one per member of its `sweep`; an error per member that fails."""
     name = base_name(document, default_name)
     try:
-        members = expand_sweep(document.get("sweep")) if isinstance(document, dict) else [{}]
+        normalised = normalised_names(document, file, name)
+        members = expand_sweep(normalised.get("sweep")) if isinstance(normalised, dict) else [{}]
+    except ProblemError as exc:
+        return [], [exc]
     except ValueError as exc:
         return [], [ProblemError(file, name, "sweep", str(exc))]
     problems, errors = [], []
@@ -110,6 +141,7 @@ def build_problem(document: Any, file: str, default_name: str, params: dict | No
         raise ProblemError(file, default_name, "", f"a problem must be a mapping of keys, this document is {kind}")
     params = params or {}
     name = base_name(document, default_name) + sweep_label(params)
+    written, document = document, normalised_names(document, file, name)
     try:
         spec = ProblemSpec.model_validate(document, context={"params": params})
     except ValidationError as exc:
@@ -124,12 +156,14 @@ def build_problem(document: Any, file: str, default_name: str, params: dict | No
             raise fail(f"point.{k}", f"'{k}' is also a sweep parameter")
     scope: dict[str, Node] = {**parameter_scope(params), **{k: Node("var", attr=k, text=k) for k in point}}
     shapes = {k: v.shape for k, v in point.items()}
+    graph = GraphLimits()  # every expression of the problem, let steps counted once
 
     def parse(key: str, text: str) -> Node:
         try:
             node = parse_expression(text, scope)
             infer_shapes(node, shapes)
-        except (ExpressionError, ShapeError) as exc:
+            graph.add(node)
+        except (ExpressionError, ShapeError, GraphError) as exc:
             raise fail(key, str(exc)) from None
         return node
 
@@ -152,6 +186,8 @@ def build_problem(document: Any, file: str, default_name: str, params: dict | No
         raise fail("function", f"the function's value must be a scalar, it has shape {function.shape}")
 
     wrt = list(point) if spec.wrt is None else spec.wrt
+    if not wrt:
+        raise fail("wrt", "names no variable; leave wrt out to differentiate every variable of the point")
     for i, var in enumerate(wrt):
         if var not in point:
             raise fail("wrt", f"'{var}' is not a variable of the point ({', '.join(point)})")
@@ -198,7 +234,7 @@ def build_problem(document: Any, file: str, default_name: str, params: dict | No
         tags=tuple(spec.tags),
         text=spec.function,
         params=dict(params),
-        document=document,
+        document=written,
         default_name=default_name,
     )
 

@@ -1,9 +1,9 @@
 """Where each key of a problem file is: line numbers for error messages, and
 keys written twice (which PyYAML would silently collapse to the last one).
 
-The text is composed into PyYAML's node tree with the safe loader: nodes carry
-their positions and nothing is constructed, so no tag can run anything here.
-The values themselves still come from yaml.safe_load_all.
+The node tree is the one diffcompare.spec.safeyaml composes (with the safe loader
+and its limits): nodes carry their positions, and the same tree is then constructed
+into the document's values.
 """
 
 from __future__ import annotations
@@ -44,14 +44,8 @@ def _walk(node, prefix: str, keys: KeyMap, depth: int = 0) -> None:
         _walk(value_node, path, keys, depth + 1)
 
 
-def key_maps(text: str) -> list[KeyMap]:
-    """One KeyMap per document, in order; fewer where the text stops parsing."""
-    maps: list[KeyMap] = []
-    try:
-        for node in yaml.compose_all(text, Loader=yaml.SafeLoader):
-            keys = KeyMap()
-            _walk(node, "", keys)
-            maps.append(keys)
-    except (yaml.YAMLError, RecursionError):
-        pass  # safe_load_all reports the same failure with its own line
-    return maps
+def key_map(node) -> KeyMap:
+    """The key lines of one document's node tree (diffcompare.spec.safeyaml.documents)."""
+    keys = KeyMap()
+    _walk(node, "", keys)
+    return keys
