@@ -22,7 +22,7 @@ class RunOptions:
     rtol: float | None = None
     atol: float | None = None
     timing: tuple[int, float] = (timing.DEFAULT_REPEAT, timing.DEFAULT_BUDGET_S)
-    limits: tuple[int, int, int] = (limits.DEFAULTS["length"], limits.DEFAULTS["depth"], limits.DEFAULTS["elements"])
+    limits: tuple[int, ...] = tuple(limits.DEFAULTS.values())  # in DEFAULTS' order, as limits.current()
     exact_s: float = budget.DEFAULT_S
 
     @classmethod
