@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from diffcompare.backends.timing import DEFAULT_BUDGET_S, DEFAULT_REPEAT, configure
+from diffcompare.lang.printable import visible
 from diffcompare.running.supervisor import DEFAULT_TIMEOUT_S
 from diffcompare.spec.problem import DTYPES
 
@@ -149,7 +150,7 @@ def run_command(argv: list[str]) -> int:
 def _run_and_write(args, problems, messages: list[str], timeout: float) -> int:
     from diffcompare import backends as registry
     from diffcompare.running.runner import frame_of, run_problems
-    from diffcompare.views.files import OutputError, write_csv, write_reports
+    from diffcompare.views.files import OutputError, write_reports
     from diffcompare.views.html_report import prepare as prepare_report
     from diffcompare.views.terminal import CellProgress, print_summary, write_json
 
@@ -173,27 +174,15 @@ def _run_and_write(args, problems, messages: list[str], timeout: float) -> int:
                 progress=progress,
             )
     except KeyboardInterrupt as exc:
-        # Keep what is done; leave the last complete report as it was.
-        code = EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
-        partial, done = args.out / "results.partial.csv", frame_of(finished)
-        try:
-            write_csv(done, partial)
-        except OSError as error:
-            print(f"\n{partial}: not written: {error.strerror or error}", file=sys.stderr)
-            return code
-        print(
-            f"\ninterrupted: {len(finished)} of {len(problems)} problems finished, written to {partial}",
-            file=sys.stderr,
-        )
-        if args.format == "json" and not args.quiet:
-            write_json(done, messages, [partial], interrupted=True)
-        return code
-    typesetting.join()  # mathtext is not thread-safe: the report's own typesetting waits for it
+        return _keep_partial(args, exc, frame_of(finished), len(finished), len(problems), messages)
     try:
+        typesetting.join()  # mathtext is not thread-safe: the report's own typesetting waits for it
         paths = write_reports(frame, messages, args.out, problems)
     except OutputError as exc:
         print(exc, file=sys.stderr)
         return EXIT_OUTPUT
+    except KeyboardInterrupt as exc:  # every row is in, the report is not: the rows are kept all the same
+        return _keep_partial(args, exc, frame, len(problems), len(problems), messages)
     if args.format == "json" and not args.quiet:
         write_json(frame, messages, paths)
     elif not args.quiet:
@@ -204,6 +193,25 @@ def _run_and_write(args, problems, messages: list[str], timeout: float) -> int:
     if args.check and frame["verdict"].isin(["disagree", "error"]).any():
         return EXIT_DISAGREE
     return EXIT_OK
+
+
+def _keep_partial(args, exc: KeyboardInterrupt, done, finished: int, total: int, messages) -> int:
+    """Ctrl-C or SIGTERM: keep the rows finished so far in results.partial.csv and leave the
+    last complete report as it was; exit 130, or 143 for SIGTERM."""
+    from diffcompare.views.files import write_csv
+    from diffcompare.views.terminal import write_json
+
+    code = EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
+    partial = args.out / "results.partial.csv"
+    try:
+        write_csv(done, partial)
+    except OSError as error:
+        print(f"\n{partial}: not written: {error.strerror or error}", file=sys.stderr)
+        return code
+    print(f"\ninterrupted: {finished} of {total} problems finished, written to {partial}", file=sys.stderr)
+    if args.format == "json" and not args.quiet:
+        write_json(done, messages, [partial], interrupted=True)
+    return code
 
 
 def backends_command(argv: list[str]) -> int:
@@ -238,7 +246,9 @@ def explain_command(argv: list[str]) -> int:
     for problem in problems:
         engine = ChainRule(problem.function, args.dtype)
         steps = engine.tape(point_in(problem.point, args.dtype), problem.wrt)
-        table = Table(title=escape(f"{problem.name}: f = {problem.text}  ({args.dtype})"), title_justify="left")
+        table = Table(
+            title=escape(visible(f"{problem.name}: f = {problem.text}  ({args.dtype})")), title_justify="left"
+        )
         for col in TAPE_COLUMNS:
             # fold, not ellipsis: a value cut to "0.99999…" would hide the digits the tape is read for
             table.add_column(col, justify="right" if col == "step" else "left", overflow="fold")
@@ -281,7 +291,7 @@ def sweep_command(argv: list[str]) -> int:
     chosen = [p for p in problems if args.problem in (None, p.name)]
     if not chosen:
         print(
-            f"{args.file}: no problem named '{args.problem}'" if args.problem else f"{args.file}: no problem",
+            visible(f"{args.file}: no problem named '{args.problem}'" if args.problem else f"{args.file}: no problem"),
             file=sys.stderr,
         )
         return EXIT_BAD_INPUT
@@ -289,7 +299,8 @@ def sweep_command(argv: list[str]) -> int:
     variable = args.variable or problem.wrt[0]
     if variable not in problem.wrt:
         print(
-            f"--variable: '{variable}' is not differentiated in '{problem.name}' ({', '.join(problem.wrt)})",
+            f"--variable: '{visible(variable)}' is not differentiated in '{visible(problem.name)}' "
+            f"({visible(', '.join(problem.wrt))})",
             file=sys.stderr,
         )
         return EXIT_BAD_INPUT
@@ -312,7 +323,7 @@ def sweep_command(argv: list[str]) -> int:
         print(f"{exc.filename or args.out}: not written: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_OUTPUT
     except ValueError as exc:
-        print(f"{args.file}: problem '{problem.name}': {exc}", file=sys.stderr)
+        print(visible(f"{args.file}: problem '{problem.name}': {exc}"), file=sys.stderr)
         return EXIT_BAD_INPUT
     print("wrote " + ", ".join(map(str, paths)))
     return EXIT_OK

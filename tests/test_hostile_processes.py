@@ -328,3 +328,24 @@ def test_the_api_runs_workers_from_a_plain_script(tmp_path, guarded):
     # a: sympy float64 x, y; chainrule float32/float64 x, y. b: 1 + 2.
     assert result.stdout.strip() == "9,9", result.stderr
     assert "process died" not in result.stdout + result.stderr
+
+
+@pytest.mark.slow
+def test_ctrl_c_while_the_report_is_written_keeps_every_row_and_the_last_report(tmp_path, monkeypatch, capsys):
+    """Every cell is in, report.html is being typeset: Ctrl-C there keeps the rows
+    (results.partial.csv) and the last complete report, and exits 130, as during the run."""
+    folder, out = tmp_path / "problems", tmp_path / "out"
+    folder.mkdir()
+    write(folder, "good.yaml", GOOD)
+    assert cli.main([str(folder), "--out", str(out), "--backends", "chainrule", "--quiet"]) == 0
+    before = digests(out)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(files, "write_reports", interrupted)
+    assert cli.main([str(folder), "--out", str(out), "--backends", "chainrule", "--quiet"]) == 130
+    partial = pd.read_csv(out / "results.partial.csv")
+    assert len(partial) == 4 and set(partial["verdict"]) == {"agree"}  # x and y, float32 and float64
+    assert {k: v for k, v in digests(out).items() if k != "results.partial.csv"} == before
+    assert "interrupted: 1 of 1 problems finished" in capsys.readouterr().err
