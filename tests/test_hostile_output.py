@@ -97,6 +97,16 @@ def test_report_html_escapes_hostile_names_and_messages(tmp_path):
     assert "\\x1b[31mred" in page
 
 
+def test_the_notebook_tables_show_hostile_text_without_obeying_it():
+    from diffcompare.views.notebook import heatmap, style
+
+    frame = _frame_with(EVIL, "why <script>alert(1)</script> \x1b[31m")
+    for page in (style(frame).to_html(), heatmap(frame).to_html()):
+        assert "<b>bold</b>" not in page and "<script>alert" not in page
+        assert not CONTROL.search(page)
+        assert "\\x1b[31mred" in page
+
+
 def test_results_csv_round_trips_newlines_quotes_and_commas(tmp_path):
     name = 'a "quoted", name\nsecond line\r\n\tend'
     frame = _frame_with(name, 'message, with "quotes"\nand a newline')

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from diffcompare.engine.tape import exact_text
+from diffcompare.lang.printable import visible
 from diffcompare.running.cells import COLUMNS, EXTRA_COLUMNS
 from diffcompare.running.verdicts import VERDICTS
 from diffcompare.views.palette import VERDICT_COLOURS, cell_colours, digits_colour
@@ -112,6 +113,9 @@ def style(frame: pd.DataFrame, rows: int | None = None):
         longest, head = _row_limits()
         rows = len(frame) if len(frame) <= longest else head
     view = pd.DataFrame(frame.iloc[: min(rows, MAX_STYLED_ROWS)][shown_columns(frame)])
+    for column in ("problem", "variable", "message", "file"):  # text from files: control characters shown, not obeyed
+        if column in view.columns:
+            view[column] = view[column].map(lambda v: visible(v) if isinstance(v, str) else v)
     labels = view.index
     if not labels.is_unique:  # pd.concat of two results: Styler.apply needs unique labels, the reader wants these
         view = view.reset_index(drop=True)
@@ -204,6 +208,7 @@ def heatmap(frame: pd.DataFrame):
     css = cell_pivot(cells, styles)
     header = pd.MultiIndex.from_tuples([tuple(c.rsplit("/", 1)) for c in table.columns], names=["", ""])
     table.columns = css.columns = header
+    table.index, css.index = table.index.map(visible), css.index.map(visible)
     table.index.name = None
     styler = Styler(table, uuid=_uuid(table), cell_ids=False, escape="html")
     styler.apply(lambda _: css.set_axis(table.index, axis=0), axis=None)
