@@ -155,13 +155,6 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
     atomic_write(path, writer=_csv_writer(frame))
 
 
-def write_html(frame: pd.DataFrame, errors: list[str], path: Path, problems=()) -> Path:
-    """report.html, with the step sweeps that `diffcompare sweep --out` left beside it."""
-    path = Path(path)
-    atomic_write(path, render(frame, errors, problems, find_sweeps(path.parent)))
-    return path
-
-
 def write_reports(frame: pd.DataFrame, errors: list[str], out: Path, problems=()) -> list[Path]:
     """results.csv, summary.md and report.html, moved into place together once all three are
     written; problems (the run's Problem objects) give the HTML report its formulas and tapes.
