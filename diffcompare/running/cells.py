@@ -160,6 +160,12 @@ def _timing(gradient) -> dict:
     }
 
 
+def chosen_dtypes(offered, dtypes=None) -> list[str]:
+    """The dtypes of `offered` (a problem's, or a backend's dtypes_for) that this run asked for
+    (dtypes; None: all). A dtype of a backend's own ("decimal", `expected:`) is never filtered out."""
+    return [d for d in offered if dtypes is None or d not in DTYPES or d in dtypes]
+
+
 def problem_blocks(problem: Problem, backends: dict, dtypes=None, rtol=None, atol=None, explainer=None) -> list[dict]:
     explainer = explainer or Explainer()
     rtol = problem.rtol if rtol is None else rtol
@@ -171,16 +177,14 @@ def problem_blocks(problem: Problem, backends: dict, dtypes=None, rtol=None, ato
     for name, backend in backends.items():
         if isinstance(backend, registry.Unavailable):
             library = registry.library_version(name, backend)
-            for dtype in (d for d in problem.dtypes if dtypes is None or d in dtypes):
+            for dtype in chosen_dtypes(problem.dtypes, dtypes):
                 for var in problem.wrt:
                     cols = {"verdict": "skipped", "message": backend.message, "reference_kind": kind}
                     blocks.append(_block(problem, name, "", dtype, var, cols, whole=True, library=library))
             continue
         try:
             cells = []
-            for dtype in backend.dtypes_for(problem):
-                if dtypes is not None and dtype in DTYPES and dtype not in dtypes:
-                    continue
+            for dtype in chosen_dtypes(backend.dtypes_for(problem), dtypes):
                 cells += _cell_blocks(
                     problem, name, backend, dtype, reference, singular, failure, explainer, rtol, atol
                 )
@@ -253,8 +257,7 @@ def cell_shape(problem: Problem, backend, dtypes=None) -> list[tuple[str, list[s
         return None
     try:
         variables = list(backend.variables(problem))
-        chosen = [d for d in backend.dtypes_for(problem) if dtypes is None or d not in DTYPES or d in dtypes]
-        return [(str(d), [str(v) for v in variables]) for d in chosen]
+        return [(str(d), [str(v) for v in variables]) for d in chosen_dtypes(backend.dtypes_for(problem), dtypes)]
     except Exception:
         return None
 
@@ -265,8 +268,7 @@ def failed_cell_blocks(problem: Problem, name: str, message: str, dtypes=None, s
     one per dtype of the problem and variable of wrt."""
     cols = {"verdict": "error", "message": message}
     if shape is None:
-        chosen = [d for d in problem.dtypes if dtypes is None or d in dtypes]
-        shape = [(d, list(problem.wrt)) for d in chosen]
+        shape = [(d, list(problem.wrt)) for d in chosen_dtypes(problem.dtypes, dtypes)]
     library = registry.library_version(name)  # the backend is not loaded here: a built-in's is known
     return [_block(problem, name, "", d, var, cols, whole=True, library=library) for d, names in shape for var in names]
 
