@@ -89,8 +89,15 @@ def topo_order(root: Node) -> list[Node]:
     return order
 
 
-# A left operand of the same + - or * / chain adds no level (as in lang/parser.py's depth).
+# x + y - z + … is one level of nesting, not one per operator: a flat sum or product of
+# many terms is as shallow as it looks (SymPy, too, keeps it one Add or Mul).
 _CHAINS = ({"add", "sub"}, {"mul", "div"})
+
+
+def continues_chain(parent_op: str | None, left_op: str | None) -> bool:
+    """The left operand of parent_op, itself a left_op, is in the same + - or * / chain:
+    it adds no level of nesting (the parser's depth on the text, GraphLimits on the graph)."""
+    return any(parent_op in ops and left_op in ops for ops in _CHAINS)
 
 
 class GraphError(ValueError):
@@ -119,7 +126,7 @@ class GraphLimits:
                 continue
             level = 1
             for i, arg in enumerate(node.args):
-                chained = i == 0 and any(node.op in ops and arg.op in ops for ops in _CHAINS)
+                chained = i == 0 and continues_chain(node.op, arg.op)
                 level = max(level, depth[id(arg)] + (0 if chained else 1))
             depth[id(node)] = level
             self.nodes += 1

@@ -9,7 +9,7 @@ from __future__ import annotations
 import ast
 import math
 
-from diffcompare.lang.ir import NAMED_CONSTANTS, Node
+from diffcompare.lang.ir import NAMED_CONSTANTS, Node, continues_chain
 from diffcompare.lang.limits import LIMITS
 from diffcompare.lang.primitives import FUNCTIONS
 
@@ -84,16 +84,11 @@ def parse_expression(text: str, scope: dict[str, Node]) -> Node:
         ) from None
 
 
-# x + y - z + … is one level of nesting, not one per operator: a flat sum or product of
-# many terms is as shallow as it looks (SymPy, too, keeps it one Add or Mul).
-_CHAINS = ((ast.Add, ast.Sub), (ast.Mult, ast.Div))
-
-
 def _continues_chain(parent: ast.AST, child: ast.AST) -> bool:
-    """child is the left operand of parent, both of the same + - or * / chain."""
+    """child is the left operand of parent, both of the same + - or * / chain (lang.ir)."""
     if not (isinstance(parent, ast.BinOp) and isinstance(child, ast.BinOp) and parent.left is child):
         return False
-    return any(isinstance(parent.op, ops) and isinstance(child.op, ops) for ops in _CHAINS)
+    return continues_chain(_BINARY.get(type(parent.op)), _BINARY.get(type(child.op)))
 
 
 def _check_depth(root: ast.AST) -> None:
