@@ -8,6 +8,8 @@ follow the chain rule as the seed notebooks do by hand (σ(x) = s(c(b(a(x))))).
 
 from __future__ import annotations
 
+import math
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,6 +59,29 @@ class TapeStep:
     # How a step reads as text: diffcompare.engine.tape (value_text, tape_table).
 
 
+@dataclass
+class Blame:
+    """What the rounding at one hazardous step can do to each element of the gradient
+    (ChainRule.blame). A step whose elements amplify by different orders of magnitude is
+    one Blame per order of magnitude, each for its own elements of the step."""
+
+    node: int  # the step's position in ChainRule.order
+    step: str  # the step as written: its let name, or its text
+    amplification: float  # the worst amplification of relative error among those elements
+    why: str  # the primitive's words for it (Primitive.hazard)
+    hazard_in: str  # "value" or "derivative" (Primitive.hazard_in)
+    error: dict[str, np.ndarray]  # per wrt variable, its shape, float64: estimated absolute error
+
+    def relative_error(self, eps: float) -> float:
+        """The step's own relative error, amplification × ε, at most 1 (all digits lost)."""
+        return min(self.amplification * eps, 1.0)
+
+
+# The hazard rules give the worst amplification of a whole array; an element's own is found
+# by bisection, at most this many calls per step (past it, a chunk keeps its chunk's worst).
+BISECTIONS = 256
+
+
 class ChainRule:
     """One problem's function, ready to differentiate in one dtype."""
 
@@ -86,14 +111,24 @@ class ChainRule:
         self._needs[key] = needs
         return needs
 
-    def backward(self, values: list, wrt: list[str]) -> list:
-        """Adjoints of every node (None where f does not depend on it)."""
+    def backward(self, values: list, wrt: list[str], start: int | None = None, seed=None) -> list:
+        """Adjoints of every node (None where f does not depend on it).
+
+        start, seed: a reverse pass begun at the node at position `start` of the order (by
+        default the root) with `seed` as its adjoint (by default ones). Begun at a node with
+        the adjoint the ordinary pass gives it, the adjoints are the parts of ∂f/∂node that
+        flow through that node (`contributions`)."""
         slot = self.slot
         needs = self._needs_grad(wrt)
+        start = len(self.order) - 1 if start is None else start
         adjoints: list = [None] * len(self.order)
-        adjoints[-1] = np.ones_like(values[-1], dtype=self.dtype)
+        shape = np.shape(values[start])
+        if seed is None:
+            adjoints[start] = np.ones(shape, dtype=self.dtype)
+        else:
+            adjoints[start] = np.array(np.broadcast_to(np.asarray(seed, dtype=self.dtype), shape))
         with np.errstate(all="ignore"):
-            for i in range(len(self.order) - 1, -1, -1):
+            for i in range(start, -1, -1):
                 node, g = self.order[i], adjoints[i]
                 if g is None or node.op in ("var", "const"):
                     continue
@@ -125,12 +160,29 @@ class ChainRule:
 
     def gradient(self, inputs: dict[str, np.ndarray], wrt: list[str]) -> dict[str, np.ndarray]:
         values = self.forward(inputs)
-        adjoints = self.backward(values, wrt)
+        return self._grads(self.backward(values, wrt), inputs, wrt)
+
+    def _grads(self, adjoints: list, inputs: dict[str, np.ndarray], wrt) -> dict[str, np.ndarray]:
+        """The wrt variables' adjoints, zeros for a variable f does not depend on."""
         grads = {var: np.zeros(np.shape(inputs[var]), dtype=self.dtype) for var in wrt}
         for i, node in enumerate(self.order):
             if node.op == "var" and node.attr in grads and adjoints[i] is not None:
                 grads[node.attr] = np.asarray(adjoints[i])
         return grads
+
+    def contributions(
+        self, inputs: dict[str, np.ndarray], wrt: list[str], node_index: int, seed=None
+    ) -> dict[str, np.ndarray]:
+        """The part of ∂f/∂var that flows through the node at node_index (its position in
+        self.order), for each wrt var: a reverse pass begun at that node, seeded with the
+        adjoint the ordinary backward pass gives it (or with `seed`, that adjoint weighted).
+        Over a set of nodes that every path crosses once (a cut), they add up to the gradient."""
+        values = self.forward(inputs)
+        if seed is None:
+            seed = self.backward(values, wrt)[node_index]
+        if seed is None or not self._needs_grad(wrt)[node_index]:
+            return self._grads([None] * len(self.order), inputs, wrt)
+        return self._grads(self.backward(values, wrt, start=node_index, seed=seed), inputs, wrt)
 
     def tape(self, inputs: dict[str, np.ndarray], wrt: list[str]) -> list[TapeStep]:
         values = self.forward(inputs)
@@ -219,6 +271,120 @@ class ChainRule:
                     return f"the derivative of {what} in {operand} is {_describe(d)}"
         return ""
 
+    def _forward_with(self, values: list, node_index: int, value) -> list:
+        """The forward pass again with the node at node_index given `value`."""
+        values = list(values)
+        values[node_index] = value
+        with np.errstate(all="ignore"):
+            for i, fn, args in self.program.steps:
+                if i > node_index:
+                    values[i] = fn(*[values[a] for a in args])
+        return values
+
+    def blame(
+        self,
+        point: dict[str, np.ndarray],
+        wrt: list[str],
+        floor: float = 0.0,
+        wide=np.longdouble,
+        limit: int = 16,
+        work: float = 5e7,
+        seconds: float | None = None,
+    ) -> list[Blame]:
+        """For each hazardous step (a primitive whose `hazard` is not None at the point), the
+        absolute error its rounding in this engine's dtype can put in each gradient element.
+
+        point: the problem's point (float64); the hazards are judged at it in this dtype,
+        the gradient's response in `wide` (long double), where the steps that lose digits
+        here keep them: the element's error bound is ρ = min(amplification × ε, 1), the
+        step's relative error, carried to the gradient two ways:
+        - a hazard in the local derivative (σ(1-σ)): every path through the step is scaled
+          by it, so the element's error is ρ × the part of ∂f/∂x that flows through the
+          step, a reverse pass begun at the step (`contributions`), its adjoint weighted;
+        - a hazard in the value (a - b cancels, exp overflows): the value v is off by up to
+          δ = amplification × ε × |v| in this dtype (for a - b: ε(|a| + |b|), which can be far
+          more than v itself), or by what it is off here against the wide pass, if that is
+          more (an a - b that is exactly 0 here: its amplification is infinite, its error the
+          wide value). That moves every local derivative computed from v, whether or not x's
+          adjoint path crosses the step (∂(x·(y-1))/∂x is y - 1): the element's error is how far
+          the wide gradient moves when v is set to v ± δ, the larger of the two; a gradient
+          made not finite by it (exp overflowed here) is an error of inf.
+        The amplification is per element of the step, so a step only one element of which lost
+        its digits blames only the gradient elements that element reaches; an exactly-0 step
+        with nothing reaching an element puts 0 there, never NaN.
+
+        floor: steps whose ρ is below it are left out; limit: the most steps (by
+        amplification) analysed; work: a bound on the element-passes spent (every node's
+        elements, once per pass): past it, and past `seconds`, no more steps are analysed
+        (a problem too large for the three passes alone gets none). Sorted by amplification,
+        largest first."""
+        wrt = list(wrt)
+        deadline = None if seconds is None else time.monotonic() + seconds
+        cost = float(sum(max(1, math.prod(n.shape)) for n in self.order))
+        spent = 3 * cost  # this forward pass, and the wide one forward and backward
+        if spent + cost > work:  # not even one step could be analysed
+            return []
+        eps = float(np.finfo(self.dtype).eps)
+        values = self.forward(point_in(point, self.dtype))
+        needs = self._needs_grad(wrt)
+        slot = self.slot
+        steps = []
+        with np.errstate(all="ignore"):
+            for i, node in enumerate(self.order):
+                prim = PRIMITIVES.get(node.op)
+                if node.is_constant or prim is None or prim.hazard is None:
+                    continue
+                if prim.hazard_in == "derivative" and not needs[i]:
+                    continue  # its local derivative is on no path to a wrt variable
+                args = [values[slot[id(a)]] for a in node.args]
+                for amp, why, weight in _hazard_groups(prim, values[i], args, eps, floor):
+                    steps.append((amp, i, why, weight, prim.hazard_in))
+        if not steps:
+            return []
+        steps.sort(key=lambda s: -s[0])
+        paths = self if np.dtype(wide) == self.dtype else ChainRule(self.program.root, wide)
+        inputs = point_in(point, paths.dtype)
+        base = paths.forward(inputs)
+        adjoints = paths.backward(base, wrt)
+        grads = paths._grads(adjoints, inputs, wrt)
+        known = {var: np.isfinite(g) for var, g in grads.items()}
+        blames = []
+        for amp, i, why, amps, hazard_in in steps[:limit]:
+            spent += cost if hazard_in == "derivative" else 4 * cost
+            if spent > work or (deadline is not None and time.monotonic() > deadline):
+                break
+            with np.errstate(all="ignore"):
+                if hazard_in == "derivative":
+                    if adjoints[i] is None:
+                        continue
+                    weight = np.asarray(np.minimum(amps * eps, 1.0), dtype=paths.dtype)
+                    seed = np.where(weight != 0, adjoints[i] * weight, 0)
+                    moved = paths._grads(paths.backward(base, wrt, start=i, seed=seed), inputs, wrt)
+                    error = {var: np.abs(moved[var]) for var in wrt}
+                    error = {var: np.where(np.isfinite(e), e, 0) for var, e in error.items()}
+                else:
+                    v = np.asarray(base[i], dtype=paths.dtype)
+                    here = np.asarray(values[i], dtype=paths.dtype)
+                    bound = np.nan_to_num(amps * eps * np.abs(here.astype(np.float64)), nan=0.0, posinf=np.inf)
+                    seen = np.nan_to_num(np.abs(here - v), nan=0.0, posinf=np.inf)
+                    off = np.where(amps > 0, np.maximum(np.asarray(bound, paths.dtype), seen), 0)
+                    error = {var: np.zeros(np.shape(g)) for var, g in grads.items()}
+                    for sign in (1, -1):
+                        moved_value = np.asarray(v + sign * off, dtype=paths.dtype)
+                        moved_value = moved_value[()] if moved_value.ndim == 0 else moved_value
+                        moved_values = paths._forward_with(base, i, moved_value)
+                        moved = paths._grads(paths.backward(moved_values, wrt), inputs, wrt)
+                        for var in wrt:
+                            e = np.abs(moved[var] - grads[var])
+                            error[var] = np.maximum(error[var], np.where(np.isfinite(e), e, np.inf))
+            error = {
+                var: np.where(known[var], np.asarray(e, dtype=np.float64), 0.0).reshape(np.shape(grads[var]))
+                for var, e in error.items()
+            }
+            node = self.order[i]
+            blames.append(Blame(i, node.label or node.text, amp, why, hazard_in, error))
+        return blames
+
     def hazards(self, inputs: dict[str, np.ndarray], derivative_only: bool = False) -> list[tuple[float, str]]:
         """(relative-error amplification, why) for each step that amplifies rounding;
         derivative_only: just the steps whose local derivative rule loses digits."""
@@ -243,3 +409,45 @@ def _describe(value) -> str:
     value = np.asarray(value, dtype=np.float64)
     bad = value[~np.isfinite(value)] if value.ndim else value.reshape(1)
     return "not a number" if np.isnan(bad).any() else "infinite"
+
+
+def _hazard_groups(prim, ans, args: list, eps: float, floor: float) -> list[tuple[float, str, object]]:
+    """A hazardous step's elements, grouped by the order of magnitude of their amplification:
+    (the group's worst amplification, its words, amps): amps is each element's amplification,
+    0 outside the group (one number for a scalar step, or for a step that is not elementwise).
+    Elements whose relative error, amplification × ε, is below floor are left out."""
+    whole = prim.hazard(ans, *args)
+    if whole is None:
+        return []
+    amp, why = float(whole[0]), whole[1]
+    if amp * eps < floor:  # NaN goes on: an element that is NaN hides the others' amplification
+        return []
+    size = int(np.size(ans))
+    if size == 1 or prim.kind != "elementwise":
+        return [] if math.isnan(amp) else [(amp, why, amp)]
+    shape = np.shape(ans)
+    flat_ans = np.asarray(ans).ravel()
+    flat_args = [np.broadcast_to(np.asarray(a), shape).ravel() for a in args]
+    amps = np.zeros(size)
+    stack, calls = [(0, size, amp)], 0
+    while stack:
+        lo, hi, a = stack.pop()
+        if hi - lo == 1 or calls >= BISECTIONS or a * eps < floor:
+            amps[lo:hi] = 0.0 if math.isnan(a) else a
+            continue
+        mid = (lo + hi) // 2
+        for part in (slice(lo, mid), slice(mid, hi)):
+            found = prim.hazard(flat_ans[part], *[f[part] for f in flat_args])
+            calls += 1
+            stack.append((part.start, part.stop, 0.0 if found is None else float(found[0])))
+    keep = amps * eps >= floor
+    keep &= amps > 0
+    decade = np.where(np.isinf(amps), np.inf, np.floor(np.log10(np.where(keep, amps, 1.0))))
+    groups = []
+    for d in sorted(set(decade[keep].tolist()), reverse=True):
+        mask = keep & (decade == d)
+        found = prim.hazard(flat_ans[mask], *[f[mask] for f in flat_args])
+        if found is None:
+            continue
+        groups.append((float(found[0]), found[1], np.where(mask, amps, 0.0).reshape(shape)))
+    return groups
