@@ -5,7 +5,7 @@ diffcompare is installed; without --diffcompare it collects nothing and changes
 nothing. With it, every *.yaml/*.yml file under the paths given is a problem
 file and each of its problems one test, run in-process through the backends
 (diffcompare.running.runner.run_problems). A test fails when a row disagrees or a backend
-raises (`error`), and shows those rows; `kink`, `undefined` and `skipped` rows
+raises (`error`), and shows those rows; `kink`, `undefined`, `unsettled` and `skipped` rows
 never fail it. A file that does not load is a collection error carrying the
 loader's one-line messages.
 """

@@ -47,6 +47,32 @@ def unbroadcast(g, shape: tuple[int, ...]) -> np.ndarray:
     return np.broadcast_to(g, shape) if g.shape != shape else g
 
 
+def kink_steps(order: list[Node], slot: dict, needs: list[bool], values: list) -> list[tuple[Node, np.ndarray, list]]:
+    """(node, mask, operand values) for each non-smooth step that sits exactly where it is not
+    differentiable (relu or abs at 0, min/max of equal arguments, clamp at a bound, where at
+    the boundary of its condition: a == b for where(a < b, ...)), in operands that depend on
+    a differentiated variable (needs), judged in whatever numbers `values` holds (float64
+    here, exact mpmath numbers in exact.mpchain)."""
+    found = []
+    for node in order:
+        p = PRIMITIVES.get(node.op)
+        if p is None or p.smooth or node.is_constant:
+            continue
+        args = node.args
+        if node.op == "where":
+            cond = args[0]
+            if PRIMITIVES.get(cond.op) is None or PRIMITIVES[cond.op].kind != "compare":
+                continue
+            args = cond.args
+        if not any(needs[slot[id(a)]] for a in args):
+            continue
+        operands = [values[slot[id(a)]] for a in args]
+        mask = np.asarray(p.kink(*operands), dtype=bool)
+        if mask.any():
+            found.append((node, mask, operands))
+    return found
+
+
 @dataclass
 class TapeStep:
     step: int
@@ -229,7 +255,9 @@ class ChainRule:
             for node, value, adjoint in zip(self.order, values, adjoints):
                 if adjoint is None or node.op == "var" or node.is_constant:
                     continue
-                total += float(np.sum(np.abs(np.asarray(value, np.float64) * np.asarray(adjoint, np.float64))))
+                terms = np.abs(np.asarray(value, np.float64) * np.asarray(adjoint, np.float64))
+                # Where the chain rule breaks (sqrt'(0) = inf), the tape says nothing of f's rounding.
+                total += float(np.sum(terms[np.isfinite(terms)]))
         return float(np.finfo(self.dtype).eps) * total
 
     def kinks(self, inputs: dict[str, np.ndarray], wrt: list[str]) -> list[str]:
@@ -238,36 +266,41 @@ class ChainRule:
         bound, where at the boundary of its condition), in operands that depend
         on a wrt variable. Judged in float64 values at the point."""
         values = self.forward(inputs)
-        needs = self._needs_grad(wrt)
-        slot = self.slot
         found = []
-        for node in self.order:
-            if node.op not in PRIMITIVES or PRIMITIVES[node.op].smooth or node.is_constant:
-                continue
-            args = node.args
-            if node.op == "where":  # the boundary of where(a < b, ...) is a == b
-                cond = args[0]
-                if PRIMITIVES.get(cond.op) is None or PRIMITIVES[cond.op].kind != "compare":
-                    continue
-                args = cond.args
-            if not any(needs[slot[id(a)]] for a in args):
-                continue
-            at_kink = PRIMITIVES[node.op].kink(*[values[slot[id(a)]] for a in args])
-            if np.any(at_kink):
-                words = PRIMITIVES[node.op].kink_words
-                found.append(f"'{node.text}' is at {words}, where it is not differentiable")
+        for node, _, _ in kink_steps(self.order, self.slot, self._needs_grad(wrt), values):
+            found.append(f"'{node.text}' is at {PRIMITIVES[node.op].kink_words}, where it is not differentiable")
         return found
 
-    def undefined_at(self, inputs: dict[str, np.ndarray]) -> str:
-        """The first step whose value or local derivative is not finite, in words."""
-        for step in self.tape(inputs, [n.attr for n in self.order if n.op == "var"]):
-            if step.operation.startswith("input"):
+    def undefined_at(self, inputs: dict[str, np.ndarray], wrt: list[str] | None = None) -> str:
+        """The first step whose value, or local derivative in an operand that depends on a
+        wrt variable (all variables when None), is not finite, in words. A derivative in
+        data (d/dk of x**k, k not differentiated) is asked by nobody and never named."""
+        wrt = [n.attr for n in self.order if n.op == "var"] if wrt is None else list(wrt)
+        needs = self._needs_grad(wrt)
+        values = self.forward(inputs)
+        steps = iter(self.tape(inputs, wrt))  # one step per node that is not a constant, in order
+        for i, node in enumerate(self.order):
+            if node.is_constant:
+                continue
+            step = next(steps)
+            if node.op == "var":
                 continue
             what = f"{step.name} = {step.operation}" if step.name != f"t{step.step}" else step.operation
             if not np.all(np.isfinite(step.value)):
                 return f"{what} is {_describe(step.value)}"
-            for operand, d in step.local:
-                if not np.all(np.isfinite(d)):
+            args = [values[self.slot[id(a)]] for a in node.args]
+            ones = np.ones_like(values[i], dtype=self.dtype)
+            for k, arg in enumerate(node.args):
+                if arg.is_constant or not needs[self.slot[id(arg)]]:
+                    continue
+                with np.errstate(all="ignore"):
+                    d = self._local_vjp(node, k, ones, values[i], args)
+                if d is not None and not np.all(np.isfinite(d)):
+                    operand = (
+                        step.operation[step.operation.index("(") + 1 : -1].split(", ")[k]
+                        if "(" in step.operation
+                        else arg.text
+                    )
                     return f"the derivative of {what} in {operand} is {_describe(d)}"
         return ""
 

@@ -1,40 +1,55 @@
 """The reference: f and its exact gradient in high precision at the exact float64 point.
 
-The symbolic derivative (diffcompare.exact.symbolic) is evaluated in mpmath at two
-precisions, 30 and 50 digits. Where the two do not agree to AGREED_DIGITS
-significant digits, cancellation ate them, and both precisions are doubled
-until they do (up to 800 digits); the higher precision's value is kept. Constants are exact rationals and the point is the exact
-binary value of each float64, so the only rounding is mpmath's own.
+Two exact forms, one settling rule:
+- kind "sympy": SymPy's derivative (diffcompare.exact.symbolic) evaluated in mpmath,
+  where SymPy can afford the problem;
+- kind "mpmath": the IR's own chain rule run in mpmath (diffcompare.exact.mpchain),
+  past SymPy's size or time. The two agree to 25 digits wherever both exist (a test).
 
-Every evaluation runs under the problem's deadline (diffcompare.exact.budget), and
-mpmath's exp, sin … refuse arguments past 2^16384: either raises ExactLimit, and the
-reference is then the long-double chain rule (longdouble_reference, with the reason).
+Either is evaluated at two precisions, 30 and 50 digits. An element settles when the
+two agree to AGREED_DIGITS significant digits (or are both exactly 0); otherwise both
+precisions are doubled, up to MAX_REFERENCE_DIGITS, and nothing is guessed: an element
+that cancels to nothing at every precision settles as 0 only when its magnitude is
+proven below float64's smallest subnormal (|value| below the rounding floor of the
+higher precision, scale·10^-(digits-5), and that floor under 2^-1075), where 0 is its
+correct rounding in every dtype judged. An element that never settles is `unsettled`
+in its rows, with the digits the two precisions shared.
+
+Constants are exact rationals and the point is the exact binary value of each float64,
+so the only rounding is mpmath's own. Every evaluation runs under the problem's deadline
+(diffcompare.exact.budget), and mpmath's exp, sin … refuse arguments past 2^16384:
+either raises ExactLimit. Past the deadline even for the chain rule in mpmath, the
+reference is the long-double chain rule, with an error bound per element that the
+verdicts respect (longdouble_reference).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from fractions import Fraction
 
 import mpmath
 import numpy as np
 
 from diffcompare.engine.chainrule import ChainRule, point_in
+from diffcompare.exact.mpchain import MpChainRule, exact_inputs
 from diffcompare.exact.numeric import MPMATH, Plan, mp_is_finite_real, real_part
 
 REFERENCE_DIGITS = (30, 50)
 MAX_REFERENCE_DIGITS = 800
 AGREED_DIGITS = 24  # float64 needs 17; a few more so that the reference's own rounding never shows
+# Half float64's smallest subnormal: a true value below it rounds to 0 in every dtype judged.
+ZERO_FLOOR = mpmath.mpf(2) ** -1075
 
 
 @dataclass
 class Reference:
     """The exact gradient at the point, in whichever form the problem's size allows.
 
-    kind "sympy": SymPy's derivative in mpmath (gradient holds mpf, None where undefined).
-    kind "longdouble": the chain-rule engine in np.longdouble (gradient is None).
-    Both give hi + lo per element: float64 arrays whose sum is the reference value.
+    kind "sympy" or "mpmath": settled in mpmath (gradient holds mpf, None where undefined).
+    kind "longdouble": the chain-rule engine in np.longdouble (gradient is None), with
+    `bound`: an error bound per element.
+    All give hi + lo per element: float64 arrays whose sum is the reference value.
     """
 
     kind: str
@@ -43,33 +58,20 @@ class Reference:
     lo: dict[str, np.ndarray]
     defined: dict[str, np.ndarray]  # bool: a finite real reference exists
     notes: dict[str, np.ndarray]  # var -> object array of str: what to know about an element's reference
-    digits: int = 0  # the precision the last element settled at (sympy kind)
+    digits: int = 0  # the precision the last element settled at (sympy, mpmath kinds)
     escalations: int = 0  # how often the precision had to be doubled
     gradient: dict[str, np.ndarray] | None = None
     form: object = field(default=None, repr=False)
-    why: str = ""  # longdouble kind: why the exact reference was not had ("" past SymPy's size)
+    why: str = ""  # why the SymPy reference was not had ("" where it is the SymPy one or past its size)
+    unsettled: dict[str, np.ndarray] = field(default_factory=dict)  # var -> bool: never settled
+    bound: dict[str, np.ndarray] = field(default_factory=dict)  # longdouble: var -> |error| bound
+    breaks: str = ""  # where the float64 chain rule breaks at this point, in words ("" nowhere)
 
     def value(self, var: str, index: tuple):
-        """One element's reference: an mpf (sympy kind) or a float (hi + lo is exact to ~32 digits)."""
+        """One element's reference: an mpf (sympy, mpmath kinds) or a float (hi + lo is exact to ~32 digits)."""
         if self.gradient is not None:
             return self.gradient[var][index]
         return float(self.hi[var][index]) if self.defined[var][index] else None
-
-    def one_sided(self, var: str, index: tuple, digits: int = 50, deadline=None) -> tuple[object, object]:
-        """∂f/∂var[index] just left and just right of the point (δ = 2⁻¹⁰⁰·max(1, |x|)):
-        at a kink these are the two one-sided derivatives."""
-        offset = _output_offset(self.form, var, index)
-        position = _input_position(self.form, var, index)
-        inputs = _exact_inputs(self.form)
-        delta = Fraction(1, 2**100) * max(Fraction(1), abs(inputs[position]))
-        sides = []
-        for sign in (-1, 1):
-            shifted = list(inputs)
-            shifted[position] += sign * delta
-            outputs, _ = _evaluate(self.form, digits, shifted, deadline)
-            value = outputs[offset]
-            sides.append(value if mp_is_finite_real(value) else None)
-        return sides[0], sides[1]
 
 
 def split(reference) -> tuple[float, float]:
@@ -83,112 +85,171 @@ def split(reference) -> tuple[float, float]:
     return hi, float(np.longdouble(reference) - np.longdouble(hi)) if math.isfinite(hi) else 0.0
 
 
-def _exact_inputs(form) -> list[Fraction]:
-    return [Fraction(float(v)) for var in form.problem.point for v in form.problem.point[var].ravel()]
+def _sympy_evaluator(form):
+    """digits -> ([f, ∂f/∂…], scale): SymPy's derivative in mpmath at the exact point."""
+    point = exact_inputs(form.problem.point)
+    inputs = [v for var in form.problem.point for v in point[var].ravel()]
+
+    def evaluate(digits: int, deadline=None):
+        with mpmath.workdps(digits):
+            plan = Plan(form.cse, form.inputs, MPMATH)
+            regs = plan.run([+v for v in inputs], deadline)
+            scale = max((abs(r) for r in regs if mp_is_finite_real(r)), default=mpmath.mpf(0))
+            return [real_part(regs[s]) for s in plan.outputs], scale
+
+    return evaluate
 
 
-def _input_position(form, var: str, index: tuple) -> int:
-    start = 0
-    for name, value in form.problem.point.items():
-        if name == var:
-            return start + int(np.ravel_multi_index(index, value.shape)) if value.shape else start
-        start += value.size
-    raise KeyError(var)
+def _chain_evaluator(problem):
+    """digits -> ([f, ∂f/∂…], scale): the IR's chain rule in mpmath at the exact point."""
+    engine = MpChainRule(problem.function, problem.wrt)
+    inputs = exact_inputs(problem.point)
+
+    def evaluate(digits: int, deadline=None):
+        values, grads, scale = engine.gradient(inputs, digits, deadline)
+        outputs = [values[-1][()]]
+        for var in problem.wrt:
+            outputs += list(grads[var].ravel())
+        return outputs, scale
+
+    return evaluate
 
 
-def _output_offset(form, var: str, index: tuple) -> int:
-    start = 1  # output 0 is f itself
-    for name in form.problem.wrt:
-        shape = form.derivatives[name].shape
-        if name == var:
-            return start + (int(np.ravel_multi_index(index, shape)) if shape else 0)
-        start += int(np.prod(shape))
-    raise KeyError(var)
+@dataclass
+class Settled:
+    values: list  # mpf per output; None where not a finite real number
+    notes: list[str]
+    unsettled: set[int]
+    digits: int
+    escalations: int
 
 
-def _evaluate(form, digits: int, inputs: list[Fraction], deadline=None) -> tuple[list, mpmath.mpf]:
-    """Outputs [f, ∂f/∂…] at `digits`, and the largest magnitude met on the way
-    (the scale against which a result that cancels to nothing counts as zero)."""
-    with mpmath.workdps(digits):
-        plan = Plan(form.cse, form.inputs, MPMATH)
-        regs = plan.run([mpmath.mpf(q.numerator) / q.denominator for q in inputs], deadline)
-        scale = max((abs(r) for r in regs if mp_is_finite_real(r)), default=mpmath.mpf(0))
-        return [real_part(regs[s]) for s in plan.outputs], scale
+def _agree(a, b) -> bool:
+    return a == b or abs(a - b) <= abs(b) * mpmath.mpf(10) ** (-AGREED_DIGITS)
 
 
-def _settled(a, b, scale_a, scale_b, low: int, high: int):
-    """(value, done): b when a and b agree to AGREED_DIGITS; 0 when both vanish
-    against the magnitudes they were computed from; else not done."""
-    with mpmath.workdps(high + 10):
-        if a == b or abs(a - b) <= abs(b) * mpmath.mpf(10) ** (-AGREED_DIGITS):
-            return b, True
-        if abs(a) <= scale_a * mpmath.mpf(10) ** (-(low - 5)) and abs(b) <= scale_b * mpmath.mpf(10) ** (-(high - 5)):
-            return mpmath.mpf(0), True
-    return b, False
+def _shared_digits(a, b) -> float:
+    if b == 0:
+        return 0.0
+    with mpmath.workdps(30):
+        diff = abs(a - b) / abs(b)
+        return 0.0 if diff >= 1 else float(-mpmath.log10(diff)) if diff else float(AGREED_DIGITS)
+
+
+def settle(evaluate, count: int, deadline=None) -> Settled:
+    """Each of `count` outputs of evaluate(digits, deadline) -> (outputs, scale), raised in
+    precision until two precisions agree to AGREED_DIGITS, or both lie under a rounding
+    floor that proves the value below float64's smallest number (then exactly 0)."""
+    low, high = REFERENCE_DIGITS
+    values: list = [None] * count
+    notes = [""] * count
+    pending = set(range(count))
+    escalations = 0
+    a, scale_a = evaluate(low, deadline)
+    while True:
+        b, scale_b = evaluate(high, deadline)
+        with mpmath.workdps(high + 10):
+            for i in sorted(pending):
+                if not mp_is_finite_real(b[i]):
+                    if not mp_is_finite_real(a[i]):  # at both precisions: not a finite real number
+                        notes[i] = _why_not(b[i])
+                        values[i] = None
+                        pending.discard(i)
+                    continue  # finite at one precision only: raise both
+                values[i] = b[i]
+                if not mp_is_finite_real(a[i]):
+                    continue
+                if _agree(a[i], b[i]):
+                    pending.discard(i)
+                    continue
+                floor_a = scale_a * mpmath.mpf(10) ** (5 - low)
+                floor_b = scale_b * mpmath.mpf(10) ** (5 - high)
+                if abs(a[i]) <= floor_a and abs(b[i]) <= floor_b and floor_b < ZERO_FLOOR:
+                    values[i] = mpmath.mpf(0)
+                    notes[i] = (
+                        f"the reference cancels to nothing at {low} and {high} digits; its magnitude is below "
+                        f"{mpmath.nstr(floor_b, 2)}, so 0 is its correct rounding"
+                    )
+                    pending.discard(i)
+        if not pending or 2 * high > MAX_REFERENCE_DIGITS:
+            break
+        a, scale_a, low, high = b, scale_b, high, 2 * high
+        escalations += 1
+    for i in pending:  # never called agree or disagree on a guess: the rows say unsettled
+        shared = _shared_digits(a[i], b[i]) if mp_is_finite_real(a[i]) and mp_is_finite_real(b[i]) else 0.0
+        notes[i] = (
+            f"the reference did not settle: at {low} and {high} digits it agrees with itself to only "
+            f"{shared:.0f} digits (value shown: the {high}-digit one)"
+        )
+    return Settled(values, notes, set(pending), high, escalations)
+
+
+def _assemble(kind: str, problem, shapes: dict, settled: Settled, form=None, why: str = "") -> Reference:
+    gradient, reasons, hi, lo, defined, unsettled, start = {}, {}, {}, {}, {}, {}, 1
+    for var in problem.wrt:
+        shape = shapes[var]
+        size = int(np.prod(shape))
+        g, r = np.empty(size, dtype=object), np.empty(size, dtype=object)
+        h, lw = np.full(size, np.nan), np.zeros(size)
+        u = np.zeros(size, dtype=bool)
+        for k in range(size):
+            g[k] = settled.values[start + k]
+            r[k] = settled.notes[start + k]
+            u[k] = start + k in settled.unsettled
+            if g[k] is not None:
+                h[k], lw[k] = split(g[k])
+        gradient[var], reasons[var] = g.reshape(shape), r.reshape(shape)
+        hi[var], lo[var], unsettled[var] = h.reshape(shape), lw.reshape(shape), u.reshape(shape)
+        defined[var] = np.array([v is not None for v in g], dtype=bool).reshape(shape)
+        start += size
+    return Reference(
+        kind,
+        settled.values[0] is not None,
+        hi,
+        lo,
+        defined,
+        reasons,
+        settled.digits,
+        settled.escalations,
+        gradient=gradient,
+        form=form,
+        why=why,
+        unsettled=unsettled,
+    )
 
 
 def compute_reference(form, deadline=None) -> Reference:
     """SymPy's derivative in mpmath, raised in precision until it settles. Raises
     budget.ExactLimit past the deadline (a budget.Deadline) or an argument's magnitude."""
-    inputs = _exact_inputs(form)
-    low, high = REFERENCE_DIGITS
-    count = 1 + len(form.gradient_exprs)
-    values: list = [None] * count
-    notes = [""] * count
-    pending = set(range(count))
-    undefined: set[int] = set()
-    escalations = 0
-    while True:
-        a, scale_a = _evaluate(form, low, inputs, deadline)
-        b, scale_b = _evaluate(form, high, inputs, deadline)
-        for i in sorted(pending):
-            if not mp_is_finite_real(b[i]):
-                notes[i] = _why_not(b[i])
-                undefined.add(i)
-                pending.discard(i)
-                continue
-            if not mp_is_finite_real(a[i]):
-                continue  # finite only at the higher precision: raise both
-            value, done = _settled(a[i], b[i], scale_a, scale_b, low, high)
-            values[i] = value
-            if done:
-                pending.discard(i)
-        if not pending or high >= MAX_REFERENCE_DIGITS:
-            for i in pending:  # kept, with a note: the row says its reference is uncertain
-                notes[i] = f"the reference did not settle below {high} digits"
-            break
-        low, high = high, 2 * high
-        escalations += 1
+    settled = settle(_sympy_evaluator(form), 1 + len(form.gradient_exprs), deadline)
+    shapes = {var: form.derivatives[var].shape for var in form.problem.wrt}
+    return _assemble("sympy", form.problem, shapes, settled, form=form)
 
-    gradient, reasons, hi, lo, defined, start = {}, {}, {}, {}, {}, 1
-    for var in form.problem.wrt:
-        shape = form.derivatives[var].shape
-        size = int(np.prod(shape))
-        g, r = np.empty(size, dtype=object), np.empty(size, dtype=object)
-        h, lw = np.full(size, np.nan), np.zeros(size)
-        for k in range(size):
-            g[k] = None if start + k in undefined else values[start + k]
-            r[k] = notes[start + k]
-            if g[k] is not None:
-                h[k], lw[k] = split(g[k])
-        gradient[var], reasons[var] = g.reshape(shape), r.reshape(shape)
-        hi[var], lo[var] = h.reshape(shape), lw.reshape(shape)
-        defined[var] = np.array([v is not None for v in g], dtype=bool).reshape(shape)
-        start += size
-    return Reference(
-        "sympy", 0 not in undefined, hi, lo, defined, reasons, high, escalations, gradient=gradient, form=form
-    )
+
+def chain_reference(problem, deadline=None, why: str = "") -> Reference:
+    """The IR's chain rule in mpmath, raised in precision until it settles (same rule as
+    compute_reference). why: the reason SymPy's reference was not had."""
+    count = 1 + sum(problem.point[var].size for var in problem.wrt)
+    settled = settle(_chain_evaluator(problem), count, deadline)
+    shapes = {var: problem.point[var].shape for var in problem.wrt}
+    return _assemble("mpmath", problem, shapes, settled, why=why)
 
 
 def longdouble_reference(problem, why: str = "") -> Reference:
-    """Past the size where SymPy is affordable: the chain-rule engine in
-    np.longdouble (a 64-bit significand on x86-64, three digits more than
-    float64), at the exact float64 point, with the exact float64 constants.
-    why: the reason the exact reference was not had, noted on every element."""
+    """Past the deadline even for the chain rule in mpmath: the chain-rule engine in
+    np.longdouble (a 64-bit significand on x86-64, three digits more than float64), at
+    the exact float64 point, with the exact float64 constants.
+
+    Its error is estimated per element, not assumed away: first-order rounding errors
+    scale with ε, so the long-double result's error is its distance from the float64
+    chain rule's times ε(longdouble)/ε(float64) = 2⁻¹¹, taken 16 times over (2⁻⁷), plus
+    16 ε(longdouble)·|value|. The estimate is `bound`; a row whose verdict it could
+    change is `unsettled` (running.cells). why: the reason the exact reference was not had."""
     engine = ChainRule(problem.function, np.longdouble)
     inputs = point_in(problem.point, np.longdouble)
     values = engine.forward(inputs)
     grads = engine.gradient(inputs, problem.wrt)
+    doubles = ChainRule(problem.function, np.float64).gradient(point_in(problem.point, np.float64), problem.wrt)
     function_defined = bool(np.all(np.isfinite(np.asarray(values[-1], dtype=np.longdouble))))
     general = [f"the reference is the long-double chain rule: {why}"] if why else []
     eps = float(np.finfo(np.longdouble).eps)
@@ -199,16 +260,28 @@ def longdouble_reference(problem, why: str = "") -> Reference:
     if hazards:
         amp, why = hazards[0]
         general.append(f"the long-double reference itself may be off by ≈{min(amp * eps, 1):.0e} here: {why}")
-    hi, lo, defined, notes = {}, {}, {}, {}
+    hi, lo, defined, notes, bound = {}, {}, {}, {}, {}
     for var in problem.wrt:
         g = np.asarray(grads[var], dtype=np.longdouble)
         with np.errstate(all="ignore"):
             h = g.astype(np.float64)
             lo[var] = np.where(np.isfinite(h), (g - h).astype(np.float64), 0.0)
+            apart = np.abs(g - np.asarray(doubles[var], dtype=np.longdouble)).astype(np.float64)
+            size = np.abs(h)
+            # Where float64 failed outright, nothing says how far long double is off: the whole value.
+            estimate = np.where(np.isfinite(apart), apart * 2.0**-7, size) + 16 * eps * size
         defined[var] = np.isfinite(g) & function_defined
         hi[var] = np.where(defined[var], h, np.nan)
-        notes[var] = np.where(defined[var], "; ".join(general), "not finite").astype(object)
-    return Reference("longdouble", function_defined, hi, lo, defined, notes, why=why)
+        bound[var] = np.where(defined[var], estimate, np.nan)
+        text = np.array(
+            [
+                "; ".join([*general, f"its error is estimated at ≤ {b:.1g} (from its distance to float64)"])
+                for b in bound[var].ravel()
+            ],
+            dtype=object,
+        ).reshape(h.shape)
+        notes[var] = np.where(defined[var], text, "not finite").astype(object)
+    return Reference("longdouble", function_defined, hi, lo, defined, notes, why=why, bound=bound)
 
 
 def _why_not(value) -> str:

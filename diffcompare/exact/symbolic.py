@@ -70,6 +70,14 @@ def exact(value: float | int) -> sympy.Rational:
     return sympy.Rational(f.numerator, f.denominator)
 
 
+def _exact_array(value) -> np.ndarray:
+    value = np.asarray(value, dtype=np.float64)
+    out = np.empty(value.shape, dtype=object)
+    for index in np.ndindex(value.shape):
+        out[index] = exact(float(value[index]))
+    return out
+
+
 def element_symbols(name: str, shape: tuple[int, ...]) -> np.ndarray:
     out = np.empty(shape, dtype=object)
     for index in np.ndindex(shape):
@@ -110,7 +118,11 @@ class SymbolicForm:
             raise SymbolicLimit(f"f written out as a tree has more than {MAX_TREE_OPS} operations, past SymPy's limit")
         limit = TIME_LIMIT_S if deadline is None else min(TIME_LIMIT_S, deadline.remaining())
         self.symbols = {k: element_symbols(k, v.shape) for k, v in problem.point.items()}
-        self.function = to_sympy(problem.function, self.symbols)[()]
+        # Data (the point's variables outside wrt) enter as their exact values, not symbols:
+        # f is a function of the differentiated variables only, and d/dk of x**k, which
+        # nobody asked for, never makes ∂/∂x a 0/0 (k·x**k/x at x = 0).
+        values = {k: self.symbols[k] if k in problem.wrt else _exact_array(v) for k, v in problem.point.items()}
+        self.function = to_sympy(problem.function, values)[()]
         self.derivatives = {}  # var -> object array of the variable's shape
         for var in problem.wrt:
             out = np.empty(self.symbols[var].shape, dtype=object)

@@ -7,9 +7,11 @@ one problem through nine backends builds each of them once, and a problem that i
 dropped takes its facts with it.
 
 All of it runs under one deadline per problem (diffcompare.exact.budget), started at
-first use: the reference that cannot be had in time, or past an argument's magnitude,
-is the long-double chain rule, each row noting why. So the decision is made once, in
-the problem's first cell, well before that cell's time limit.
+first use. The reference is SymPy's derivative where SymPy can afford the problem, else
+the IR's own chain rule in mpmath (as exact, and cheaper at size), and only past the
+deadline or an argument's magnitude the long-double chain rule with its error bound,
+each row noting why. So the decision is made once, in the problem's first cell, well
+before that cell's time limit.
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ import weakref
 from dataclasses import dataclass, field
 
 from diffcompare.exact.budget import Deadline, ExactLimit
-from diffcompare.exact.reference import Reference, compute_reference, longdouble_reference
-from diffcompare.exact.singular import Singular, singular_elements
+from diffcompare.exact.reference import Reference, chain_reference, compute_reference, longdouble_reference
+from diffcompare.exact.singular import Singular, judged_on_f
 from diffcompare.exact.symbolic import SymbolicForm, SymbolicLimit, SymbolicTimeout
 
 
@@ -55,16 +57,24 @@ class Truth:
 
     @property
     def reference(self) -> Reference:
-        """The exact symbolic reference where SymPy can afford it, else the long-double chain rule."""
+        """The exact reference: SymPy's where it can afford the problem, else the chain rule in
+        mpmath; the long-double chain rule (with its error bound) only past the deadline."""
         if self._reference is None:
+            why = ""
             try:
                 self._reference = compute_reference(self.symbolic, self.deadline)
             except SymbolicTimeout as exc:  # a matter of time, not of size: the rows say so
-                self._reference = longdouble_reference(self.problem, str(exc))
+                why = str(exc)
             except SymbolicLimit:
-                self._reference = longdouble_reference(self.problem)
+                pass
             except ExactLimit as exc:
-                self._reference = longdouble_reference(self.problem, str(exc))
+                why = str(exc)
+            if self._reference is None:
+                try:
+                    self._reference = chain_reference(self.problem, self.deadline, why)
+                except ExactLimit as exc:
+                    reason = why if str(exc) == why or not str(exc) else f"{why}; {exc}" if why else str(exc)
+                    self._reference = longdouble_reference(self.problem, reason)
         return self._reference
 
     def judging_basis(self, describe_error) -> tuple[Reference | None, dict[tuple, Singular], str]:
@@ -74,7 +84,7 @@ class Truth:
             reference, singular, failure = None, {}, ""
             try:
                 reference = self.reference
-                singular = singular_elements(self.problem, reference, self.deadline)
+                reference, singular = judged_on_f(self.problem, reference, self.deadline)
             except Exception as exc:
                 failure = f"no reference: {describe_error(exc)}"
             self._basis = (reference, singular, failure)

@@ -17,11 +17,11 @@ import numpy as np
 import pandas as pd
 
 from diffcompare import backends as registry
-from diffcompare.engine.chainrule import ChainRule, point_in
 from diffcompare.exact.singular import ALL
 from diffcompare.exact.truth import truth_of
 from diffcompare.lang.ir import index_label
-from diffcompare.running.verdicts import exact_rtol, judge_cell
+from diffcompare.running.blame import Explainer
+from diffcompare.running.verdicts import judge_cell
 from diffcompare.spec.problem import DTYPES, Problem
 
 COLUMNS = [
@@ -85,36 +85,6 @@ def index_labels(shape: tuple[int, ...]) -> np.ndarray:
     if len(shape) == 1:
         return np.arange(shape[0]).astype(str).astype(object)
     return np.array([index_label(i) for i in np.ndindex(shape)], dtype=object)
-
-
-class Explainer:
-    """Why an exact method lost digits: the chain-rule engine's forward pass in
-    the row's dtype, asked which steps amplify rounding (primitive hazards)."""
-
-    def __init__(self):
-        self._cache: dict[tuple[int, str], str] = {}
-
-    def __call__(self, problem: Problem, dtype: str) -> str:
-        key = (id(problem), dtype)
-        if key not in self._cache:
-            self._cache[key] = self._explain(problem, dtype)
-        return self._cache[key]
-
-    @staticmethod
-    def _explain(problem: Problem, dtype: str) -> str:
-        if dtype not in DTYPES:
-            return ""
-        eps = float(np.finfo(dtype).eps)
-        try:
-            hazards = ChainRule(problem.function, dtype).hazards(point_in(problem.point, dtype))
-        except Exception:  # an explanation must never cost a row
-            return ""
-        worst = [(amp, why) for amp, why in hazards if amp * eps > exact_rtol(dtype) / 100]
-        if not worst:
-            return ""
-        amp, why = worst[0]
-        size = "all digits lost" if amp * eps >= 1 else f"up to ≈{amp * eps:.0e} relative error"
-        return f"likely cause in {dtype}: {why} ({size})"
 
 
 def _block(problem, name, method, dtype, var, columns: dict, whole: bool = False, library: str = "") -> dict:
@@ -227,8 +197,16 @@ def _cell_blocks(problem, name, backend, dtype, reference, singular, failure, ex
         hi, lo = reference.hi[var].ravel(), reference.lo[var].ravel()
         j = judge_cell(values, hi, lo, method=method, dtype=dtype, bounds=estimate, rtol=rtol, atol=atol)
         verdict, message = j.verdict, j.message
+        if var in reference.bound:
+            verdict, message = _within_bound(
+                j, values, hi, reference.bound[var].ravel(), method, dtype, estimate, rtol, atol
+            )
         if method in (registry.Method.EXACT, registry.Method.COMPLEX_STEP) and (verdict == "disagree").any():
-            message = _join(message, np.where(verdict == "disagree", explainer(problem, dtype), ""))
+            message = _join(message, explainer(problem, dtype, var, j.abs_error, verdict))
+        if reference.breaks:
+            said = np.array([reference.breaks in str(n) for n in reference.notes[var].ravel()], dtype=bool)
+            broke = (verdict == "disagree") & ~np.isfinite(values) & ~said
+            message = _join(message, np.where(broke, f"the chain rule in float64 breaks here: {reference.breaks}", ""))
         message = _join(message, reference.notes[var].ravel())
         message = _join(message, gradient.message)
         numbers = {"reference": hi, "abs_error": j.abs_error, "rel_error": j.rel_error, "digits": j.digits}
@@ -242,11 +220,29 @@ def _cell_blocks(problem, name, backend, dtype, reference, singular, failure, ex
             for flat, item in special:
                 verdict[flat] = item.verdict
                 message[flat] = item.message_for(values[flat])
-                for column in ("reference", "abs_error", "rel_error", "digits", "ulps"):
-                    numbers[column][flat] = np.nan
+                if item.replaces_numbers:
+                    for column in ("reference", "abs_error", "rel_error", "digits", "ulps"):
+                        numbers[column][flat] = np.nan
         cols.update(numbers, verdict=verdict, message=message)
         blocks.append(_block(problem, name, method.value, dtype, var, cols, library=library))
     return blocks
+
+
+def _within_bound(j, values, hi, bound, method, dtype, estimate, rtol, atol):
+    """Verdicts against a reference known only to within `bound` (the long-double one): a row
+    whose verdict differs at hi - bound or hi + bound is `unsettled`, never a guess."""
+    verdict, message = j.verdict.copy(), j.message.copy()
+    spread = np.where(np.isfinite(bound), bound, np.inf)
+    for shifted in (hi - spread, hi + spread):
+        other = judge_cell(values, shifted, 0 * hi, method=method, dtype=dtype, bounds=estimate, rtol=rtol, atol=atol)
+        flips = np.flatnonzero((other.verdict != j.verdict) & np.isfinite(hi))
+        for i in flips:
+            verdict[i] = "unsettled"
+            message[i] = (
+                f"the long-double reference's error estimate ({bound[i]:.2g}) is large enough to change this "
+                f"verdict ({j.verdict[i]} at the reference shown)"
+            )
+    return verdict, message
 
 
 def cell_shape(problem: Problem, backend, dtypes=None) -> list[tuple[str, list[str]]] | None:

@@ -16,7 +16,8 @@ import pandas as pd
 
 from diffcompare import backends as registry
 from diffcompare.exact import budget
-from diffcompare.running.cells import Explainer, blocks_to_frame, failed_cell_blocks, problem_blocks
+from diffcompare.running.blame import Explainer
+from diffcompare.running.cells import blocks_to_frame, failed_cell_blocks, problem_blocks
 from diffcompare.running.options import RunOptions
 from diffcompare.running.supervisor import DEFAULT_TIMEOUT_S, check_timeout, run_isolated
 from diffcompare.running.worker import payload, run_job, select_backends

@@ -25,7 +25,7 @@ import numpy as np
 from diffcompare.backends import Method
 from diffcompare.exact.reference import split
 
-VERDICTS = ("agree", "disagree", "kink", "undefined", "error", "skipped")
+VERDICTS = ("agree", "disagree", "kink", "undefined", "unsettled", "error", "skipped")
 MAX_DIGITS = 17.0
 
 

@@ -15,7 +15,8 @@ import threading
 from collections.abc import Iterable
 
 from diffcompare import backends as registry
-from diffcompare.running.cells import Explainer, cell_shape, problem_blocks
+from diffcompare.running.blame import Explainer
+from diffcompare.running.cells import cell_shape, problem_blocks
 from diffcompare.running.options import RunOptions
 from diffcompare.spec.problem import Problem, build_problem
 

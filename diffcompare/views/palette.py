@@ -2,7 +2,7 @@
 notebook styling and the terminal table all read verdicts and digits the same way.
 
 Digits run red (0 correct) through amber to green (15+, the whole of float64);
-verdicts that are not a number of digits (kink, undefined, error, skipped) have
+verdicts that are not a number of digits (kink, undefined, unsettled, error, skipped) have
 their own colours, never on that scale, so a kink is never read as "half right".
 """
 
@@ -20,6 +20,7 @@ VERDICT_COLOURS = {
     "disagree": "#cf222e",  # red
     "kink": "#9a6700",  # amber: a derivative that does not exist; the sides are named
     "undefined": "#bc4c00",  # orange
+    "unsettled": "#0969da",  # blue: the reference itself is not known to enough digits
     "error": "#8250df",  # purple: our own or the backend's failure
     "skipped": "#6e7781",  # grey
 }
@@ -29,6 +30,7 @@ VERDICT_STYLES = {
     "disagree": "bold red",
     "kink": "yellow",
     "undefined": "yellow",
+    "unsettled": "blue",
     "error": "magenta",
     "skipped": "dim",
 }
@@ -36,6 +38,7 @@ VERDICT_STYLES = {
 VERDICT_BACKGROUNDS = {
     "kink": "#fff1c2",
     "undefined": "#ffe2c7",
+    "unsettled": "#ddf4ff",
     "error": "#eadcff",
     "skipped": "#eef0f2",
 }

@@ -13,7 +13,7 @@ from diffcompare.lang.printable import visible
 from diffcompare.running.verdicts import VERDICTS
 
 # Worst first: the verdict a summary cell shows when its rows differ.
-SEVERITY = {"error": 0, "disagree": 1, "undefined": 2, "kink": 3, "skipped": 4, "agree": 5}
+SEVERITY = {"error": 0, "disagree": 1, "unsettled": 2, "undefined": 3, "kink": 4, "skipped": 5, "agree": 6}
 SYMBOL = {"agree": "✓", "disagree": "✗"}
 SHORT_DTYPE = {"float32": "f32", "float64": "f64", "decimal": "dec"}  # column heads
 

@@ -144,7 +144,7 @@ def _json_values(series: pd.Series):
     return pa.array(encoded[codes], type=pa.string())
 
 
-_TERMINAL_LABEL = {"undefined": "undef", "skipped": "skip"}  # narrow columns
+_TERMINAL_LABEL = {"undefined": "undef", "unsettled": "unset", "skipped": "skip"}  # narrow columns
 
 
 def print_summary(frame: pd.DataFrame, errors: list[str], console=None) -> None:
