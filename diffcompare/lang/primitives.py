@@ -278,6 +278,25 @@ def _expm1_hazard(ans, x):
     return float(np.max(amp)), f"expm1(u) is within {float(np.min(tail)):.2g} of -1, so expm1(u) + 1 cancels"
 
 
+def _argument_hazard(ans, x):
+    """sin and cos: a rounding of x (relative ε) moves sin(x) by ε·|x·cos x| and the local
+    derivative cos(x) by ε·|x·sin x|: relative ε·|x|/min(|sin x|, |cos x|) at most, past 1
+    where the argument is past 1/ε (sin(1e16): the argument's last bit is worth more than
+    the result) and large near a root of either."""
+    x = np.asarray(x, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        low = np.minimum(np.abs(np.sin(x)), np.abs(np.cos(x)))
+        amp = np.where(low > 0, np.abs(x) / low, np.where(x != 0, np.inf, 1.0))
+    worst = float(np.max(amp)) if np.size(amp) else 1.0
+    if not worst > 10:
+        return None
+    at = float(np.max(np.abs(x)))
+    return (
+        worst,
+        f"at an argument of {at:.3g}, one rounding of the argument moves the result and its derivative {worst:.2g}× as much",
+    )
+
+
 def _overflow_hazard(ans, x):
     if not np.all(np.isfinite(ans)):
         return math.inf, "exp overflows in this dtype"
@@ -422,8 +441,22 @@ PRIMITIVES: dict[str, Primitive] = _table(
     ),
     _declare("matmul", "matmul", (_matmul_vjp_a, _matmul_vjp_b), forward=np.matmul, operator=op.matmul),
     # elementary functions
-    elementwise("sin", lambda g, ans, x: g * np.cos(x), latex=r"\sin", fuzz=True),
-    elementwise("cos", lambda g, ans, x: -g * np.sin(x), latex=r"\cos", fuzz=True),
+    elementwise(
+        "sin",
+        lambda g, ans, x: g * np.cos(x),
+        hazard=_argument_hazard,
+        hazard_in="derivative",
+        latex=r"\sin",
+        fuzz=True,
+    ),
+    elementwise(
+        "cos",
+        lambda g, ans, x: -g * np.sin(x),
+        hazard=_argument_hazard,
+        hazard_in="derivative",
+        latex=r"\cos",
+        fuzz=True,
+    ),
     elementwise("tan", lambda g, ans, x: g * (1 + ans * ans), latex=r"\tan", fuzz=True),
     elementwise("asin", lambda g, ans, x: g / np.sqrt(1 - x * x), numpy="arcsin", latex=r"\arcsin", fuzz=True),
     elementwise("acos", lambda g, ans, x: -g / np.sqrt(1 - x * x), numpy="arccos", latex=r"\arccos", fuzz=True),
