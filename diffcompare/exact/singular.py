@@ -42,6 +42,7 @@ from diffcompare.lang.primitives import PRIMITIVES
 STEPS = (80, 100, 120)  # the difference quotients' steps, 2^-p · max(1, |x|)
 EQUAL_SIDES = mpmath.mpf(10) ** -20  # relative: the sides' own error is O(2^-180)
 MAX_ONE_SIDED = 256  # elements given one-sided derivatives; past it, the element-free verdict
+EXACT_KINKS = 10_000  # point elements up to which the exact forward pass always looks for kinks
 ALL = None  # the index key of a Singular that covers every element of its variable
 
 
@@ -174,24 +175,7 @@ def judged_on_f(problem, reference, deadline=None):
 
     exact = MpChainRule(problem.function, problem.wrt)
     digits = reference.digits + 50  # the quotients' cancellation, 2^-120, on top of what f needed
-    try:
-        values = exact.forward(exact_inputs(problem.point), digits, deadline)
-        on_kink = exact.kinks(values)
-        in_float = exact.kinks(engine.forward(inputs))
-    except ExactLimit as exc:
-        return reference, _past_exact(problem, reference, engine, inputs, broken, found, because, str(exc))
-    exact_nodes = {id(node) for node, _, _ in on_kink}
-    rounding = [item for item in in_float if id(item[0]) not in exact_nodes]
-    notes = {}
-    if rounding:
-        node, mask, _ = rounding[0]
-        exact_operands = [values[exact.slot[id(a)]] for a in _kink_args(node)]
-        distance = kink_distance(node, exact_operands, mask)
-        notes = {
-            var: f"in float64 '{node.text}' is at {PRIMITIVES[node.op].kink_words}, but the exact point is "
-            f"{float(distance):.2g} away from it, where it is differentiable"
-            for var in problem.wrt
-        }
+    in_float = exact.kinks(engine.forward(inputs))
     # SymPy may write f otherwise (sqrt(x**2) is Abs(x) to it, whose derivative at 0 it calls 0):
     # wherever the chain rule as written breaks in float64, f itself is asked too.
     with np.errstate(all="ignore"):
@@ -202,6 +186,26 @@ def judged_on_f(problem, reference, deadline=None):
         for index in np.ndindex(problem.point[var].shape)
         if not np.isfinite(np.asarray(as_written[var])[index]) and (var, tuple(int(i) for i in index)) not in broken
     ]
+    on_kink, rounding, notes = [], [], {}
+    # The exact forward pass finds kinks that float64 rounding moved off; past EXACT_KINKS
+    # elements it runs only where float64 sees a kink or a chain rule breaks.
+    if problem.size <= EXACT_KINKS or in_float or candidates:
+        try:
+            values = exact.forward(exact_inputs(problem.point), digits, deadline)
+        except ExactLimit as exc:
+            return reference, _past_exact(problem, reference, engine, inputs, broken, found, because, str(exc))
+        on_kink = exact.kinks(values)
+        exact_nodes = {id(node) for node, _, _ in on_kink}
+        rounding = [item for item in in_float if id(item[0]) not in exact_nodes]
+    if rounding:
+        node, mask, _ = rounding[0]
+        exact_operands = [values[exact.slot[id(a)]] for a in _kink_args(node)]
+        distance = kink_distance(node, exact_operands, mask)
+        notes = {
+            var: f"in float64 '{node.text}' is at {PRIMITIVES[node.op].kink_words}, but the exact point is "
+            f"{float(distance):.2g} away from it, where it is differentiable"
+            for var in problem.wrt
+        }
     if on_kink:
         taken = set(candidates)
         candidates += [
