@@ -243,6 +243,8 @@ def chain_cost_s(problem) -> float:
 def chain_reference(problem, deadline=None, why: str = "") -> Reference:
     """The IR's chain rule in mpmath, raised in precision until it settles (same rule as
     compute_reference). why: the reason SymPy's reference was not had."""
+    if deadline is not None:
+        deadline.check()
     if deadline is not None and chain_cost_s(problem) > deadline.remaining():
         raise ExactLimit(
             f"the chain rule in mpmath would take about {chain_cost_s(problem):.0f} s here, "
