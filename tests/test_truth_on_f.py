@@ -277,3 +277,12 @@ def test_a_row_is_blamed_only_on_a_step_its_element_reaches():
     assert x0["message"].str.contains("likely cause in float(?:32|64): 'sigmoid\\(x\\[0\\]\\)'").all()
     assert not frame["message"].str.contains("cancels: the operands").any()  # x[1] - 1 is exactly 0 and costs nothing
     assert set(frame[frame["index"] == "1"]["verdict"]) == {"agree"}
+
+
+def test_a_chain_rule_in_mpmath_that_cannot_finish_in_time_is_not_started():
+    from diffcompare.spec.problem import build_problem
+
+    document = {"function": "sum(sin(x))", "point": {"x": {"shape": [1000000], "fill": 0.3}}}
+    reference = truth_of(build_problem(document, "<test>", "big")).reference
+    assert reference.kind == "longdouble"
+    assert "the chain rule in mpmath would take about 100 s here, past the" in reference.why
