@@ -332,26 +332,54 @@ def sweep_command(argv: list[str]) -> int:
 def fuzz_command(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m diffcompare fuzz",
-        description="Random well-conditioned problems through the exact backends; every disagreement "
-        "is shrunk and written as a problem file.",
+        description="Random problems (scalars, arrays, slices, reductions, @, where, data variables; ordinary ones "
+        "well conditioned, others on and near kinks and singular points with the verdict they must get) through the "
+        "exact backends and central differences. Prints the disagreements and the verdicts that differ from the "
+        "generator's expectation; each is shrunk and written as a problem file.",
     )
     parser.add_argument("--count", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("reports/fuzz"))
     parser.add_argument("--dtypes", type=_list, default=["float64"])
-    parser.add_argument("--backends", type=_list, help="default: sympy, torch, jax, chainrule")
+    parser.add_argument("--backends", type=_list, help="default: sympy, torch, jax, chainrule, central")
     parser.add_argument("--jobs", type=int, default=1)
-    args = parser.parse_args(argv)
-    from diffcompare.tools.fuzz import EXACT_BACKENDS, campaign
-
-    frame, findings = campaign(
-        args.count, args.seed, args.out, tuple(args.dtypes), args.backends or EXACT_BACKENDS, jobs=args.jobs
+    parser.add_argument("--shrink", type=int, default=20, help="findings to shrink (default 20; the rest as generated)")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=30.0,
+        help="seconds per problem × backend cell, in worker processes (default 30)",
     )
-    counts = frame["verdict"].value_counts().to_dict()
-    print(f"{args.count} problems, {len(frame)} rows: {counts}")
-    for name, backend, dtype, path in findings:
-        print(f"disagreement: {name} · {backend} {dtype} -> {path}")
-    print(f"{len(findings)} disagreement(s) among the exact backends")
+    args = parser.parse_args(argv)
+    from diffcompare.tools.fuzz import CAMPAIGN_BACKENDS, campaign
+
+    result = campaign(
+        args.count,
+        args.seed,
+        args.out,
+        tuple(args.dtypes),
+        args.backends or CAMPAIGN_BACKENDS,
+        jobs=args.jobs,
+        shrink_limit=args.shrink,
+        timeout=args.timeout,
+    )
+    counts = result.counts()
+    verdicts = result.frame["verdict"].value_counts().to_dict()
+    kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(result.kinds().items(), key=lambda kv: -kv[1]))
+    print(f"{counts['problems']} problems ({kinds}), {counts['rows']} rows in {result.seconds:.1f} s: {verdicts}")
+    for line in result.unbuildable:
+        print(f"not loaded: {line}")
+    for finding in result.findings:
+        print(visible(f"{finding.outcome}: {finding.problem} · {finding.backend} {finding.dtype}: {finding.detail}"))
+        print(f"  -> {finding.path}")
+    print(
+        f"{counts['disagreements']} disagreement(s) ({counts['disagreement rows']} rows) where none was expected; "
+        f"{counts['expected disagreement rows']} expected disagreement rows (AD traps, finite differences near kinks)"
+    )
+    print(
+        f"{counts['mismatches']} problem(s) with verdicts that differ from the expected ones ({counts['mismatch rows']} rows)"
+    )
+    print(f"{counts['error rows']} error rows")
     return EXIT_OK
 
 

@@ -1,187 +1,362 @@
-"""Differential fuzzing: random well-formed problems from the primitive table.
+"""Differential fuzzing: random problems, their verdicts against what the generator expects, and the shrinker.
 
-Expressions are grown bottom-up at a random point. Each new step is applied to
-the values of its operands with the primitive's own NumPy forward and local
-derivative rules; a step whose value or local derivative is not finite, whose
-value is huge, or which amplifies rounding by more than AMPLIFICATION_LIMIT (the
-primitive's hazard rule), is drawn again. So every problem sits inside each
-primitive's domain and is well conditioned, and an exact backend that disagrees
-on one has something to explain. The text goes through the ordinary parser,
-which is fuzzed too.
+The problems come from diffcompare.tools.fuzzgen (ordinary ones: scalars, vectors and
+matrices, indexing and slices, reductions, @, where, data variables and exponents,
+decimal constants; every step inside its domain and well conditioned) and
+diffcompare.tools.fuzzsingular (on and near kinks and singular points, each with the
+verdict it must get). Their text goes through the ordinary loader, which is fuzzed too.
 
-Every disagreement is shrunk, by replacing steps with their operands while the
-disagreement persists, and written as a ready-to-run problem file.
+Every row of the run is compared with the generator's expectation for its element
+(EXPECTED_VERDICTS, by the element's kind and the row's method) and gets an `outcome`:
+
+- `expected`: the verdict is one the kind allows;
+- `expected disagreement`: a disagreement the kind allows (an exact AD backend's NaN or
+  subgradient at a trap or cusp; finite differences straddling a kink they are near, or
+  past their own error bound where f is differentiable but not twice: √h at a cusp, h at
+  relu(u) ** 2, where their truncation estimate |D(2h) - D(h)| is no bound);
+- `disagreement`: a disagreement where the element is judged as usual and none was
+  expected (an ordinary problem's exact backend, or finite differences beyond their bound);
+- `mismatch`: any other verdict than the expected ones (a kink called `undefined`, an
+  ordinary element called `kink`, `unsettled` …), or at a trap, cusp or smooth point a reference
+  that is not f's true derivative (the chain rule's on the template's twin);
+- `error`, `skipped`: as the verdicts.
+
+Every disagreement (per problem, backend and dtype), every mismatching problem and every
+problem with errors is shrunk (the first shrink_limit of them, one of each kind first), replacing steps by operands of the same shape while it persists (a reduction,
+an index or @ is kept: their operand has another shape; the singular template's term is
+kept whole, so the expectation still holds), and written as a ready-to-run problem file.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import yaml
 
+from diffcompare.backends import timing
+from diffcompare.engine.chainrule import ChainRule, point_in
+from diffcompare.lang.ir import element_label
 from diffcompare.lang.primitives import PRIMITIVES
 from diffcompare.running.runner import run_problems
-from diffcompare.spec.problem import build_problem
+from diffcompare.spec.problem import ProblemError, build_problem
+from diffcompare.tools.fuzzexpr import Expr, make, replace_node, step
+from diffcompare.tools.fuzzgen import Generated
+from diffcompare.tools.fuzzsingular import TEMPLATES, random_problem
 
-AMPLIFICATION_LIMIT = 1e3
-MAX_MAGNITUDE = 1e6
-# The primitives the fuzzer draws (Primitive.fuzz), in declaration order.
-UNARY = [name for name, p in PRIMITIVES.items() if p.fuzz and p.arity == 1]
-BINARY = [name for name, p in PRIMITIVES.items() if p.fuzz and p.arity == 2]
-OPERATORS = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**"}
+__all__ = [
+    "CAMPAIGN_BACKENDS",
+    "EXACT_BACKENDS",
+    "EXPECTED_VERDICTS",
+    "TEMPLATES",
+    "CampaignResult",
+    "Expr",
+    "Finding",
+    "Generated",
+    "campaign",
+    "classify",
+    "make",
+    "random_problem",
+    "shrink",
+    "step",
+]
+
 EXACT_BACKENDS = ["sympy", "torch", "jax", "chainrule"]
+CAMPAIGN_BACKENDS = [*EXACT_BACKENDS, "central"]  # central differences cost a few evaluations of f
+FD = "finite-difference"
+# The verdicts a float64 row may get, by the kind of its element and the row's method.
+EXPECTED_VERDICTS: dict[str, dict[str, set[str]]] = {
+    "ordinary": {"exact": {"agree"}, FD: {"agree"}},
+    "near": {"exact": {"agree"}, FD: {"agree", "disagree"}},
+    "smooth": {"exact": {"agree"}, FD: {"agree", "disagree"}},  # relu(u) ** 2 is C¹ only: O(h) truncation
+    "trap": {"exact": {"agree", "disagree"}, FD: {"agree"}},
+    "cusp": {"exact": {"agree", "disagree"}, FD: {"agree", "disagree"}},
+    "kink": {"exact": {"kink"}, FD: {"kink"}},
+    "undefined": {"exact": {"undefined"}, FD: {"undefined"}},
+}
+JUDGED_AS_USUAL = {"ordinary", "near", "smooth", "trap", "cusp"}  # a disagreement there is a finding, not a mismatch
+REFERENCE_RTOL = 1e-7  # a trap's or smooth point's reference against the twin's chain rule
+
+
+def expectations_of(tags) -> dict[str, str]:
+    """`expect:KIND:ELEMENT` tags -> {element label, variable or *: kind}."""
+    out = {}
+    for tag in tags:
+        if isinstance(tag, str) and tag.startswith("expect:"):
+            _, kind, label = tag.split(":", 2)
+            out[label] = kind
+    return out
+
+
+def expected_kind(expectations: dict[str, str], variable: str, index: str) -> str:
+    for key in (element_label(variable, index), variable, "*"):
+        if key in expectations:
+            return expectations[key]
+    return "ordinary"
+
+
+def twin_gradient(generated: Generated) -> dict[str, np.ndarray] | None:
+    """f's true gradient at a trap or smooth point: the chain rule's on f with the template's
+    term replaced by its twin (same value and derivative there, and ordinary)."""
+    if generated.twin is None or not generated.holds_singular():
+        return None
+    twin = replace_node(generated.expr, generated.singular, generated.twin)
+    document = None if twin is None else generated.document(twin)
+    if document is None:  # f's dependence on wrt was all in the term: its twin is constant
+        return {var: np.zeros(np.shape(generated.point[var])) for var in generated.wrt}
+    problem = build_problem(document, "<twin>", document["name"])
+    gradient = ChainRule(problem.function, "float64").gradient(point_in(problem.point, "float64"), problem.wrt)
+    return {var: np.asarray(gradient.get(var, np.zeros(np.shape(generated.point[var])))) for var in generated.wrt}
+
+
+def _row_index(index) -> tuple:
+    return tuple(int(i) for i in str(index).split(",")) if isinstance(index, str) and index else ()
+
+
+def classify(frame: pd.DataFrame, generated: dict[str, Generated]) -> pd.DataFrame:
+    """The frame with the columns `expected` (the element's kind), `outcome` (see the module)
+    and `expected_reference` (at trap and smooth points: f's true derivative; else NaN)."""
+    frame = frame.copy()
+    expected, outcome, reference = [], [], []
+    names = set(frame["problem"])
+    twins = {name: twin_gradient(g) for name, g in generated.items() if name in names}
+    expecting = {name: g.expectations() for name, g in generated.items() if name in names}
+    for row in frame.itertuples(index=False):
+        kind = expected_kind(expecting.get(row.problem, {}), row.variable, row.index)
+        method = FD if row.method == FD else "exact"
+        allowed = set(EXPECTED_VERDICTS[kind][method])
+        if kind == "near" and row.dtype != "float64":  # the point rounded to float32 may sit on the kink
+            allowed.add("disagree")
+        truth = np.nan
+        twin = twins.get(row.problem)
+        index = _row_index(row.index)
+        if twin is not None and row.variable in twin and len(index) == twin[row.variable].ndim:
+            truth = float(twin[row.variable][index])  # (a cell without values has one row, no index)
+        if row.verdict in ("error", "skipped"):
+            result = row.verdict
+        elif row.verdict in allowed:
+            result = "expected disagreement" if row.verdict == "disagree" else "expected"
+        elif row.verdict == "disagree" and kind in JUDGED_AS_USUAL:
+            result = "disagreement"
+        else:
+            result = "mismatch"
+        if np.isfinite(truth) and row.verdict in ("agree", "disagree"):
+            if not abs(float(row.reference) - truth) <= REFERENCE_RTOL * max(1.0, abs(truth)):
+                result = "mismatch"
+        expected.append(kind)
+        outcome.append(result)
+        reference.append(truth)
+    frame["expected"] = expected
+    frame["outcome"] = outcome
+    frame["expected_reference"] = reference
+    return frame
+
+
+# --- shrinking -------------------------------------------------------------------------------
+
+
+def shrink(generated: Generated, still_fails: Callable[[Generated], bool], budget: int = 100) -> Generated:
+    """Replace steps by their operands of the same shape while still_fails(the smaller problem)
+    holds, at most `budget` tries. A reduction, an index or @ stays (its operand has another
+    shape), and so does the singular template's term; each step above a replacement is
+    recomputed under its guarantees, and a replacement that breaks one is not tried."""
+    expr = generated.expr
+    changed = True
+    while changed and budget > 0:
+        changed = False
+        for sub in list(expr.subexpressions(into_frozen=False)):
+            if sub.frozen or PRIMITIVES.get(sub.op) is not None and PRIMITIVES[sub.op].kind == "compare":
+                continue
+            for arg in sub.args:
+                if arg.op == "const" or arg.shape != sub.shape or arg.value.dtype == bool:
+                    continue
+                candidate = replace_node(expr, sub, arg)
+                if candidate is None or candidate is expr:
+                    continue
+                smaller = replace(generated, expr=candidate)
+                if smaller.document() is None:
+                    continue
+                budget -= 1
+                if still_fails(smaller):
+                    expr, changed = candidate, True
+                    break
+                if budget <= 0:
+                    break
+            if changed or budget <= 0:
+                break
+    return replace(generated, expr=expr)
+
+
+# --- a campaign ------------------------------------------------------------------------------
 
 
 @dataclass
-class Expr:
-    op: str  # a primitive, "var" or "const"
-    args: tuple = ()
-    name: str = ""  # var name or constant text
-    value: float = 0.0
-
-    def text(self) -> str:
-        if self.op in ("var", "const"):
-            return self.name
-        a = [x.text() for x in self.args]
-        if self.op == "neg":
-            return f"(-{a[0]})"
-        if self.op in OPERATORS:
-            return f"({a[0]} {OPERATORS[self.op]} {a[1]})"
-        return f"{self.op}({', '.join(a)})"
-
-    def subexpressions(self):
-        yield self
-        for arg in self.args:
-            yield from arg.subexpressions()
+class Finding:
+    problem: str
+    backend: str
+    dtype: str
+    outcome: str  # "disagreement", "mismatch" or "error"
+    detail: str
+    path: Path
 
 
-def _apply(op: str, args: list[Expr]) -> float | None:
-    """The step's value, or None where it leaves the primitive's domain or its conditioning."""
-    primitive = PRIMITIVES[op]
-    values = [np.float64(a.value) for a in args]
-    with np.errstate(all="ignore"):
-        value = np.float64(primitive.forward(*values))
-        if not np.isfinite(value) or abs(value) > MAX_MAGNITUDE:
-            return None
-        for rule in primitive.vjps:
-            if rule is not None and not np.isfinite(rule(np.float64(1.0), value, *values)):
-                return None
-        if primitive.hazard is not None:
-            hazard = primitive.hazard(value, *values)
-            if hazard is not None and hazard[0] > AMPLIFICATION_LIMIT:
-                return None
-        if primitive.kink is not None and np.any(primitive.kink(*values)):
-            return None
-    return float(value)
+@dataclass
+class CampaignResult:
+    frame: pd.DataFrame  # every row, with the columns expected, outcome, expected_reference
+    findings: list[Finding]
+    generated: dict[str, Generated]
+    seconds: float
+    unbuildable: list[str] = field(default_factory=list)  # generated documents the loader refused
+
+    def __iter__(self):  # frame, findings = campaign(...)
+        return iter((self.frame, self.findings))
+
+    def counts(self) -> dict[str, int]:
+        f = self.frame
+        bad = f[f["outcome"] == "disagreement"]
+        mismatch = f[f["outcome"] == "mismatch"]
+        return {
+            "problems": int(f["problem"].nunique()),
+            "rows": len(f),
+            "disagreement rows": len(bad),
+            "disagreements": len(set(zip(bad["problem"], bad["backend"], bad["dtype"]))),
+            "mismatch rows": len(mismatch),
+            "mismatches": int(mismatch["problem"].nunique()),
+            "expected disagreement rows": int((f["outcome"] == "expected disagreement").sum()),
+            "error rows": int((f["outcome"] == "error").sum()),
+            "unbuildable": len(self.unbuildable),
+        }
+
+    def kinds(self) -> dict[str, int]:
+        """Problems by the kind of their singular element (ordinary: none)."""
+        out: dict[str, int] = {}
+        for g in self.generated.values():
+            out[g.kind] = out.get(g.kind, 0) + 1
+        return out
 
 
-def random_expression(rng: np.random.Generator, leaves: list[Expr], depth: int) -> Expr:
-    if depth == 0 or rng.random() < 0.2:
-        return leaves[rng.integers(len(leaves))]
-    for _ in range(50):
-        if rng.random() < 0.5:
-            op = UNARY[rng.integers(len(UNARY))]
-            args = [random_expression(rng, leaves, depth - 1)]
-        else:
-            op = BINARY[rng.integers(len(BINARY))]
-            args = [random_expression(rng, leaves, depth - 1), random_expression(rng, leaves, depth - 1)]
-            for position, low, high in PRIMITIVES[op].fuzz_integers:  # pow's small integer exponent
-                exponent = int(rng.integers(low, high))
-                args[position] = Expr("const", name=str(exponent), value=float(exponent))
-        value = _apply(op, args)
-        if value is not None:
-            return Expr(op, tuple(args), value=value)
-    return leaves[rng.integers(len(leaves))]
+def _detail(rows: pd.DataFrame) -> str:
+    first = rows.iloc[0]
+    element = element_label(first["variable"], first["index"])
+    if first["outcome"] == "mismatch":
+        text = f"{element}: expected {first['expected']}, got {first['verdict']}"
+        if np.isfinite(first["expected_reference"]):
+            text += f" (reference {float(first['reference'])!r}, f's derivative {float(first['expected_reference'])!r})"
+        return text + (f": {first['message']}" if first["message"] else "")
+    return f"{element}: {first['message']}"
 
 
-def random_problem(rng: np.random.Generator, index: int, dtypes: list[str]) -> tuple[dict, Expr]:
-    count = int(rng.integers(1, 4))
-    point = {f"x{i}": round(float(rng.uniform(-2, 2)), 3) for i in range(count)}
-    leaves = [Expr("var", name=k, value=v) for k, v in point.items()]
-    leaves += [Expr("const", name=c, value=float(c)) for c in ("0.5", "2", "3")]
-    for _ in range(20):  # a function of at least one variable and one step
-        expr = random_expression(rng, leaves, int(rng.integers(1, 5)))
-        if expr.args and any(e.op == "var" for e in expr.subexpressions()):
-            break
-    return _document(expr, point, index, dtypes), expr
+def _still(backend: str, dtype: str, outcome: str, verdict: str | None):
+    def still_fails(candidate: Generated) -> bool:
+        document = candidate.document()
+        try:
+            problem = build_problem(document, "<shrink>", document["name"])
+            frame = run_problems([problem], [backend], [dtype])
+        except Exception:  # noqa: BLE001 - a candidate that fails otherwise is not the same failure
+            return False
+        rows = classify(frame, {document["name"]: candidate})
+        rows = rows[rows["outcome"] == outcome]
+        return bool(len(rows)) and (verdict is None or bool((rows["verdict"] == verdict).any()))
+
+    return still_fails
 
 
-def _document(expr: Expr, point: dict, index: int, dtypes: list[str]) -> dict:
-    used = {e.name for e in expr.subexpressions() if e.op == "var"} or {next(iter(point))}
-    return {
-        "name": f"fuzz-{index}",
-        "function": expr.text(),
-        "point": {k: v for k, v in point.items() if k in used},
-        "dtypes": list(dtypes),
-    }
+def _write(out: Path, generated: Generated, file_stem: str, description: str, source: str) -> Path:
+    document = generated.document()
+    document["description"] = description
+    document["source"] = source
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{file_stem}.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return path
 
 
-def disagreements(frame, backends=EXACT_BACKENDS) -> list[tuple[str, str, str]]:
-    """(problem, backend, dtype) of every exact-method cell that disagrees; kinks and
-    undefined points have their own verdicts and are not counted here."""
-    bad = frame[(frame["verdict"] == "disagree") & frame["backend"].isin(backends)]
-    return sorted(set(zip(bad["problem"], bad["backend"], bad["dtype"])))
-
-
-def shrink(expr: Expr, point: dict, index: int, dtypes, still_disagrees) -> Expr:
-    """Replace steps by their operands while the disagreement persists."""
-    changed = True
-    while changed:
-        changed = False
-        for sub in list(expr.subexpressions()):
-            for arg in sub.args:
-                if arg.op == "const":
-                    continue
-                candidate = _replace(expr, sub, arg)
-                if candidate is not expr and still_disagrees(_document(candidate, point, index, dtypes)):
-                    expr, changed = candidate, True
-                    break
-            if changed:
-                break
-    return expr
-
-
-def _replace(expr: Expr, old: Expr, new: Expr) -> Expr:
-    if expr is old:
-        return new
-    if not expr.args:
-        return expr
-    args = tuple(_replace(a, old, new) for a in expr.args)
-    if all(a is b for a, b in zip(args, expr.args)):
-        return expr
-    value = _apply(expr.op, list(args)) if expr.op not in ("var", "const") else expr.value
-    return Expr(expr.op, args, expr.name, value if value is not None else float("nan"))
-
-
-def campaign(count: int, seed: int, out: Path, dtypes=("float64",), backends=EXACT_BACKENDS, jobs: int = 1):
-    """Generate, run, shrink; write each disagreement; return (frame, findings)."""
+def campaign(
+    count: int,
+    seed: int,
+    out: Path,
+    dtypes=("float64",),
+    backends=CAMPAIGN_BACKENDS,
+    jobs: int = 1,
+    shrink_limit: int = 20,
+    shrink_budget: int = 60,
+    timeout: float | None = 30.0,
+) -> CampaignResult:
+    """Generate `count` problems from `seed`, run them, compare every row with its expectation,
+    shrink the first `shrink_limit` findings (the others are written as generated) and write
+    each to `out`. Gradients are timed once (a campaign wants verdicts, not timings).
+    timeout: seconds per problem × backend cell, in supervised worker processes (a cell past
+    it gets `error` rows); None runs in this process (with jobs=1), with no limit."""
+    start = time.perf_counter()
     rng = np.random.default_rng(seed)
-    generated = [random_problem(rng, i, list(dtypes)) for i in range(count)]
-    problems, exprs = [], {}
-    for document, expr in generated:
-        problems.append(build_problem(document, f"<fuzz seed {seed}>", document["name"]))
-        exprs[document["name"]] = (expr, document)
-    frame = run_problems(problems, backends, list(dtypes), jobs=jobs)
-    findings = []
-    for name, backend, dtype in disagreements(frame, backends):
-        expr, document = exprs[name]
+    generated: dict[str, Generated] = {}
+    problems, unbuildable = [], []
+    for i in range(count):
+        g = random_problem(rng, i, list(dtypes))
+        document = g.document()
+        try:
+            problems.append(build_problem(document, f"<fuzz seed {seed}>", document["name"]))
+            generated[g.name] = g
+        except ProblemError as exc:
+            unbuildable.append(f"{exc}: {document['function']}")
+    previous = timing.settings()
+    timing.configure(1, 0.0)
+    try:
+        frame = run_problems(problems, list(backends), list(dtypes), jobs=jobs, timeout=timeout)
+        frame = classify(frame, generated)
+        findings = _findings(frame, generated, seed, out, shrink_limit, shrink_budget)
+    finally:
+        timing.configure(*previous)
+    return CampaignResult(frame, findings, generated, time.perf_counter() - start, unbuildable)
 
-        def still(doc, backend=backend, dtype=dtype):
-            try:
-                result = run_problems([build_problem(doc, "<shrink>", doc["name"])], [backend], [dtype])
-            except Exception:
-                return False
-            return bool((result["verdict"] == "disagree").any())
 
-        small = shrink(expr, document["point"], int(name.split("-")[1]), dtypes, still)
-        problem = _document(small, document["point"], int(name.split("-")[1]), dtypes)
-        rows = frame[(frame["problem"] == name) & (frame["backend"] == backend) & (frame["dtype"] == dtype)]
-        problem["description"] = f"found by fuzz --seed {seed}: {backend} {dtype}: {rows['message'].iloc[0]}"
-        problem["source"] = f"python -m diffcompare fuzz --seed {seed} (shrunk from {expr.text()})"
-        out.mkdir(parents=True, exist_ok=True)
-        path = out / f"{name}-{backend}-{dtype}.yaml"
-        path.write_text(yaml.safe_dump(problem, sort_keys=False, allow_unicode=True), encoding="utf-8")
-        findings.append((name, backend, dtype, path))
-    return frame, findings
+def _signature(rows: pd.DataFrame, generated: Generated) -> tuple:
+    """What a finding looks like, numbers left out: findings of one signature are likely one cause."""
+    first = rows.iloc[0]
+    message = re.sub(r"[-+]?\d[\d.e+-]*", "#", str(first["message"]))
+    message = re.sub(r"'[^']*'", "'…'", message)
+    return first["outcome"], first["backend"], first["expected"], first["verdict"], generated.template, message
+
+
+def _findings(frame, generated, seed, out, shrink_limit, shrink_budget) -> list[Finding]:
+    """One finding per disagreeing problem × backend × dtype, per mismatching problem and per
+    problem with errors. The first finding of each signature is shrunk first."""
+    cases = []
+    bad = frame[frame["outcome"] == "disagreement"]
+    for (name, backend, dtype), rows in bad.groupby(["problem", "backend", "dtype"], sort=False):
+        cases.append((name, backend, dtype, "disagreement", rows))
+    for outcome in ("mismatch", "error"):
+        for name, rows in frame[frame["outcome"] == outcome].groupby("problem", sort=False):
+            backends = list(dict.fromkeys(rows["backend"]))
+            backend = "chainrule" if "chainrule" in backends else backends[0]
+            rows = rows[rows["backend"] == backend]
+            cases.append((name, backend, rows["dtype"].iloc[0], outcome, rows))
+    cases.sort(key=lambda case: int(case[0].rsplit("-", 1)[1]))
+    seen: set[tuple] = set()
+    firsts = []
+    for case in cases:
+        signature = _signature(case[4], generated[case[0]])
+        firsts.append(signature not in seen)
+        seen.add(signature)
+    order = sorted(range(len(cases)), key=lambda i: not firsts[i])  # new signatures first, stable
+    shrunk = set(order[:shrink_limit])
+    findings: list[Finding] = []
+    for i, (name, backend, dtype, outcome, rows) in enumerate(cases):
+        original = generated[name]
+        small = original
+        if i in shrunk and not rows["message"].str.contains("timed out").any():  # shrinking runs unlimited
+            verdict = rows["verdict"].iloc[0] if outcome != "disagreement" else None
+            small = shrink(original, _still(backend, dtype, outcome, verdict), shrink_budget)
+        detail = _detail(rows)
+        description = f"found by fuzz --seed {seed}: {backend} {dtype}: {outcome}: {detail}"
+        source = f"python -m diffcompare fuzz --seed {seed}"
+        source += f" (shrunk from {original.expr.text()})" if small.expr is not original.expr else " (as generated)"
+        stem = f"{name}-{backend}-{dtype}" if outcome == "disagreement" else f"{name}-{outcome}"
+        path = _write(out, small, stem, description, source)
+        findings.append(Finding(name, backend, dtype, outcome, detail, path))
+    return findings

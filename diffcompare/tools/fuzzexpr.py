@@ -1,0 +1,237 @@
+"""The fuzzer's expressions: a tree of steps, each holding its float64 value at the point.
+
+A step is applied to its operands' values with the primitive's own NumPy forward and
+local derivative (VJP) rules from diffcompare.lang.primitives. `step` refuses (None) a
+step that would leave the guarantees of an ordinary problem:
+
+- its value, over every element, is finite and at most MAX_MAGNITUDE;
+- its local derivative in every operand that depends on a differentiated variable is
+  finite (so no 0·∞ in the chain rule, not even in where's untaken branch);
+- it amplifies rounding by at most AMPLIFICATION_LIMIT: the primitive's hazard rule,
+  and for reductions and @, which declare none, their relative condition number
+  Σ|xᵢ·∂f/∂xᵢ| / |f| (cancellation in a sum, a dot product, a logsumexp near 0);
+- it stays KINK_MARGIN away from its kinks (abs and relu away from 0, min and max away
+  from a tie, clamp away from its bounds, where's condition away from equality), and its
+  forward rule stays finite DOMAIN_MARGIN either side of each operand (sqrt of 1e-9,
+  1/x near 0): finite differences step across neither;
+
+so that an exact backend that disagrees on an ordinary problem has something to explain.
+Steps built with check=False (the singular templates of diffcompare.tools.fuzzgen) skip
+all of it: they sit on kinks and singular points on purpose.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from diffcompare.lang.primitives import PRIMITIVES
+
+AMPLIFICATION_LIMIT = 1e3
+MAX_MAGNITUDE = 1e6
+KINK_MARGIN = 1e-2
+DOMAIN_MARGIN = 1e-3
+# Python's spelling of the primitives written as operators.
+OPERATORS = {
+    "add": "+",
+    "sub": "-",
+    "mul": "*",
+    "div": "/",
+    "pow": "**",
+    "matmul": "@",
+    "lt": "<",
+    "le": "<=",
+    "gt": ">",
+    "ge": ">=",
+    "eq": "==",
+    "ne": "!=",
+}
+
+
+@dataclass(eq=False)
+class Expr:
+    """One step of a generated function, or a leaf.
+
+    op:      a primitive, "var", "const" or "index"
+    name:    the variable's name, the constant's text, or the index as text ("[1:3]")
+    value:   the float64 value at the point (an array; 0-d for a scalar)
+    index:   the NumPy index of an "index" step
+    live:    depends on a differentiated variable (one of wrt)
+    frozen:  part of a singular template: the shrinker keeps it whole
+    checked: built under the guarantees of an ordinary step (see the module)
+    """
+
+    op: str
+    args: tuple[Expr, ...] = ()
+    name: str = ""
+    value: Any = field(default_factory=lambda: np.zeros(()))
+    index: tuple | None = None
+    live: bool = False
+    frozen: bool = False
+    checked: bool = True
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return np.shape(self.value)
+
+    def text(self) -> str:
+        if self.op in ("var", "const"):
+            return self.name
+        a = [x.text() for x in self.args]
+        if self.op == "index":
+            return f"{a[0]}{self.name}"
+        if self.op == "neg":
+            return f"(-{a[0]})"
+        if self.op in OPERATORS:
+            return f"({a[0]} {OPERATORS[self.op]} {a[1]})"
+        return f"{self.op}({', '.join(a)})"
+
+    def subexpressions(self, into_frozen: bool = True):
+        """Every node of the tree, each once per occurrence, parents first."""
+        stack = [self]
+        while stack:
+            node = stack.pop()
+            yield node
+            if into_frozen or not node.frozen:
+                stack.extend(reversed(node.args))
+
+    def size(self) -> int:
+        return sum(1 for _ in self.subexpressions())
+
+
+def leaf(op: str, name: str, value, live: bool = False) -> Expr:
+    return Expr(op, name=name, value=np.asarray(value, dtype=np.float64), live=live)
+
+
+def constant(text: str) -> Expr:
+    """A constant as written: negative ones in parentheses, so any operator may take them."""
+    written = f"({text})" if text.startswith("-") else text
+    return leaf("const", written, float(text))
+
+
+def index_step(arg: Expr, index: tuple, text: str) -> Expr:
+    return Expr("index", (arg,), text, np.asarray(arg.value[index], dtype=np.float64), index, arg.live)
+
+
+def _forward(op: str, values: list) -> np.ndarray:
+    with np.errstate(all="ignore"):
+        return np.asarray(PRIMITIVES[op].forward(*values))
+
+
+def make(op: str, args, check: bool = True) -> Expr | None:
+    """The step op(args), or None where check is on and it breaks a guarantee."""
+    args = tuple(args)
+    value = step(op, args) if check else _forward(op, [a.value for a in args])
+    if value is None:
+        return None
+    compare = PRIMITIVES[op].kind == "compare"  # where's condition: no derivative
+    value = value if compare else value.astype(np.float64)
+    return Expr(op, args, value=value, live=not compare and any(a.live for a in args), checked=check)
+
+
+def step(op: str, args: tuple[Expr, ...]) -> np.ndarray | None:
+    """The value of op(args) at the point, or None where it breaks a guarantee of the module."""
+    primitive = PRIMITIVES[op]
+    values = [a.value for a in args]
+    value = _forward(op, values)
+    if primitive.kind == "compare":  # where's condition: away from its boundary a == b
+        return value if _apart(values[0], values[1]) else None
+    with np.errstate(all="ignore"):
+        if not np.all(np.isfinite(value)) or np.max(np.abs(value), initial=0.0) > MAX_MAGNITUDE:
+            return None
+        ones = np.ones_like(value, dtype=np.float64)
+        for k, rule in enumerate(primitive.vjps):
+            if rule is None or not (args[k].live or primitive.kind == "reduction"):
+                continue
+            local = np.asarray(rule(ones, value, *values), dtype=np.float64)
+            if not np.all(np.isfinite(local)):
+                return None
+            if primitive.kind == "reduction" and _condition(value, values[k], local) > AMPLIFICATION_LIMIT:
+                return None
+        if primitive.kind == "matmul" and matmul_condition(values[0], values[1]) > AMPLIFICATION_LIMIT:
+            return None
+        if primitive.hazard is not None:
+            hazard = primitive.hazard(value, *values)
+            if hazard is not None and hazard[0] > AMPLIFICATION_LIMIT:
+                return None
+    if not _away_from_kinks(op, values) or not _inside_domain(op, args, values):
+        return None
+    return value
+
+
+def _condition(value, operand, local) -> float:
+    """Relative condition number of a reduction in one operand."""
+    scale = float(np.sum(np.abs(operand * local)))
+    size = abs(float(value))
+    if size == 0:
+        return 1.0 if scale == 0 else np.inf
+    return scale / size
+
+
+def matmul_condition(a: np.ndarray, b: np.ndarray) -> float:
+    """(|A| @ |B|) / |A @ B|, elementwise, at its worst: cancellation inside a product."""
+    with np.errstate(all="ignore"):
+        scale = np.abs(a) @ np.abs(b)
+        size = np.abs(a @ b)
+        ratio = np.where(size > 0, scale / size, np.where(scale > 0, np.inf, 1.0))
+    return float(np.max(ratio, initial=1.0))
+
+
+def _apart(a, b) -> bool:
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    scale = np.maximum(1.0, np.maximum(np.abs(a), np.abs(b)))
+    return bool(np.all(np.abs(a - b) > KINK_MARGIN * scale))
+
+
+def _away_from_kinks(op: str, values: list) -> bool:
+    if op in ("abs", "relu"):
+        return _apart(values[0], 0.0)
+    if op in ("min", "max"):
+        return _apart(values[0], values[1])
+    if op == "clamp":
+        return _apart(values[0], values[1]) and _apart(values[0], values[2])
+    return True
+
+
+def _inside_domain(op: str, args: tuple[Expr, ...], values: list) -> bool:
+    """The forward rule stays finite DOMAIN_MARGIN either side of every live operand."""
+    primitive = PRIMITIVES[op]
+    if primitive.kind != "elementwise" or primitive.name == "where":
+        return True
+    for k, arg in enumerate(args):
+        if not arg.live:
+            continue
+        v = np.asarray(values[k], dtype=np.float64)
+        delta = DOMAIN_MARGIN * np.maximum(1.0, np.abs(v))
+        if op == "div" and k == 1 and np.any(np.abs(v) <= delta):
+            return False  # 1/b across 0 stays finite but changes sign
+        for sign in (-1.0, 1.0):
+            shifted = list(values)
+            shifted[k] = v + sign * delta
+            if not np.all(np.isfinite(_forward(op, shifted))):
+                return False
+    return True
+
+
+def replace_node(expr: Expr, old: Expr, new: Expr) -> Expr | None:
+    """expr with the node old replaced by new, the steps above it recomputed (checked ones
+    under their guarantees); None where one of them breaks a guarantee. Unchanged
+    subtrees are kept as they are (the same objects)."""
+    if expr is old:
+        return new
+    if not expr.args or expr.frozen:
+        return expr
+    args = []
+    for a in expr.args:
+        b = replace_node(a, old, new)
+        if b is None:
+            return None
+        args.append(b)
+    if all(a is b for a, b in zip(args, expr.args)):
+        return expr
+    if expr.op == "index":
+        return index_step(args[0], expr.index, expr.name)
+    made = make(expr.op, args, check=expr.checked)
+    return None if made is None else replace(made, frozen=expr.frozen)

@@ -1,0 +1,473 @@
+"""Random problems for the differential fuzzer: ordinary ones, and singular ones whose verdict is known.
+
+A problem's point has one to three differentiated variables (x0, x1, x2: scalars,
+vectors or matrices, 300 elements at most, most of them a few) and sometimes a data
+variable k0 outside `wrt` (a scalar, often an exponent, or a vector). Its function is
+grown bottom-up at the point (`Drawer`): elementwise primitives with Primitive.fuzz,
+arrays broadcast with scalars and vectors with matrices, indexing and slices of
+variables and of steps (x0[1], x0[1:3], x0[:, 0], (x0 @ x1)[0]), the reductions of the
+primitive table (sum, mean, prod, norm, logsumexp, dot), @ (matrix-vector, vector-matrix,
+vector-vector, matrix-matrix), where(a < b, …, …) with the six comparisons, clamp, and
+pow with small integer, non-integer (x ** 2.5, x ** 0.1), data (x ** k0) and variable
+exponents. Constants are mostly decimal fractions that are not binary ones (0.1, 1.7,
+3e-3 …). Every step of an ordinary function keeps the guarantees of
+diffcompare.tools.fuzzexpr, and the whole gradient is then taken by the chain-rule
+engine in float64 and in long double: a problem where the two differ by more than
+GRADIENT_RTOL is drawn again, so rounding cannot explain a disagreement.
+
+A singular problem (SINGULAR_SHARE of them) is f = E + a·S, sometimes wrapped in a smooth
+G(·): E an ordinary function as above, S one of TEMPLATES, set on its singular point
+(`abs(x0[1] - 0.1)` with x0[1] exactly 0.1), whose verdict follows from S alone:
+
+- kink:      abs, relu, min/max with a constant or a tie, clamp at a bound, where's
+             boundary, sum(abs(x - c)) with one element on c: the sides differ by 2a…
+- undefined: sqrt(abs(u)), sqrt(u), abs(u) ** 0.3 at u = 0 (f finite, ∂f infinite);
+             log(abs(u)) and 1 / u (f itself not finite: every element)
+- trap:      f is differentiable there but the chain rule as written is not: cos(sqrt(
+             sum(x ** 2))), norm(x) ** 3, sqrt(x ** 2 + y ** 2) ** 3 at 0, relu(u) - relu(-u)
+             at u = 0, where(u > 0, a·x, sqrt(-u)) with the untaken branch's local derivative
+             not finite; an exact AD backend may return NaN or a subgradient (`disagree`
+             expected), the reference must be f's true derivative
+- cusp:      u·sqrt(abs(u)) at u = 0: a trap that is differentiable once only, where
+             central differences converge as √h, past their own error bound
+- smooth:    relu(u) ** 2, abs(u) ** 3 at u = 0: the kink's sides agree; ordinary for exact
+             methods (finite differences may pass their bound: relu(u) ** 2 is C¹ only)
+- near:      abs, relu, max, where 1e-15…1e-9 (relative) off their kink: ordinary for
+             exact methods; finite differences straddle the kink and may disagree
+
+Trap, cusp and smooth templates carry a twin: an ordinary expression with S's value and
+derivative at the point (0, 1, a·x, u), so f's true gradient there is the chain rule's
+on f with S replaced by its twin. The expectation travels in the document's `tags:`
+(`expect:kink:x0[1]`, `expect:trap:x0` for every element of x0, `expect:undefined:*`
+for every element of every variable); elements not named are ordinary.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import numpy as np
+
+from diffcompare.engine.chainrule import ChainRule, point_in
+from diffcompare.lang.primitives import PRIMITIVES
+from diffcompare.spec.problem import build_problem
+from diffcompare.tools.fuzzexpr import Expr, constant, index_step, leaf, make
+
+GRADIENT_RTOL = 1e-10
+MAX_ELEMENTS = 300
+MAX_NODES = 40
+SINGULAR_SHARE = 0.3
+# The primitives the fuzzer draws (Primitive.fuzz), in declaration order, and the rest of the table it uses.
+UNARY = [name for name, p in PRIMITIVES.items() if p.fuzz and p.arity == 1]
+BINARY = [name for name, p in PRIMITIVES.items() if p.fuzz and p.arity == 2 and name != "pow"]
+REDUCTIONS = [name for name, p in PRIMITIVES.items() if p.kind == "reduction" and p.arity == 1]
+COMPARISONS = [name for name, p in PRIMITIVES.items() if p.kind == "compare"]
+INTEGER_EXPONENTS = [str(k) for _, low, high in PRIMITIVES["pow"].fuzz_integers for k in range(low, high)]
+EXPONENTS = ("2.5", "0.1", "1.5", "0.5", "1.7", "0.3", "3.5", "-0.5")
+CONSTANTS = ("0.1", "0.01", "1.7", "3e-3", "0.3", "2.5", "0.7", "1.1", "-0.4", "0.5", "2", "3")
+KINK_AT = ("0.1", "0.3", "1.7", "-0.7", "0.01", "1.1", "-1.3", "0.5")  # c of abs(x - c), relu(x - c) …
+COEFFICIENTS = ("1.7", "0.3", "-1.1", "2", "0.5", "-0.7", "0.1")  # a of E + a·S
+WRAPPERS = ("exp", "sin", "tanh", "sigmoid", "atan", "softplus")
+
+
+def is_binary_fraction(text: str) -> bool:
+    return Fraction(float(text)) == Fraction(text)
+
+
+# SymPy never returns (past any time limit: its calls cannot be interrupted) on these, with
+# the exact binary value of a decimal exponent (1.7 = 7656119366529843 / 2**52):
+#   tanh(x ** 1.7).diff(x), sinh and cosh too: their assumptions take a Mod of that rational;
+#   ((x / 0.3) ** 2.5) ** 0.3: the rational coefficient raised to such a power is factored
+#   (left out: any decimal power of a fractional power).
+# A campaign that drew them would spend its cell time limit on each backend of each. So the
+# generator leaves them out (KNOWN_HANGS = False draws them again, to see whether they still hang).
+KNOWN_HANGS = True
+_HYPERBOLIC = {"sinh", "cosh", "tanh"}
+
+
+def _decimal(exponent: Expr) -> bool:
+    """A constant or data exponent that is not a short binary fraction (k / 16)."""
+    scaled = np.asarray(exponent.value, dtype=np.float64) * 16
+    return not exponent.live and not np.all(scaled == np.round(scaled))
+
+
+def _decimal_power(expr: Expr) -> bool:
+    return any(e.op == "pow" and _decimal(e.args[1]) for e in expr.subexpressions())
+
+
+def _fractional_power(expr: Expr) -> bool:
+    """expr holds a power with a constant or data exponent that is not an integer."""
+    for e in expr.subexpressions():
+        if e.op == "pow" and not e.args[1].live:
+            exponent = np.asarray(e.args[1].value, dtype=np.float64)
+            if not np.all(exponent == np.round(exponent)):
+                return True
+    return False
+
+
+def known_hang(op: str, arg: Expr, exponent: Expr | None = None) -> bool:
+    """op(arg) (or arg ** exponent) is one of the forms SymPy hangs on (see KNOWN_HANGS)."""
+    if not KNOWN_HANGS:
+        return False
+    if op in _HYPERBOLIC:
+        return _decimal_power(arg)
+    return op == "pow" and exponent is not None and _decimal(exponent) and _fractional_power(arg)
+
+
+# --- the point ---------------------------------------------------------------------------
+
+
+def _values(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    low, high = (0.1, 2.5) if rng.random() < 0.4 else (-2.0, 2.0)  # positive values let log, sqrt, pow apply
+    return np.array(np.round(rng.uniform(low, high, size=shape), 3), dtype=np.float64)
+
+
+def _shapes(rng: np.random.Generator, count: int, scalars_only: bool) -> list[tuple[int, ...]]:
+    if scalars_only:
+        return [()] * count
+    kinds = rng.choice(["scalar", "vector", "matrix"], size=count, p=[0.42, 0.42, 0.16])
+    size = rng.random()  # most problems a few elements; some tens, a few a hundred or more
+    tier = 0 if size < 0.85 else 1 if size < 0.97 else 2
+    vectors = [(2, 6), (6, 41), (50, 151)][tier]
+    rows, columns = [((2, 5), (2, 5)), ((2, 9), (2, 13)), ((8, 12), (12, 21))][tier]
+    matrices = [(int(rng.integers(*rows)), int(rng.integers(*columns))) for kind in kinds if kind == "matrix"]
+    shapes: list[tuple[int, ...]] = list(matrices)
+    for kind in kinds:
+        if kind == "vector" and matrices and rng.random() < 0.7:  # one that @ can take
+            shapes.append((int(rng.choice(matrices[int(rng.integers(len(matrices)))])),))
+        elif kind == "vector":
+            shapes.append((int(rng.integers(*vectors)),))
+        elif kind == "scalar":
+            shapes.append(())
+    return [shapes[i] for i in rng.permutation(len(shapes))]
+
+
+def draw_point(rng: np.random.Generator, scalars_only: bool = False) -> tuple[dict[str, np.ndarray], list[str]]:
+    """(point, wrt): x0… differentiated, and with probability 0.35 a data variable k0 outside wrt."""
+    while True:
+        shapes = _shapes(rng, int(rng.integers(1, 4)), scalars_only)
+        point = {f"x{i}": _values(rng, s) for i, s in enumerate(shapes)}
+        wrt = list(point)
+        if rng.random() < 0.35:
+            vectors = [s for s in shapes if len(s) == 1]
+            if vectors and rng.random() < 0.3:
+                point["k0"] = _values(rng, vectors[0])
+            else:  # an exponent: an integer, a binary or a decimal fraction
+                point["k0"] = np.asarray(float(rng.choice(["2.0", "3.0", "0.5", "1.5", "2.5", "0.3", "1.7", "0.7"])))
+        if sum(v.size for v in point.values()) <= MAX_ELEMENTS:
+            return point, wrt
+
+
+# --- indexing ----------------------------------------------------------------------------
+
+
+def index_options(shape: tuple[int, ...], rng: np.random.Generator) -> list[tuple[tuple, str]]:
+    """A few indexes of an array of this shape, (NumPy index, text); none that is empty."""
+    whole = slice(None)
+    if len(shape) == 1:
+        n = shape[0]
+        i = int(rng.integers(0, n))
+        options = [((i,), f"[{i}]"), ((-1,), "[-1]"), ((slice(None, None, 2),), "[::2]")]
+        if n >= 2:
+            a = int(rng.integers(0, n - 1))
+            b = int(rng.integers(a + 1, n + 1))
+            options += [((slice(a, b),), f"[{a}:{b}]"), ((slice(1, None),), "[1:]"), ((slice(None, -1),), "[:-1]")]
+        return options
+    if len(shape) == 2:
+        m, n = shape
+        i, j = int(rng.integers(0, m)), int(rng.integers(0, n))
+        options = [((i, j), f"[{i}, {j}]"), ((i, whole), f"[{i}, :]"), ((whole, j), f"[:, {j}]")]
+        if m >= 2:
+            options.append(((slice(1, None), whole), "[1:, :]"))
+        if n >= 2:
+            options.append(((whole, slice(0, n - 1)), f"[:, 0:{n - 1}]"))
+        return options
+    return []
+
+
+def index_shape(shape: tuple[int, ...], index: tuple) -> tuple[int, ...]:
+    return np.broadcast_to(np.empty((), dtype=np.int8), shape)[index].shape
+
+
+# --- ordinary functions ----------------------------------------------------------------------
+
+
+class Drawer:
+    """Grows ordinary functions of given leaves at their values (the point)."""
+
+    def __init__(self, rng: np.random.Generator, leaves: list[Expr]):
+        self.rng = rng
+        self.leaves: dict[tuple[int, ...], list[Expr]] = {}
+        for e in leaves:
+            self.leaves.setdefault(e.shape, []).append(e)
+            for index, text in index_options(e.shape, rng):
+                sub = index_step(e, index, text)
+                self.leaves.setdefault(sub.shape, []).append(sub)
+        self.exponents = [e for e in leaves if e.shape == () and e.op == "var" and not e.live]
+        self.arrays = [s for s in self.leaves if s]
+        self.in_condition = 0  # drawing a where's condition: no where inside it (see _where)
+
+    def pick(self, items):
+        return items[int(self.rng.integers(len(items)))]
+
+    def leaf(self, shape: tuple[int, ...]) -> Expr | None:
+        options = list(self.leaves.get(shape, []))
+        if shape == () and (not options or self.rng.random() < 0.25):
+            return constant(self.pick(CONSTANTS))
+        return self.pick(options) if options else None
+
+    def draw(self, shape: tuple[int, ...], depth: int) -> Expr | None:
+        if depth <= 0 or self.rng.random() < 0.2:
+            found = self.leaf(shape)
+            if found is not None or depth <= 0:
+                return found
+        producers = self._producers(shape)
+        names, weights = list(producers), np.array(list(producers.values()))
+        for _ in range(12):
+            produce = getattr(self, "_" + names[int(self.rng.choice(len(names), p=weights / weights.sum()))])
+            made = produce(shape, depth - 1)
+            if made is not None and made.shape == shape and made.size() <= MAX_NODES:
+                return made
+        return self.leaf(shape)
+
+    def _producers(self, shape) -> dict[str, float]:
+        out = {"unary": 3.0, "binary": 3.0, "pow": 1.2, "where": 0.0 if self.in_condition else 0.6}
+        out.update(clamp=0.15, take=0.3)
+        if shape == () and self.arrays:
+            out.update(reduce=2.5, dot=0.4)
+        if self._matmul_shapes(shape):
+            out["matmul"] = 2.5 if shape else 1.0
+        return out
+
+    def _unary(self, shape, depth):
+        arg = self.draw(shape, depth)
+        if arg is None or arg.op == "const":
+            return None
+        name = self.pick(UNARY)
+        return None if known_hang(name, arg) else make(name, [arg])
+
+    def _operand_shapes(self, shape):
+        r = self.rng.random()
+        if shape == ():
+            return (), ()
+        rows = [s for s in self.arrays if len(shape) == 2 and s == shape[1:]]
+        if rows and r < 0.15:
+            return (shape, rows[0]) if self.rng.random() < 0.5 else (rows[0], shape)
+        return (shape, shape) if r < 0.6 else (shape, ()) if r < 0.8 else ((), shape)
+
+    def _binary(self, shape, depth):
+        sa, sb = self._operand_shapes(shape)
+        a, b = self.draw(sa, depth), self.draw(sb, depth)
+        if a is None or b is None or (a.op == "const" and b.op == "const"):
+            return None
+        return make(self.pick(BINARY), [a, b])
+
+    def _pow(self, shape, depth):
+        base = self.draw(shape, depth)
+        if base is None or base.op == "const":
+            return None
+        r = self.rng.random()
+        if r < 0.3:
+            exponent = constant(self.pick(INTEGER_EXPONENTS))
+        elif r < 0.55 or (r < 0.85 and not self.exponents):
+            exponent = constant(self.pick(EXPONENTS))
+        elif r < 0.85:
+            exponent = self.pick(self.exponents)
+        else:
+            exponent = self.draw((), depth)
+            if exponent is None:
+                return None
+        return None if known_hang("pow", base, exponent) else make("pow", [base, exponent])
+
+    def _where(self, shape, depth):
+        # A where inside a where's condition is left out: SymPy cannot evaluate the ITE it
+        # makes of it ("no mpmath evaluation for SymPy's ITE"), and may not even build it.
+        self.in_condition += 1
+        lhs = self.draw(shape, depth)
+        r = self.rng.random()
+        rhs = (
+            constant(self.pick(CONSTANTS)) if r < 0.6 else self.draw((), depth) if r < 0.8 else self.draw(shape, depth)
+        )
+        self.in_condition -= 1
+        if lhs is None or rhs is None or (lhs.op == "const" and rhs.op == "const"):
+            return None
+        weights = np.array([3.0 if name in ("lt", "le", "gt", "ge") else 0.5 for name in COMPARISONS])
+        condition = make(COMPARISONS[int(self.rng.choice(len(COMPARISONS), p=weights / weights.sum()))], [lhs, rhs])
+        a = self.draw(shape, depth)
+        b = self.draw(shape if self.rng.random() < 0.7 else (), depth)
+        if condition is None or a is None or b is None:
+            return None
+        return make("where", [condition, a, b])
+
+    def _clamp(self, shape, depth):
+        arg = self.draw(shape, depth)
+        if arg is None:
+            return None
+        lo, hi = sorted(self.rng.choice(["-1.5", "-0.3", "0.1", "0.7", "1.7"], size=2, replace=False), key=float)
+        return make("clamp", [arg, constant(lo), constant(hi)])
+
+    def _take(self, shape, depth):
+        """An index of a step: (x0 @ x1)[0], sin(x0)[1:]."""
+        sources = [(s, i, t) for s in self.arrays for i, t in index_options(s, self.rng) if index_shape(s, i) == shape]
+        if not sources:
+            return None
+        source, index, text = self.pick(sources)
+        arg = self.draw(source, depth)
+        return None if arg is None else index_step(arg, index, text)
+
+    def _reduce(self, shape, depth):
+        arg = self.draw(self.pick(self.arrays), depth)
+        if arg is None:
+            return None
+        name = REDUCTIONS[int(self.rng.choice(len(REDUCTIONS), p=_REDUCTION_WEIGHTS))]
+        return make(name, [arg])
+
+    def _dot(self, shape, depth):
+        vectors = [s for s in self.arrays if len(s) == 1]
+        if not vectors:
+            return None
+        s = self.pick(vectors)
+        a, b = self.draw(s, depth), self.draw(s, depth)
+        return None if a is None or b is None else make("dot", [a, b])
+
+    def _matmul_shapes(self, shape) -> list[tuple[tuple, tuple]]:
+        return [(a, b) for a in self.arrays for b in self.arrays if a[-1] == b[0] and a[:-1] + b[1:] == shape]
+
+    def _matmul(self, shape, depth):
+        pairs = self._matmul_shapes(shape)
+        if not pairs:
+            return None
+        sa, sb = self.pick(pairs)
+        a, b = self.draw(sa, depth), self.draw(sb, depth)
+        return None if a is None or b is None else make("matmul", [a, b])
+
+
+_REDUCTION_WEIGHTS = np.array(
+    [{"sum": 3.0, "mean": 1.5, "prod": 1.0, "norm": 2.0, "logsumexp": 2.0}.get(n, 1.0) for n in REDUCTIONS]
+)
+_REDUCTION_WEIGHTS = _REDUCTION_WEIGHTS / _REDUCTION_WEIGHTS.sum()
+
+
+def leaves_of(point: dict[str, np.ndarray], wrt: list[str]) -> dict[str, Expr]:
+    return {name: leaf("var", name, value, live=name in wrt) for name, value in point.items()}
+
+
+# --- a generated problem ------------------------------------------------------------------
+
+
+@dataclass
+class Generated:
+    """One generated problem: its function as a tree, the point, and what is expected of it."""
+
+    index: int
+    expr: Expr
+    point: dict[str, np.ndarray]
+    wrt: list[str]
+    dtypes: list[str]
+    template: str = ""  # the singular template, "" for an ordinary problem
+    kind: str = "ordinary"  # the expectation of its singular element(s)
+    elements: tuple[str, ...] = ()  # the element labels the expectation names: x0[1], x0 (every element), *
+    singular: Expr | None = None  # the template's term S, kept whole by the shrinker
+    twin: Expr | None = None  # trap and smooth: an ordinary expression with S's value and derivative here
+    inner: Expr | None = None  # E, the ordinary part of a singular problem
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return f"fuzz-{self.index}"
+
+    def holds_singular(self, expr: Expr | None = None) -> bool:
+        """The template's term is in the function (a shrunk one may have lost it)."""
+        expr = expr or self.expr
+        return self.singular is not None and any(e is self.singular for e in expr.subexpressions())
+
+    def expectations(self, expr: Expr | None = None) -> dict[str, str]:
+        """element label (x0[1], x0 for all of x0, * for everything) -> expected kind;
+        elements not named are ordinary."""
+        return {label: self.kind for label in self.elements} if self.holds_singular(expr) else {}
+
+    def used(self, expr: Expr | None = None) -> list[str]:
+        names = {e.name for e in (expr or self.expr).subexpressions() if e.op == "var"}
+        return [k for k in self.point if k in names]
+
+    def document(self, expr: Expr | None = None) -> dict | None:
+        """The problem file's document (of expr instead of the function, for a twin or a shrunk
+        form); None where it uses no differentiated variable."""
+        expr = expr or self.expr
+        used = self.used(expr)
+        wrt = [k for k in self.wrt if k in used]
+        if not wrt:
+            return None
+        document = {"name": self.name, "function": expr.text()}
+        document["point"] = {k: self.point[k].tolist() for k in used}
+        if len(wrt) < len(used):
+            document["wrt"] = wrt
+        document["dtypes"] = list(self.dtypes)
+        document["tags"] = ["fuzz", *features(expr, self.wrt)]
+        if self.holds_singular(expr):
+            document["tags"].append(f"template:{self.template}")
+            document["tags"] += [f"expect:{kind}:{label}" for label, kind in self.expectations(expr).items()]
+        return document
+
+
+def features(expr: Expr, wrt: list[str]) -> list[str]:
+    """What the function exercises, as tags: array, matrix, index, slice, reduction, matmul,
+    where, clamp, broadcast, data, data-exponent, real-exponent, decimal-constant."""
+    found = set()
+    for e in expr.subexpressions():
+        if e.shape:
+            found.add("array")
+        if len(e.shape) == 2:
+            found.add("matrix")
+        if e.op == "index":
+            found.add("slice" if ":" in e.name else "index")
+        if e.op in REDUCTIONS or e.op == "dot":
+            found.add("reduction")
+        if e.op in ("matmul", "where", "clamp"):
+            found.add(e.op)
+        if e.op == "var" and e.name not in wrt:
+            found.add("data")
+        if e.op == "const" and not is_binary_fraction(e.name.strip("()")):
+            found.add("decimal-constant")
+        if e.op in ("add", "sub", "mul", "div", "min", "max", "pow") and len({a.shape for a in e.args}) > 1:
+            found.add("broadcast")
+        if e.op == "pow":
+            exponent = e.args[1]
+            if exponent.op == "var" and exponent.name not in wrt:
+                found.add("data-exponent")
+            elif exponent.op == "const" and not float(exponent.name.strip("()")).is_integer():
+                found.add("real-exponent")
+    order = ["array", "matrix", "index", "slice", "reduction", "matmul", "where", "clamp", "broadcast", "data"]
+    order += ["data-exponent", "real-exponent", "decimal-constant"]
+    return [f for f in order if f in found]
+
+
+def well_conditioned(document: dict) -> bool:
+    """The chain rule in float64 gives the long-double chain rule's gradient to GRADIENT_RTOL."""
+    problem = build_problem(document, "<fuzz>", document["name"])
+    g64 = ChainRule(problem.function, "float64").gradient(point_in(problem.point, "float64"), problem.wrt)
+    gld = ChainRule(problem.function, np.longdouble).gradient(point_in(problem.point, np.longdouble), problem.wrt)
+    for var in problem.wrt:
+        a, b = np.asarray(g64[var], dtype=np.longdouble), np.asarray(gld[var], dtype=np.longdouble)
+        if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
+            return False
+        with np.errstate(all="ignore"):
+            ok = np.where(b == 0, np.abs(a) <= 1e-12, np.abs(a - b) <= GRADIENT_RTOL * np.abs(b))
+        if not np.all(ok):
+            return False
+    return True
+
+
+def ordinary_problem(rng: np.random.Generator, index: int, dtypes: list[str]) -> Generated:
+    scalars_only = rng.random() < 0.25
+    while True:
+        point, wrt = draw_point(rng, scalars_only)
+        drawer = Drawer(rng, list(leaves_of(point, wrt).values()))
+        expr = drawer.draw((), int(rng.integers(1, 5)))
+        if expr is None or not expr.live or expr.size() < 3:
+            continue
+        generated = Generated(index, expr, point, wrt, list(dtypes))
+        document = generated.document()
+        if document is not None and well_conditioned(document):
+            return generated
