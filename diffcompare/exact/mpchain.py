@@ -30,7 +30,7 @@ import numpy as np
 import sympy
 
 from diffcompare.engine.chainrule import kink_steps
-from diffcompare.exact.numeric import MPMATH, Plan
+from diffcompare.exact.numeric import MPMATH, Plan, object_array
 from diffcompare.lang.ir import Node, topo_order
 from diffcompare.lang.primitives import PRIMITIVES, native
 
@@ -97,23 +97,14 @@ def _apply(fn, arrays, deadline) -> np.ndarray:
     return out.reshape(shape)
 
 
-def _object(value) -> np.ndarray:
-    """An object array, also from the bare mpf that summing a 1-d object array returns."""
-    if isinstance(value, np.ndarray):
-        return value
-    out = np.empty((), dtype=object)
-    out[()] = value
-    return out
-
-
 def _unbroadcast(g, shape: tuple[int, ...]) -> np.ndarray:
     """engine.chainrule.unbroadcast for object arrays: sum an adjoint back to an operand's shape."""
-    g = _object(g)
+    g = object_array(g)
     while g.ndim > len(shape):
-        g = _object(g.sum(axis=0))
+        g = object_array(g.sum(axis=0))
     for axis, size in enumerate(shape):
         if size == 1 and g.shape[axis] != 1:
-            g = _object(g.sum(axis=axis, keepdims=True))
+            g = object_array(g.sum(axis=axis, keepdims=True))
     return np.broadcast_to(g, shape) if g.shape != shape else g
 
 
@@ -138,9 +129,7 @@ def _flat(x) -> list:
 
 
 def _scalar(value) -> np.ndarray:
-    out = np.empty((), dtype=object)
-    out[()] = _real(value)
-    return out
+    return object_array(_real(value))
 
 
 # Reductions: (forward on the list of elements, local VJP rules (g, ans, *args) -> array).

@@ -261,6 +261,16 @@ class Plan:
         return [real_part(regs[s]) for s in self.outputs]
 
 
+def object_array(value) -> np.ndarray:
+    """value as a NumPy object array: operations on 0-d object arrays, and the sum of a 1-d
+    one, return a bare SymPy or mpmath number; the IR's evaluators keep arrays throughout."""
+    if isinstance(value, np.ndarray):
+        return value
+    out = np.empty((), dtype=object)
+    out[()] = value
+    return out
+
+
 def real_part(value):
     """A result that went through complex intermediates: its real part where the
     imaginary part is rounding noise (relative 1e-12 in float64, 10^-(digits-5) in

@@ -18,41 +18,33 @@ import numpy as np
 import sympy
 
 from diffcompare.exact.budget import MAX_TREE_OPS, Deadline, tree_ops
+from diffcompare.exact.numeric import object_array
 from diffcompare.lang.ir import Node, element_label
 from diffcompare.lang.primitives import PRIMITIVES, native
 from diffcompare.lang.program import Program
 
 
-def _wrap(value) -> np.ndarray:
-    """Object ops on 0-d arrays return bare SymPy objects; keep them arrays."""
-    if isinstance(value, np.ndarray):
-        return value
-    out = np.empty((), dtype=object)
-    out[()] = value
-    return out
-
-
 def _elementwise(fn):
     vectorized = np.vectorize(fn, otypes=[object])
-    return lambda *args: _wrap(vectorized(*args))
+    return lambda *args: object_array(vectorized(*args))
 
 
 def _reduce(fn):
     """A reduction's SymPy form takes each operand as the list of its elements."""
-    return lambda *xs: _wrap(fn(*[list(np.ravel(x)) for x in xs]))
+    return lambda *xs: object_array(fn(*[list(np.ravel(x)) for x in xs]))
 
 
 # Arithmetic on whole object arrays, as NumPy broadcasts it; every other primitive's
 # SymPy meaning comes from its declaration (diffcompare.lang.primitives: sympy.<name>,
 # or the formula it gives), applied element by element or to the list of elements.
 _ARITHMETIC = {
-    "add": lambda a, b: _wrap(a + b),
-    "sub": lambda a, b: _wrap(a - b),
-    "mul": lambda a, b: _wrap(a * b),
-    "div": lambda a, b: _wrap(a / b),
-    "pow": lambda a, b: _wrap(a**b),
-    "neg": lambda x: _wrap(-x),
-    "matmul": lambda a, b: _wrap(np.matmul(a, b)),
+    "add": lambda a, b: object_array(a + b),
+    "sub": lambda a, b: object_array(a - b),
+    "mul": lambda a, b: object_array(a * b),
+    "div": lambda a, b: object_array(a / b),
+    "pow": lambda a, b: object_array(a**b),
+    "neg": lambda x: object_array(-x),
+    "matmul": lambda a, b: object_array(np.matmul(a, b)),
 }
 
 SYMPY_OPS = {
@@ -86,7 +78,9 @@ def element_symbols(name: str, shape: tuple[int, ...]) -> np.ndarray:
 
 
 def to_sympy(root: Node, symbols: dict[str, np.ndarray]) -> np.ndarray:
-    program = Program(root, SYMPY_OPS, constant=lambda v: _wrap(exact(v)), index=lambda x, ix: _wrap(x[ix]))
+    program = Program(
+        root, SYMPY_OPS, constant=lambda v: object_array(exact(v)), index=lambda x, ix: object_array(x[ix])
+    )
     return program(symbols)
 
 
@@ -186,8 +180,8 @@ def readable_gradient(problem, elements: int = 4, max_ops: int = 200) -> list[tu
     program = Program(
         problem.function,
         SYMPY_OPS,
-        constant=lambda v: _wrap(_readable_constant(v)),
-        index=lambda x, ix: _wrap(x[ix]),
+        constant=lambda v: object_array(_readable_constant(v)),
+        index=lambda x, ix: object_array(x[ix]),
     )
     function = program(symbols)[()]
     if sympy.count_ops(function) > max_ops:
