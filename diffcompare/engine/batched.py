@@ -3,8 +3,8 @@
 Differences need f at 2n perturbed points. Instead of a Python loop over them,
 the perturbed variable carries a leading batch axis: X[b] is the point with one
 element moved. Every node that depends on that variable carries the axis too;
-elementwise primitives broadcast over it once their operands are aligned,
-reductions reduce everything but it, @ and indexing leave it in front. Nodes
+elementwise primitives and @ broadcast over it once their operands are aligned,
+reductions reduce everything but it, indexing leaves it in front. Nodes
 that do not depend on the variable are computed once, without it.
 """
 
@@ -24,15 +24,26 @@ def _align(value, batched: bool, rank: int):
 
 
 def _matmul(a, b, a_batched: bool, b_batched: bool, a_shape, b_shape):
-    if a_batched and b_batched:
-        if len(a_shape) == len(b_shape) == 1:
-            return np.sum(a * b, axis=-1)
-        if len(b_shape) == 1:
-            return np.matmul(a, b[..., None])[..., 0]
-        return np.matmul(a, b)
-    if b_batched and len(b_shape) == 1:  # (…, k) @ (B, k): one vector per batch row
-        return np.sum(a * b, axis=-1) if len(a_shape) == 1 else np.matmul(a, b[..., None])[..., 0]
-    return np.matmul(a, b)  # a (B, …) @ b, or a @ b (B, k, m): matmul's own broadcasting
+    """a @ b where either operand may carry the batch axis in front.
+
+    np.matmul would read that axis as one of a 1-D operand's dimensions ((B, k) is a
+    B×k matrix to it, and (B, k) @ (B, k, m) a (B, B, m) stack), or line it up with
+    the wrong stack axis of the other operand. So 1-D operands become the matrices
+    matmul itself makes of them ((k,) as 1×k on the left, k×1 on the right), a
+    batched operand is aligned like an elementwise one (its axis in front of every
+    stack axis of the result), and the added dimensions are taken off again."""
+    a_vector, b_vector = len(a_shape) == 1, len(b_shape) == 1
+    if a_vector:
+        a = a[..., None, :]
+    if b_vector:
+        b = b[..., :, None]
+    rank = max(len(a_shape) + a_vector, len(b_shape) + b_vector)
+    out = np.matmul(_align(a, a_batched, rank), _align(b, b_batched, rank))
+    if b_vector:
+        out = out[..., 0]
+    if a_vector:
+        out = out[..., 0] if b_vector else out[..., 0, :]
+    return out
 
 
 class BatchedProgram:

@@ -1,0 +1,189 @@
+"""The finite-difference backends and the native (torch, jax) backends, by class of bug.
+
+1. The batched evaluator (engine/batched.py) gives f at many perturbed points at once, with
+   a leading batch axis on the perturbed variable: it must give, point by point, what the
+   one-point evaluator gives, for every primitive, every @ of 1-D and 2-D operands, every
+   index and every broadcast, whichever operands carry the batch axis.
+2. A Python constant takes the dtype of the computation in torch and jax, where() with two
+   constant branches included (torch would make those float32 tensors).
+3. The error bound of central and richardson is never 0 where the values f was computed at
+   carry rounding (f = 0 at the point, but not at x ± h).
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from conftest import PROBLEMS
+
+from diffcompare import backends as registry
+from diffcompare.engine.batched import BatchedProgram
+from diffcompare.engine.chainrule import NUMPY_OPS, numpy_constant
+from diffcompare.engine.complex import COMPLEX_OPS, non_analytic_step
+from diffcompare.lang.primitives import PRIMITIVES, matmul_shape
+from diffcompare.lang.program import Program
+from diffcompare.running.verdicts import judge_cell
+from diffcompare.spec.files import load_file
+from diffcompare.spec.problem import build_problem
+
+FINITE = ["central", "richardson", "complex_step"]
+DTYPES = ["float32", "float64"]
+
+
+def _problem(function: str, point: dict | None = None, **keys):
+    return build_problem({"function": function, "point": point or POINT, **keys}, "test", "t")
+
+
+def _file_problems(name: str) -> dict:
+    problems, errors = load_file(PROBLEMS / name)
+    assert errors == []
+    return {p.name: p for p in problems}
+
+
+def _judged(problem, backend: str, dtype: str, truth: dict):
+    """The backend's gradient at the problem's point, each element judged against the
+    true values as the run judges it (the method's own bound, or √ε of the dtype)."""
+    loaded = registry.load(backend)
+    gradient = loaded.gradient(problem, dtype)
+    verdicts = {}
+    for var, true in truth.items():
+        true = np.asarray(true, dtype=np.float64)
+        bounds = gradient.bounds.get(var)
+        verdicts[var] = judge_cell(
+            gradient.values[var], true, np.zeros_like(true), method=loaded.method, dtype=dtype, bounds=bounds
+        )
+    return gradient, verdicts
+
+
+# --- 1. batched evaluation against one point at a time ----------------------------------
+
+POINT = {
+    "x": [[0.9, -1.7, 2.3], [1.1, 0.4, -0.6]],
+    "y": [[0.3, 1.9], [-1.2, 0.8], [2.1, -0.5]],
+    "v": [0.75, -1.3],
+    "u": [1.4, 0.2, -0.9],
+    "s": 0.6,
+    "z": [[[0.5, -0.4], [1.3, 0.2], [-0.7, 1.6]], [[0.1, 0.9], [-1.1, 0.6], [0.8, -0.3]]],
+}
+
+
+# Operands of every shape, each of which depends on one or more variables (or none:
+# the literal); a batched variable reaches them through indexing, @ and broadcasting.
+OPERANDS = [
+    *("s", "x[1, 2]", "v[-1]", "sum(x)", "u @ u", "v @ x @ u", "dot(u, x[0, :])"),
+    *("v", "x[:, 1]", "x @ u", "(x @ y)[:, 1]", "y[1:, 0]", "x[:, 0] * s", "x[1, ::2]"),
+    *("u", "x[0, :]", "v @ x", "y @ v", "x[-1]", "x[:, 1] @ x"),
+    *("x", "x * u", "x - s", "(x @ y) @ x", "where(x > u, x, u)"),
+    *("y", "y * v", "y[1:, :]", "x[:, 1:]"),
+    *("x @ y", "x[:, :2]", "y[1:, :] * v"),
+    *("z", "z * v", "x @ z", "z[:, 1:, :]", "z @ x"),
+]
+
+
+def _shape(text: str) -> tuple:
+    return _problem(f"sum({text})").function.args[0].shape
+
+
+ARRAYS = [(_shape(text), text) for text in OPERANDS]
+# For broadcasting, what matters is the ranks and which side carries the batch axis:
+# two operands of each shape, a variable and one built from others, are enough.
+PAIRS = [
+    (shape, text) for shape in dict.fromkeys(s for s, _ in ARRAYS) for text in [t for s, t in ARRAYS if s == shape][:2]
+]
+
+
+def _scalar(text: str, shape: tuple | None = None) -> str:
+    """text, summed where it is not a scalar (shape: known, or found by parsing)."""
+    shape = _shape(text) if shape is None else shape
+    return text if shape == () else f"sum({text})"
+
+
+def _matmuls() -> list[str]:
+    """a @ b for every pair of operands whose shapes fit, 1-D and 2-D on either side."""
+    found = []
+    for (sa, a), (sb, b) in itertools.product(ARRAYS, ARRAYS):
+        if not sa or not sb:
+            continue
+        try:
+            shape = matmul_shape(sa, sb)
+        except ValueError:
+            continue
+        found.append(_scalar(f"({a}) @ ({b})", shape))
+    return found
+
+
+def _elementwise() -> list[str]:
+    """Binary arithmetic, min/max, where and clamp on every pair of shapes that broadcast."""
+    found = []
+    for (sa, a), (sb, b) in itertools.product(PAIRS, PAIRS):
+        try:
+            shape = tuple(np.broadcast_shapes(sa, sb))
+        except ValueError:
+            continue
+        forms = [f"({a}) * ({b}) - ({a}) / (2 + ({b}) ** 2)", f"where(({a}) > ({b}), ({a}), 0.7)"]
+        if sa == sb and a < b:  # the rarer forms once per pair of the same shape
+            forms += [f"max({a}, {b}) + min({a}, 0.3)", f"clamp({a}, -0.5, {b})", f"where({a} <= {b}, 0.7, 0.1)"]
+        found += [_scalar(form, shape) for form in forms]
+    return found
+
+
+def _reductions_and_indexing() -> list[str]:
+    found = []
+    for shape, text in ARRAYS:
+        found += [f"{name}({text})" for name, p in PRIMITIVES.items() if p.kind == "reduction" and p.arity == 1]
+        if len(shape) >= 1:
+            found += [_scalar(f"({text})[0]"), _scalar(f"({text})[1:]"), _scalar(f"({text})[-1] * ({text})")]
+        if len(shape) == 2:
+            found += [f"({text})[-1, 0]", f"sum(({text})[:, -1])", f"sum(({text})[1:, ::2])"]
+    found += [f"dot({a}, {b})" for (sa, a), (sb, b) in itertools.product(ARRAYS, ARRAYS) if sa == sb and len(sa) == 1]
+    return found
+
+
+EXPRESSIONS = sorted(set(_matmuls() + _elementwise() + _reductions_and_indexing()))
+
+
+def _batched_against_pointwise(problem, ops: dict, perturb) -> None:
+    """f batched in each variable in turn, against f at each of those points alone."""
+    inputs = dict(problem.point)
+    one_point = Program(problem.function, ops, constant=numpy_constant("float64"))
+    rng = np.random.default_rng(0)
+    got, want = [], []
+    for var, base in inputs.items():
+        batch = np.stack([perturb(base, rng) for _ in range(3)])
+        got.append(BatchedProgram(problem.function, var, ops, numpy_constant("float64"))(inputs, batch))
+        want.append([one_point({**inputs, var: row}) for row in batch])
+    np.testing.assert_allclose(np.concatenate(got), np.concatenate(want), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("function", EXPRESSIONS)
+def test_batched_evaluation_is_evaluation_at_each_point(function):
+    """In real numbers, and in complex ones where f is analytic: the complex step's batches
+    (COMPLEX_OPS) take the same path."""
+    problem = _problem(function)
+    _batched_against_pointwise(problem, NUMPY_OPS, lambda base, rng: base + rng.uniform(-0.3, 0.3, base.shape))
+    if non_analytic_step(problem) is None:
+        _batched_against_pointwise(
+            problem, COMPLEX_OPS, lambda base, rng: base + 1j * rng.uniform(-0.3, 0.3, base.shape)
+        )
+
+
+# The fuzzer's cases, with their true values (problems/fd_batched_matmul.yaml says why).
+BATCHED_MATMUL = {
+    "fd-vector-matrix-same-variable": [[2, 8, 2], [5, 20, 5]],
+    "fd-vector-matrix-same-variable-mean": np.array([[2, 8, 2], [5, 20, 5]]) / 3,
+    "fd-vector-matrix-vector": [[36, 5, 6], [110, 42, 51]],
+    "fd-data-vector-matrix": [[0.5, 0.5, 0.5], [0.25, 0.25, 0.25]],
+    "fd-stack-matrix": [[1.5, 1.5, 1.5], [2.25, 2.25, 2.25]],
+}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("backend", FINITE)
+@pytest.mark.parametrize("name", list(BATCHED_MATMUL))
+def test_batched_matmul_problems_agree(name, backend, dtype):
+    problem = _file_problems("fd_batched_matmul.yaml")[name]
+    gradient, verdicts = _judged(problem, backend, dtype, {"x": BATCHED_MATMUL[name]})
+    assert list(verdicts["x"].verdict) == ["agree"] * 6, verdicts["x"].message
+    np.testing.assert_allclose(gradient.values["x"], BATCHED_MATMUL[name], rtol=1e-2 if dtype == "float32" else 1e-6)
