@@ -187,3 +187,86 @@ def test_batched_matmul_problems_agree(name, backend, dtype):
     gradient, verdicts = _judged(problem, backend, dtype, {"x": BATCHED_MATMUL[name]})
     assert list(verdicts["x"].verdict) == ["agree"] * 6, verdicts["x"].message
     np.testing.assert_allclose(gradient.values["x"], BATCHED_MATMUL[name], rtol=1e-2 if dtype == "float32" else 1e-6)
+
+
+# --- 3. the finite-difference bound where f is 0 at the point ---------------------------
+
+# f is 0 at the point (so ε·|f| and every step's ε·|v·v̄| there are 0), but f(x ± h) is
+# not, and carries rounding: (function, point, wrt, the true derivative in mpmath, exact at
+# the binary point).
+ZERO_AT_POINT = {
+    "quotient": ("x / y", {"x": 0.0, "y": -0.471}, lambda p: 1 / p["y"]),
+    "product": ("x * y", {"x": 0.0, "y": 0.3}, lambda p: p["y"]),
+    "sin-quotient": ("sin(x) / y", {"x": 0.0, "y": -0.471}, lambda p: 1 / p["y"]),
+    "log-at-one": ("log(x) * y", {"x": 1.0, "y": 0.7}, lambda p: p["y"]),
+    "expm1": ("expm1(x) * y", {"x": 0.0, "y": 1 / 3}, lambda p: p["y"]),
+    "asinh": ("asinh(x) / y", {"x": 0.0, "y": 0.1}, lambda p: 1 / p["y"]),
+    "shifted-tanh": ("tanh(x - 0.5) * y", {"x": 0.5, "y": 0.7}, lambda p: p["y"]),
+    # two products that cancel at x ± h: the rounding is of h·y and h·z, not of f
+    "cancelling-products": ("x * y - x * z", {"x": 0.0, "y": 0.3, "z": 0.3001}, lambda p: p["y"] - p["z"]),
+    "vector": ("sum(w * x) / 3", {"x": [0.0, 0.0, 0.0], "w": [0.3, -1.7, 2.1]}, lambda p: [v / 3 for v in p["w"]]),
+}
+
+
+def _mp_point(point: dict) -> dict:
+    """The point as exact mpmath numbers of its float64 values (the reference's point)."""
+    import mpmath
+
+    return {
+        k: [mpmath.mpf(float(e)) for e in v] if isinstance(v, list) else mpmath.mpf(float(v)) for k, v in point.items()
+    }
+
+
+@pytest.mark.parametrize("function", EXPRESSIONS[::40] + ["sum(x * s - x * u[0])", "sqrt(s - 0.6) + s"])
+def test_rounding_at_the_unperturbed_point_is_the_engines(function):
+    """The batched rounding sums with every row at the point itself are the chain-rule
+    engine's ε·Σ|v·v̄|: the same estimate, moved to where f is evaluated."""
+    from diffcompare.backends.finite import FiniteDifferences
+
+    problem = _problem(function)
+    fd = FiniteDifferences(problem, "float64", "test")
+    for var in problem.wrt:
+        base = fd.inputs[var].ravel()
+        _, sums = fd.every.at_with_rounding(var, base[:2], fd._weights())
+        np.testing.assert_allclose(fd.eps * sums, fd.noise(), rtol=1e-12, atol=1e-300)
+
+
+def _judged_exactly(problem, backend: str, dtype: str, truth) -> tuple:
+    """(bound, Judged) of the backend's gradient in x against truth(the point in mpmath)."""
+    from diffcompare.exact.reference import split
+
+    loaded = registry.load(backend)
+    gradient = loaded.gradient(problem, dtype)
+    point = {k: v.tolist() for k, v in problem.point.items()}
+    true = np.ravel(np.array(truth(_mp_point(point)), dtype=object))
+    hi, lo = (np.array([split(v)[i] for v in true]) for i in (0, 1))
+    bound = gradient.bounds["x"].ravel()
+    return bound, hi, judge_cell(gradient.values["x"], hi, lo, method=loaded.method, dtype=dtype, bounds=bound)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("backend", ["central", "richardson"])
+@pytest.mark.parametrize("case", list(ZERO_AT_POINT))
+def test_bound_is_not_zero_where_the_values_carry_rounding(case, backend, dtype):
+    function, point, truth = ZERO_AT_POINT[case]
+    bound, hi, judged = _judged_exactly(_problem(function, point, wrt=["x"]), backend, dtype, truth)
+    assert np.all(bound > 0), bound
+    assert set(judged.verdict) == {"agree"}, judged.message
+    # generous, not vacuous: most of the dtype's digits
+    assert np.all(bound < (1e-3 if dtype == "float64" else 0.1) * np.abs(hi))
+
+
+ZERO_AT_POINT_FILE = {
+    "fd-quotient-zero-numerator": ZERO_AT_POINT["quotient"][2],
+    "fd-cancelling-products-at-zero": ZERO_AT_POINT["cancelling-products"][2],
+    "fd-zero-vector": ZERO_AT_POINT["vector"][2],
+}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("backend", ["central", "richardson"])
+@pytest.mark.parametrize("name", list(ZERO_AT_POINT_FILE))
+def test_zero_at_point_problems_agree_within_a_bound_above_zero(name, backend, dtype):
+    problem = _file_problems("fd_zero_at_point.yaml")[name]
+    bound, _, judged = _judged_exactly(problem, backend, dtype, ZERO_AT_POINT_FILE[name])
+    assert np.all(bound > 0) and set(judged.verdict) == {"agree"}, (bound, judged.message)

@@ -8,10 +8,13 @@ vectorised batches (diffcompare.engine.batched), up to a size cap (backends.fini
 
 The bound that judges the row is the method's own error estimate, reported in
 the `tolerance` column:
-- rounding: 2·δf / (x₊ - x₋), where δf is the rounding error of one evaluation
-  of f, estimated by the chain-rule engine as ε·Σ|v·v̄| over its operations
-  (at least ε·|f|). Plain ε·|f| would be too optimistic where f itself cancels,
-  as log(1 - p) does at p ≈ 1;
+- rounding: (δf(x₊) + δf(x₋)) / (x₊ - x₋), where δf is the rounding error of one
+  evaluation of f, estimated as the chain-rule engine does, ε·Σ|v·v̄| over its
+  operations (at least ε·|f|), with the values v of the points actually evaluated
+  and never less than at x itself (FiniteDifferences.central_with_rounding). Plain
+  ε·|f| would be too optimistic where f itself cancels, as log(1 - p) does at
+  p ≈ 1; the point's values alone can be exactly 0, as x / y is at x = 0, where
+  f(x ± h) still carry rounding;
 - truncation: estimated from a second difference with step 2h, |D(2h) - D(h)|
   (three times the Richardson estimate of the h² term, a deliberate margin).
 """
@@ -33,16 +36,15 @@ class CentralBackend(BaseBackend):
 
     def gradient(self, problem, dtype):
         fd = FiniteDifferences(problem, dtype, "central differences")
-        noise = fd.noise()
         steps = {var: textbook_step(fd.inputs[var].ravel(), dtype) for var in problem.wrt}
         values, bounds = {}, {}
         for var in problem.wrt:
             shape = fd.inputs[var].shape
-            d1, taken = fd.central(var, steps[var])
+            d1, _, rounding = fd.central_with_rounding(var, steps[var])
             d2, _ = fd.central(var, (2 * steps[var]).astype(dtype))
             with np.errstate(all="ignore"):
                 values[var] = d1.reshape(shape)
-                bounds[var] = (2 * noise / taken + np.abs(d2 - d1)).reshape(shape)
+                bounds[var] = (rounding + np.abs(d2 - d1)).reshape(shape)
         setup_s = fd.setup_s()
         time_s = median_time(lambda: [fd.central(var, steps[var]) for var in problem.wrt])
         return Gradient(values, time_s, bounds=bounds, setup_s=setup_s, f_time_s=fd.f_time_s())

@@ -27,18 +27,53 @@ class FiniteDifferences:
         self.inputs = point_in(problem.point, dtype)
         self.every = AllElements(problem.function, self.inputs, forward, numpy_constant(dtype))
         self.eps = float(np.finfo(dtype).eps)
+        self._noise, self._adjoints = None, None
 
     def noise(self) -> float:
-        """The rounding error of one evaluation of f (ε·Σ|v·v̄| over the tape)."""
-        return self.engine.rounding_estimate(self.inputs)
+        """The rounding error of one evaluation of f at the point (ε·Σ|v·v̄| over the tape)."""
+        if self._noise is None:
+            self._noise = self.engine.rounding_estimate(self.inputs)
+        return self._noise
 
     def central(self, var: str, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(f(x+h) - f(x-h)) / (x₊ - x₋) for every element of var at once, and x₊ - x₋."""
+        up, down, taken = self._points(var, h)
+        with np.errstate(all="ignore"):
+            return (self.every.at(var, up) - self.every.at(var, down)) / taken, taken
+
+    def central_with_rounding(self, var: str, h: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """central(var, h), and the rounding error it can carry: (δf(x₊) + δf(x₋)) / (x₊ - x₋).
+
+        δf is the rounding of f where it was actually evaluated (BatchedProgram.rounding_sums),
+        never taken below the rounding at the point: at the point alone it can be exactly 0
+        (x / y at x = 0) while f(x ± h) carry rounding of their own."""
+        up, down, taken = self._points(var, h)
+        weights = self._weights()
+        f_up, sums_up = self.every.at_with_rounding(var, up, weights)
+        f_down, sums_down = self.every.at_with_rounding(var, down, weights)
+        noise = self.noise()
+        with np.errstate(all="ignore"):
+            rounding = (np.maximum(noise, self.eps * sums_up) + np.maximum(noise, self.eps * sums_down)) / taken
+            return (f_up - f_down) / taken, taken, rounding
+
+    def _points(self, var: str, h: np.ndarray):
         x = self.inputs[var].ravel()
         up, down = (x + h).astype(self.dtype), (x - h).astype(self.dtype)
         with np.errstate(all="ignore"):
-            taken = (up - down).astype(np.float64)
-            return (self.every.at(var, up) - self.every.at(var, down)) / taken, taken
+            return up, down, (up - down).astype(np.float64)
+
+    def _weights(self) -> dict[int, np.ndarray]:
+        """|v̄| of every step at the point, by id(node), as ChainRule.rounding_estimate weighs
+        them (not the variables and constants, nor steps f does not depend on)."""
+        if self._adjoints is None:
+            values = self.engine.forward(self.inputs)
+            adjoints = self.engine.backward(values, list(self.inputs))
+            self._adjoints = {
+                id(node): np.abs(np.asarray(adjoint, dtype=np.float64))
+                for node, adjoint in zip(self.engine.order, adjoints)
+                if adjoint is not None and node.op != "var" and not node.is_constant
+            }
+        return self._adjoints
 
     def setup_s(self) -> float:
         return time.perf_counter() - self.started

@@ -12,9 +12,13 @@ such a case.) Each candidate gets an error estimate, and the smallest wins:
 - truncation: the larger of that change and the entry's last correction
   |T[k][j] - T[k][j-1]|: each estimates the error of a coarser entry, and so,
   while the column converges, bounds this one's;
-- rounding: δf/hₖ·Aⱼ, with δf the rounding error of one evaluation of f (the
-  chain-rule engine's ε·Σ|v·v̄|) and Aⱼ = Π (4ⁱ + 1)/(4ⁱ - 1) how much the
-  extrapolation can amplify independent errors in its inputs.
+- rounding: (δf(x₊) + δf(x₋))/(x₊ - x₋)·Aⱼ, with δf the rounding error of one
+  evaluation of f (the chain-rule engine's ε·Σ|v·v̄|, with the values of the points
+  actually evaluated at that step and never less than at x itself: at x alone it
+  is exactly 0 for x / y at x = 0; FiniteDifferences.central_with_rounding) and
+  Aⱼ = Π (4ⁱ + 1)/(4ⁱ - 1) how much the extrapolation can amplify independent
+  errors in its inputs. The rounding at each step is found once, outside the
+  timed calls, which take the same steps.
 The estimate is reported in `error_estimate` and is the bound the row is judged by.
 """
 
@@ -31,17 +35,22 @@ MAX_ORDER = 4
 FIRST_STEP = 2.0**-3
 
 
-def extrapolate(fd: FiniteDifferences, var: str, noise: float) -> tuple[np.ndarray, np.ndarray]:
-    """(best value, its error estimate) for every element of var, the tableau
-    built on whole arrays: each level is one batched central difference."""
-    x = fd.inputs[var].ravel().astype(np.float64)
-    h0 = FIRST_STEP * np.maximum(1.0, np.abs(x))
+def ladder(fd: FiniteDifferences, var: str) -> list[np.ndarray]:
+    """The steps h₀·2⁻ᵏ of every element of var, in the row's dtype."""
+    h0 = FIRST_STEP * np.maximum(1.0, np.abs(fd.inputs[var].ravel().astype(np.float64)))
+    return [(h0 * 2.0**-k).astype(fd.dtype) for k in range(LEVELS)]
+
+
+def extrapolate(differences: list[np.ndarray], roundings: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """(best value, its error estimate) for every element, the tableau built on whole
+    arrays from the central difference at each step of the ladder and the rounding
+    error each carries (FiniteDifferences.central_with_rounding)."""
+    shape = differences[0].shape
     table: list[list[np.ndarray]] = []
-    best, best_error = np.full(x.shape, np.nan), np.full(x.shape, np.inf)
-    fallback, fallback_error = np.full(x.shape, np.nan), np.full(x.shape, np.inf)
+    best, best_error = np.full(shape, np.nan), np.full(shape, np.inf)
+    fallback, fallback_error = np.full(shape, np.nan), np.full(shape, np.inf)
     with np.errstate(all="ignore"):
-        for k in range(LEVELS):
-            d, taken = fd.central(var, (h0 * 2.0**-k).astype(fd.dtype))
+        for k, (d, level_rounding) in enumerate(zip(differences, roundings)):
             row = [d]
             for j in range(1, min(k, MAX_ORDER) + 1):
                 row.append(row[j - 1] + (row[j - 1] - table[k - 1][j - 1]) / (4**j - 1))
@@ -51,7 +60,7 @@ def extrapolate(fd: FiniteDifferences, var: str, noise: float) -> tuple[np.ndarr
                 if j:
                     amplification *= (4**j + 1) / (4**j - 1)
                 change = np.abs(value - table[k - 1][j])
-                rounding = noise / (taken / 2) * amplification
+                rounding = level_rounding * amplification
                 truncation = np.maximum(change, np.abs(value - row[j - 1])) if j else change
                 estimate = truncation + rounding
                 # Converging: no larger a change than the one before, up to rounding noise.
@@ -73,16 +82,19 @@ class RichardsonBackend(BaseBackend):
 
     def gradient(self, problem, dtype):
         fd = FiniteDifferences(problem, dtype, "Richardson differences")
-        noise = fd.noise()
+        steps = {var: ladder(fd, var) for var in problem.wrt}
+        values, estimates, roundings = {}, {}, {}
+        for var in problem.wrt:
+            first = [fd.central_with_rounding(var, h) for h in steps[var]]
+            roundings[var] = [rounding for _, _, rounding in first]
+            value, estimate = extrapolate([d for d, _, _ in first], roundings[var])
+            shape = fd.inputs[var].shape
+            values[var], estimates[var] = value.reshape(shape), estimate.reshape(shape)
+        setup_s = fd.setup_s()
 
         def run():
-            out = {var: extrapolate(fd, var, noise) for var in problem.wrt}
-            shapes = {var: fd.inputs[var].shape for var in problem.wrt}
-            return (
-                {var: v.reshape(shapes[var]) for var, (v, _) in out.items()},
-                {var: e.reshape(shapes[var]) for var, (_, e) in out.items()},
-            )
+            return {
+                var: extrapolate([fd.central(var, h)[0] for h in steps[var]], roundings[var]) for var in problem.wrt
+            }
 
-        values, estimates = run()
-        setup_s = fd.setup_s()
         return Gradient(values, median_time(run), bounds=estimates, setup_s=setup_s, f_time_s=fd.f_time_s())

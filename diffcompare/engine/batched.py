@@ -65,6 +65,10 @@ class BatchedProgram:
 
     def __call__(self, inputs: dict[str, np.ndarray], batch: np.ndarray) -> np.ndarray:
         """f at each row of batch (B, *shape of var); returns (B,)."""
+        return self.output(self.values(inputs, batch), batch.shape[0])
+
+    def values(self, inputs: dict[str, np.ndarray], batch: np.ndarray) -> list:
+        """Every node's value, in self.order: (B, *shape) where batched, else its one value."""
         values: list = [None] * len(self.order)
         with np.errstate(all="ignore"):
             for i, node in enumerate(self.order):
@@ -86,8 +90,27 @@ class BatchedProgram:
                 else:
                     rank = len(node.shape)
                     values[i] = self.forward[node.op](*[_align(v, f, rank) for v, f in zip(args, flags)])
+        return values
+
+    def output(self, values: list, rows: int) -> np.ndarray:
         out = values[-1]
-        return out if self.batched[-1] else np.broadcast_to(out, (batch.shape[0],))
+        return out if self.batched[-1] else np.broadcast_to(out, (rows,))
+
+    def rounding_sums(self, values: list, weights: dict[int, np.ndarray], rows: int) -> np.ndarray:
+        """|f| + Σ|v|·w over the steps and their elements, for each row; weights: id(node) ->
+        |v̄|, its adjoint at the unperturbed point. ε times this is the first-order rounding
+        error ε·Σ|v·v̄| of f (engine.rounding) at each perturbed point: v is taken where f was
+        evaluated, since a step that is 0 at the point (x / y at x = 0) is not 0 at x ± h; v̄
+        moves too, but that matters only at second order."""
+        with np.errstate(all="ignore"):
+            total = _finite(np.abs(self.output(values, rows).astype(np.float64)))
+            for i, node in enumerate(self.order):
+                w = weights.get(id(node))
+                if w is None:
+                    continue
+                terms = _finite(np.abs(np.asarray(values[i], dtype=np.float64)) * w)
+                total = total + (terms.reshape(rows, -1).sum(axis=1) if self.batched[i] else terms.sum())
+        return total
 
     def _reduce(self, node, args, flags):
         """The primitive's row-wise form (Primitive.rows): one operand as (B, n); two
@@ -97,6 +120,12 @@ class BatchedProgram:
             return rows(*(v if f else v[None] for v, f in zip(args, flags)))
         x = args[0]
         return rows(x.reshape(x.shape[0], -1))
+
+
+def _finite(terms: np.ndarray) -> np.ndarray:
+    # Where the chain rule breaks (sqrt'(0) = inf) or where() drops a NaN branch, the
+    # tape says nothing of f's rounding (as in engine.rounding).
+    return np.where(np.isfinite(terms), terms, 0.0)
 
 
 def node_value(node: Node, args: list, forward: dict):
@@ -118,6 +147,13 @@ class AllElements:
         self._programs: dict[str, BatchedProgram] = {}
 
     def at(self, var: str, new: np.ndarray) -> np.ndarray:
+        return self._evaluate(var, new, None)[0]
+
+    def at_with_rounding(self, var: str, new: np.ndarray, weights: dict) -> tuple[np.ndarray, np.ndarray]:
+        """at(var, new), and BatchedProgram.rounding_sums at each of those points."""
+        return self._evaluate(var, new, weights)
+
+    def _evaluate(self, var: str, new: np.ndarray, weights: dict | None) -> tuple[np.ndarray, ...]:
         if var not in self._programs:
             self._programs[var] = BatchedProgram(self.root, var, self.forward, self.constant)
         program = self._programs[var]
@@ -130,5 +166,9 @@ class AllElements:
             positions = np.arange(start, min(start + chunk, new.size))
             batch = np.repeat(base.reshape(1, -1), positions.size, axis=0).astype(dtype)
             batch[np.arange(positions.size), positions] = new[positions]
-            out.append(program(self.inputs, batch.reshape((positions.size,) + base.shape)))
-        return np.concatenate(out)
+            values = program.values(self.inputs, batch.reshape((positions.size,) + base.shape))
+            found = [program.output(values, positions.size)]
+            if weights is not None:
+                found.append(program.rounding_sums(values, weights, positions.size))
+            out.append(found)
+        return tuple(np.concatenate(parts) for parts in zip(*out))
