@@ -14,11 +14,17 @@ from __future__ import annotations
 
 import itertools
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
+import torch
 from conftest import PROBLEMS
 
 from diffcompare import backends as registry
+from diffcompare.backends.finite import FiniteDifferences
+from diffcompare.backends.jax_backend import jax_ops
+from diffcompare.backends.torch_backend import torch_ops
 from diffcompare.engine.batched import BatchedProgram
 from diffcompare.engine.chainrule import NUMPY_OPS, numpy_constant
 from diffcompare.engine.complex import COMPLEX_OPS, non_analytic_step
@@ -189,6 +195,86 @@ def test_batched_matmul_problems_agree(name, backend, dtype):
     np.testing.assert_allclose(gradient.values["x"], BATCHED_MATMUL[name], rtol=1e-2 if dtype == "float32" else 1e-6)
 
 
+# --- 2. constants in the dtype of the computation (torch, jax) ------------------------
+
+# Every primitive that takes a constant, with constants that are not binary fractions
+# (0.7, 0.1, 1/3): float32(0.7) differs from float64's by 1.7e-8, past √ε of float64.
+CONSTANT_FORMS = [
+    "where(x >= 0.01, 0.7, 0.01) / x",
+    "where(x > 1/3, 0.1, 1/3) ** x",
+    "where(x < 0.1, x, 0.7) * x + where(x > 0.1, 1/3, x)",
+    "where(1 > 0, x, 0.7) * x",
+    "where(0.1 > 1/3, 0.7, x) * x",
+    "x ** 0.7 + 0.7 ** x + x ** (1/3)",
+    "max(x, 0.7) * x + max(0.1, x)",
+    "min(x, 0.1) + min(0.7, x) * x + min(x, 1) * 1/3",
+    "clamp(x, 0.1, 0.7) * x + clamp(x, 1/3, 1.1) + clamp(0.7, x - 0.5, 1.1) * x",
+    "x / 0.7 + 0.1 / x - 1/3 * x + (0.7 - x) * 0.1",
+    "sigmoid(0.7 * x) + tanh(x - 0.1) + log(x + 1/3) + exp(-0.7 * x)",
+    "sum(where(v > 0.5, 0.7, 0.1) * v)",
+    "sum(where(v > 0.5, 0.7, 0.1) ** 2 * v) + sum(clamp(v, 0.1, 0.7) * v)",
+    "sum(max(v, 0.7) * min(v, 0.1)) + norm(v * 0.7) + logsumexp(v / 0.7)",
+    "dot(v, where(v > 1/3, 0.7, 0.1)) + prod(v + 0.1)",
+]
+CONSTANT_POINT = {"x": 0.73, "v": [0.3, 0.9, 0.55]}
+
+
+def _step_dtypes(backend: str, problem, dtype: str) -> set[str]:
+    """The dtypes of the values of f's steps (constants apart: they stay Python numbers),
+    booleans apart, run with the backend's table for the row's dtype; jax's traced only
+    (jax.eval_shape: every dtype, nothing compiled)."""
+    if backend == "torch":
+        program = Program(problem.function, torch_ops(getattr(torch, dtype)))
+        env = {k: torch.tensor(v, dtype=getattr(torch, dtype)) for k, v in problem.point.items()}
+        run = program.run_all
+    else:
+        program = Program(problem.function, jax_ops(dtype))
+        env = {k: jnp.asarray(v, dtype=dtype) for k, v in problem.point.items()}
+        run = lambda env: jax.eval_shape(program.run_all, env)  # noqa: E731
+    values = run(env)
+    steps = [values[i] for i, _, _ in program.steps]
+    return {str(v.dtype).removeprefix("torch.") for v in steps if "bool" not in str(v.dtype)}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("backend", ["torch", "jax"])
+@pytest.mark.parametrize("function", CONSTANT_FORMS)
+def test_every_step_is_computed_in_the_rows_dtype(function, backend, dtype):
+    """No step of f, those of constants included, is in another float dtype than the row's."""
+    assert _step_dtypes(backend, _problem(function, CONSTANT_POINT), dtype) == {dtype}
+
+
+@pytest.mark.parametrize("backend", ["torch", "jax"])
+@pytest.mark.parametrize("function", CONSTANT_FORMS)
+def test_float64_constants_keep_their_float64_value(function, backend):
+    """torch's and jax's float64 gradient is NumPy's (the chain-rule engine, float64
+    constants) to rounding: a float32 constant anywhere would be 1e-8 away."""
+    problem = _problem(function, CONSTANT_POINT)
+    native = registry.load(backend).gradient(problem, "float64").values
+    numpy = registry.load("chainrule").gradient(problem, "float64").values
+    for var in problem.wrt:
+        np.testing.assert_allclose(native[var], numpy[var], rtol=1e-13, atol=1e-15, err_msg=var)
+
+
+CONSTANT_FILE = {
+    "native-where-constant-branches": {"x": lambda p: -0.7 / p["x"] ** 2},
+    "native-where-constant-branches-vector": {"v": lambda p: [0.1, 0.7, 0.7]},
+    "native-where-constant-condition": {"x": lambda p: 2 * p["x"]},
+}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("backend", ["torch", "jax"])
+@pytest.mark.parametrize("name", list(CONSTANT_FILE))
+def test_constant_problems_agree(name, backend, dtype):
+    problem = _file_problems("native_constant_dtype.yaml")[name]
+    ((var, truth),) = CONSTANT_FILE[name].items()
+    _, _, judged = _judged_exactly(problem, backend, dtype, truth, var)
+    assert set(judged.verdict) == {"agree"}, judged.message
+    if dtype == "float64":
+        assert np.all(judged.rel_error < 1e-14)
+
+
 # --- 3. the finite-difference bound where f is 0 at the point ---------------------------
 
 # f is 0 at the point (so ε·|f| and every step's ε·|v·v̄| there are 0), but f(x ± h) is
@@ -221,7 +307,6 @@ def _mp_point(point: dict) -> dict:
 def test_rounding_at_the_unperturbed_point_is_the_engines(function):
     """The batched rounding sums with every row at the point itself are the chain-rule
     engine's ε·Σ|v·v̄|: the same estimate, moved to where f is evaluated."""
-    from diffcompare.backends.finite import FiniteDifferences
 
     problem = _problem(function)
     fd = FiniteDifferences(problem, "float64", "test")
@@ -231,8 +316,9 @@ def test_rounding_at_the_unperturbed_point_is_the_engines(function):
         np.testing.assert_allclose(fd.eps * sums, fd.noise(), rtol=1e-12, atol=1e-300)
 
 
-def _judged_exactly(problem, backend: str, dtype: str, truth) -> tuple:
-    """(bound, Judged) of the backend's gradient in x against truth(the point in mpmath)."""
+def _judged_exactly(problem, backend: str, dtype: str, truth, var: str = "x") -> tuple:
+    """(bound, true value, Judged) of the backend's gradient in var against truth(the
+    point in mpmath, the float64 point's exact values)."""
     from diffcompare.exact.reference import split
 
     loaded = registry.load(backend)
@@ -240,8 +326,8 @@ def _judged_exactly(problem, backend: str, dtype: str, truth) -> tuple:
     point = {k: v.tolist() for k, v in problem.point.items()}
     true = np.ravel(np.array(truth(_mp_point(point)), dtype=object))
     hi, lo = (np.array([split(v)[i] for v in true]) for i in (0, 1))
-    bound = gradient.bounds["x"].ravel()
-    return bound, hi, judge_cell(gradient.values["x"], hi, lo, method=loaded.method, dtype=dtype, bounds=bound)
+    bound = gradient.bounds[var].ravel() if var in gradient.bounds else None
+    return bound, hi, judge_cell(gradient.values[var], hi, lo, method=loaded.method, dtype=dtype, bounds=bound)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

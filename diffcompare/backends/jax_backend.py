@@ -5,6 +5,7 @@ x64 is enabled so that float64 rows are float64; float32 rows pass float32 array
 
 from __future__ import annotations
 
+import functools
 import time
 
 import jax
@@ -19,9 +20,30 @@ from diffcompare.backends.timing import median_time  # noqa: E402
 from diffcompare.lang.primitives import library_ops  # noqa: E402
 from diffcompare.lang.program import Program  # noqa: E402
 
-# jax.numpy's functions by the primitives' declarations (diffcompare.lang.primitives:
-# NumPy's names, Python's operators, jax.nn and jax.scipy.special where they differ).
-JAX_OPS = library_ops("jax")
+
+def _where(dtype: str):
+    """jnp.where in the row's dtype. Given two Python numbers for branches, jax (x64 on)
+    makes a float64 array of them, weakly typed: in a float32 row, the steps after it
+    ran in float64 until they met a float32 array."""
+
+    def where(cond, a, b):
+        if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+            a, b = jnp.asarray(a, dtype=dtype), jnp.asarray(b, dtype=dtype)
+        return jnp.where(cond, a, b)
+
+    return where
+
+
+@functools.cache
+def jax_ops(dtype: str) -> dict:
+    """jax.numpy's functions by the primitives' declarations (diffcompare.lang.primitives:
+    NumPy's names, Python's operators, jax.nn and jax.scipy.special where they differ), for
+    a row of this dtype. Constants stay Python numbers (weakly typed: they take the dtype
+    of the arrays they meet), except where no array is there to meet (_where)."""
+    return library_ops("jax", own={"where": _where(dtype)})
+
+
+JAX_OPS = jax_ops("float64")  # the float64 table (tests/test_primitives.py)
 
 
 class JaxBackend(BaseBackend):
@@ -31,7 +53,7 @@ class JaxBackend(BaseBackend):
 
     def gradient(self, problem, dtype):
         start = time.perf_counter()
-        program = Program(problem.function, JAX_OPS)
+        program = Program(problem.function, jax_ops(dtype))
         wrt = list(problem.wrt)
         held = [k for k in problem.point if k not in wrt]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 
 import numpy as np
@@ -25,16 +26,41 @@ def _clamp(x, lo, hi):
     return torch.clamp(x, lo, hi)
 
 
-# torch's functions by the primitives' declarations (diffcompare.lang.primitives:
-# torch.<name>, Python's operators, the names that differ), and torch's own adapters.
-TORCH_OPS = library_ops(
-    "torch",
-    own={
-        "min": lambda a, b: torch.minimum(*_tensors(a, b)),
-        "max": lambda a, b: torch.maximum(*_tensors(a, b)),
-        "clamp": _clamp,
-    },
-)
+def _where(dtype: torch.dtype):
+    """torch.where in the row's dtype. Given two numbers for branches, torch makes them
+    tensors of its default dtype, float32, whatever the row's (0.7 became float32(0.7) in
+    float64 rows); and it refuses a condition that is a number (a comparison of constants,
+    folded when the problem loads)."""
+
+    def where(cond, a, b):
+        if not isinstance(cond, torch.Tensor):
+            cond = torch.as_tensor(bool(cond))
+        if not isinstance(a, torch.Tensor) and not isinstance(b, torch.Tensor):
+            a, b = torch.as_tensor(a, dtype=dtype), torch.as_tensor(b, dtype=dtype)
+        return torch.where(cond, a, b)
+
+    return where
+
+
+@functools.cache
+def torch_ops(dtype: torch.dtype) -> dict:
+    """torch's functions by the primitives' declarations (diffcompare.lang.primitives:
+    torch.<name>, Python's operators, the names that differ), and torch's own adapters,
+    for a row of this dtype. Constants stay Python numbers, as hand-written torch code
+    passes them: torch then computes them in the tensors' dtype, except where no tensor
+    is there to take it from (_where)."""
+    return library_ops(
+        "torch",
+        own={
+            "min": lambda a, b: torch.minimum(*_tensors(a, b)),
+            "max": lambda a, b: torch.maximum(*_tensors(a, b)),
+            "clamp": _clamp,
+            "where": _where(dtype),
+        },
+    )
+
+
+TORCH_OPS = torch_ops(torch.float64)  # the float64 table (tests/test_primitives.py)
 
 
 class TorchBackend(BaseBackend):
@@ -45,7 +71,7 @@ class TorchBackend(BaseBackend):
     def gradient(self, problem, dtype):
         start = time.perf_counter()
         torch_dtype = getattr(torch, dtype)
-        program = Program(problem.function, TORCH_OPS)
+        program = Program(problem.function, torch_ops(torch_dtype))
         leaves = {
             k: torch.tensor(v, dtype=torch_dtype, requires_grad=k in problem.wrt) for k, v in problem.point.items()
         }
