@@ -167,6 +167,26 @@ def test_a_hazard_far_below_the_error_seen_is_not_blamed():
     assert step_of(message) == ["sigmoid(w * x + b)"] and "up to ≈1e-07 relative error" in message
 
 
+# --- the tape's structure --------------------------------------------------------------------
+
+
+def test_an_undefined_derivative_names_its_operand_from_the_tape_not_from_its_text():
+    # The folded constant min(0.0, 1.0) has a comma in its text: the operand in x is x.
+    p = problem("min(0.0, 1.0) ** x", {"x": 0.5})
+    where = ChainRule(p.function, "float64").undefined_at(point_in(p.point, "float64"), p.wrt)
+    assert where == "the derivative of pow(min(0.0, 1.0), x) in x is not a number"
+    p = problem("x[0] * sqrt(x[1])", {"x": [1.0, 0.0]})
+    where = ChainRule(p.function, "float64").undefined_at(point_in(p.point, "float64"), p.wrt)
+    assert where == "the derivative of sqrt(t3) in t3 is infinite"
+
+
+def test_the_public_names_stay_importable_from_chainrule():
+    from diffcompare.engine import chainrule
+
+    for name in ("ChainRule", "Blame", "TapeStep", "kink_steps", "undefined_at", "unbroadcast", "point_in"):
+        assert hasattr(chainrule, name), name
+
+
 # --- the explainer's contract --------------------------------------------------------------
 
 

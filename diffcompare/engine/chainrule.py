@@ -4,19 +4,39 @@ Forward: every node's value in topological order. Backward: walk the order in
 reverse, hand each node's adjoint to its operands through the primitive's VJP
 rule, and accumulate with +=. The tape records every step so that a person can
 follow the chain rule as the seed notebooks do by hand (σ(x) = s(c(b(a(x))))).
+
+The analyses of a pass live beside it and are reached from here: the tape
+(engine.tape), kinks and undefined steps (engine.singular_steps), the rounding
+estimate and hazards (engine.rounding), and the blame of a lost digit
+(engine.blame); their public names are importable from this module too.
 """
 
 from __future__ import annotations
 
-import math
-import time
-from dataclasses import dataclass
-
 import numpy as np
 
+from diffcompare.engine import blame as _blame
+from diffcompare.engine import rounding, singular_steps
+from diffcompare.engine import tape as _tape
+from diffcompare.engine.blame import Blame
+from diffcompare.engine.singular_steps import kink_steps, undefined_at
+from diffcompare.engine.tape import TapeStep
 from diffcompare.lang.ir import Node
 from diffcompare.lang.primitives import PRIMITIVES
 from diffcompare.lang.program import Program
+
+__all__ = [
+    "NUMPY_OPS",
+    "Blame",
+    "ChainRule",
+    "TapeStep",
+    "kink_steps",
+    "numpy_constant",
+    "numpy_program",
+    "point_in",
+    "unbroadcast",
+    "undefined_at",
+]
 
 NUMPY_OPS = {name: p.forward for name, p in PRIMITIVES.items()}
 
@@ -47,67 +67,6 @@ def unbroadcast(g, shape: tuple[int, ...]) -> np.ndarray:
     return np.broadcast_to(g, shape) if g.shape != shape else g
 
 
-def kink_steps(order: list[Node], slot: dict, needs: list[bool], values: list) -> list[tuple[Node, np.ndarray, list]]:
-    """(node, mask, operand values) for each non-smooth step that sits exactly where it is not
-    differentiable (relu or abs at 0, min/max of equal arguments, clamp at a bound, where at
-    the boundary of its condition: a == b for where(a < b, ...)), in operands that depend on
-    a differentiated variable (needs), judged in whatever numbers `values` holds (float64
-    here, exact mpmath numbers in exact.mpchain)."""
-    found = []
-    for node in order:
-        p = PRIMITIVES.get(node.op)
-        if p is None or p.smooth or node.is_constant:
-            continue
-        args = node.args
-        if node.op == "where":
-            cond = args[0]
-            if PRIMITIVES.get(cond.op) is None or PRIMITIVES[cond.op].kind != "compare":
-                continue
-            args = cond.args
-        if not any(needs[slot[id(a)]] for a in args):
-            continue
-        operands = [values[slot[id(a)]] for a in args]
-        mask = np.asarray(p.kink(*operands), dtype=bool)
-        if mask.any():
-            found.append((node, mask, operands))
-    return found
-
-
-@dataclass
-class TapeStep:
-    step: int
-    name: str
-    operation: str
-    value: np.ndarray
-    local: list[tuple[str, np.ndarray]]  # (operand name, ∂step/∂operand)
-    adjoint: np.ndarray | None  # ∂f/∂step; None where f does not depend on it
-
-    # How a step reads as text: diffcompare.engine.tape (value_text, tape_table).
-
-
-@dataclass
-class Blame:
-    """What the rounding at one hazardous step can do to each element of the gradient
-    (ChainRule.blame). A step whose elements amplify by different orders of magnitude is
-    one Blame per order of magnitude, each for its own elements of the step."""
-
-    node: int  # the step's position in ChainRule.order
-    step: str  # the step as written: its let name, or its text
-    amplification: float  # the worst amplification of relative error among those elements
-    why: str  # the primitive's words for it (Primitive.hazard)
-    hazard_in: str  # "value" or "derivative" (Primitive.hazard_in)
-    error: dict[str, np.ndarray]  # per wrt variable, its shape, float64: estimated absolute error
-
-    def relative_error(self, eps: float) -> float:
-        """The step's own relative error, amplification × ε, at most 1 (all digits lost)."""
-        return min(self.amplification * eps, 1.0)
-
-
-# The hazard rules give the worst amplification of a whole array; an element's own is found
-# by bisection, at most this many calls per step (past it, a chunk keeps its chunk's worst).
-BISECTIONS = 256
-
-
 class ChainRule:
     """One problem's function, ready to differentiate in one dtype."""
 
@@ -122,7 +81,17 @@ class ChainRule:
         with np.errstate(all="ignore"):
             return self.program.run_all(inputs)
 
-    def _needs_grad(self, wrt) -> list[bool]:
+    def forward_with(self, values: list, node_index: int, value) -> list:
+        """The forward pass again with the node at node_index given `value`."""
+        values = list(values)
+        values[node_index] = value
+        with np.errstate(all="ignore"):
+            for i, fn, args in self.program.steps:
+                if i > node_index:
+                    values[i] = fn(*[values[a] for a in args])
+        return values
+
+    def needs_grad(self, wrt) -> list[bool]:
         """Which nodes depend on a wrt variable; computed once per wrt, not per gradient call."""
         key = tuple(wrt)
         if key in self._needs:
@@ -145,7 +114,7 @@ class ChainRule:
         the adjoint the ordinary pass gives it, the adjoints are the parts of ∂f/∂node that
         flow through that node (`contributions`)."""
         slot = self.slot
-        needs = self._needs_grad(wrt)
+        needs = self.needs_grad(wrt)
         start = len(self.order) - 1 if start is None else start
         adjoints: list = [None] * len(self.order)
         shape = np.shape(values[start])
@@ -162,7 +131,7 @@ class ChainRule:
                     j = slot[id(arg)]
                     if not needs[j]:
                         continue
-                    contribution = self._local_vjp(node, k, g, values[i], [values[slot[id(a)]] for a in node.args])
+                    contribution = self.local_vjp(node, k, g, values[i], [values[slot[id(a)]] for a in node.args])
                     if contribution is None:
                         continue
                     if adjoints[j] is None:
@@ -172,7 +141,9 @@ class ChainRule:
         return adjoints
 
     @staticmethod
-    def _local_vjp(node: Node, k: int, g, ans, args: list):
+    def local_vjp(node: Node, k: int, g, ans, args: list):
+        """g × ∂node/∂(its k-th operand), summed back to that operand's shape; None where the
+        primitive has no derivative in it."""
         if node.op == "index":
             # Scatter the adjoint back into the indexed positions; basic indexing
             # never repeats a position, so plain assignment-add is exact.
@@ -186,9 +157,9 @@ class ChainRule:
 
     def gradient(self, inputs: dict[str, np.ndarray], wrt: list[str]) -> dict[str, np.ndarray]:
         values = self.forward(inputs)
-        return self._grads(self.backward(values, wrt), inputs, wrt)
+        return self.grads_of(self.backward(values, wrt), inputs, wrt)
 
-    def _grads(self, adjoints: list, inputs: dict[str, np.ndarray], wrt) -> dict[str, np.ndarray]:
+    def grads_of(self, adjoints: list, inputs: dict[str, np.ndarray], wrt) -> dict[str, np.ndarray]:
         """The wrt variables' adjoints, zeros for a variable f does not depend on."""
         grads = {var: np.zeros(np.shape(inputs[var]), dtype=self.dtype) for var in wrt}
         for i, node in enumerate(self.order):
@@ -206,113 +177,37 @@ class ChainRule:
         values = self.forward(inputs)
         if seed is None:
             seed = self.backward(values, wrt)[node_index]
-        if seed is None or not self._needs_grad(wrt)[node_index]:
-            return self._grads([None] * len(self.order), inputs, wrt)
-        return self._grads(self.backward(values, wrt, start=node_index, seed=seed), inputs, wrt)
+        if seed is None or not self.needs_grad(wrt)[node_index]:
+            return self.grads_of([None] * len(self.order), inputs, wrt)
+        return self.grads_of(self.backward(values, wrt, start=node_index, seed=seed), inputs, wrt)
+
+    # --- the analyses of a pass, each in its own module -----------------------------------
 
     def tape(self, inputs: dict[str, np.ndarray], wrt: list[str]) -> list[TapeStep]:
+        """Every step that is not a constant, with its value, local derivatives and adjoint."""
         values = self.forward(inputs)
-        adjoints = self.backward(values, wrt)
-        slot = self.slot
-        names: dict[int, str] = {}
-        steps: list[TapeStep] = []
-        for i, node in enumerate(self.order):
-            if node.is_constant:
-                names[i] = node.text
-                continue
-            number = len(steps) + 1
-            names[i] = node.attr if node.op == "var" else node.label or f"t{number}"
-            operands = [names[slot[id(a)]] for a in node.args]
-            local = []
-            if node.op == "var":
-                operation = "input" + (" (held constant)" if node.attr not in wrt else "")
-            elif node.op == "index":
-                operation = f"{operands[0]}{node.text[node.text.rindex('[') :]}"
-            else:
-                operation = f"{node.op}({', '.join(operands)})"
-            if node.op != "var":
-                args = [values[slot[id(a)]] for a in node.args]
-                ones = np.ones_like(values[i], dtype=self.dtype)
-                with np.errstate(all="ignore"):
-                    for k, arg in enumerate(node.args):
-                        if arg.is_constant:
-                            continue
-                        d = self._local_vjp(node, k, ones, values[i], args)
-                        if d is not None:
-                            local.append((operands[k], np.asarray(d)))
-            steps.append(TapeStep(number, names[i], operation, np.asarray(values[i]), local, adjoints[i]))
-        return steps
-
-    def rounding_estimate(self, inputs: dict[str, np.ndarray]) -> float:
-        """First-order estimate of the rounding error in f itself (Linnainmaa 1976,
-        the first use of reverse mode): every operation's result v carries a
-        relative error up to ε, which reaches f multiplied by its adjoint, so
-        |δf| ≲ ε·Σ|v·v̄|. Never less than ε·|f|."""
-        values = self.forward(inputs)
-        adjoints = self.backward(values, list(inputs))
-        total = abs(float(np.asarray(values[-1], dtype=np.float64)))
-        with np.errstate(all="ignore"):
-            for node, value, adjoint in zip(self.order, values, adjoints):
-                if adjoint is None or node.op == "var" or node.is_constant:
-                    continue
-                terms = np.abs(np.asarray(value, np.float64) * np.asarray(adjoint, np.float64))
-                # Where the chain rule breaks (sqrt'(0) = inf), the tape says nothing of f's rounding.
-                total += float(np.sum(terms[np.isfinite(terms)]))
-        return float(np.finfo(self.dtype).eps) * total
+        return _tape.record(self, values, self.backward(values, wrt), wrt)
 
     def kinks(self, inputs: dict[str, np.ndarray], wrt: list[str]) -> list[str]:
         """Non-smooth steps sitting exactly at a point where they are not
         differentiable (relu or abs at 0, min/max of equal arguments, clamp at a
         bound, where at the boundary of its condition), in operands that depend
         on a wrt variable. Judged in float64 values at the point."""
-        values = self.forward(inputs)
-        found = []
-        for node, _, _ in kink_steps(self.order, self.slot, self._needs_grad(wrt), values):
-            found.append(f"'{node.text}' is at {PRIMITIVES[node.op].kink_words}, where it is not differentiable")
-        return found
+        return singular_steps.kinks(self, inputs, wrt)
 
     def undefined_at(self, inputs: dict[str, np.ndarray], wrt: list[str] | None = None) -> str:
         """The first step whose value, or local derivative in an operand that depends on a
-        wrt variable (all variables when None), is not finite, in words. A derivative in
-        data (d/dk of x**k, k not differentiated) is asked by nobody and never named."""
-        wrt = [n.attr for n in self.order if n.op == "var"] if wrt is None else list(wrt)
-        needs = self._needs_grad(wrt)
-        values = self.forward(inputs)
-        steps = iter(self.tape(inputs, wrt))  # one step per node that is not a constant, in order
-        for i, node in enumerate(self.order):
-            if node.is_constant:
-                continue
-            step = next(steps)
-            if node.op == "var":
-                continue
-            what = f"{step.name} = {step.operation}" if step.name != f"t{step.step}" else step.operation
-            if not np.all(np.isfinite(step.value)):
-                return f"{what} is {_describe(step.value)}"
-            args = [values[self.slot[id(a)]] for a in node.args]
-            ones = np.ones_like(values[i], dtype=self.dtype)
-            for k, arg in enumerate(node.args):
-                if arg.is_constant or not needs[self.slot[id(arg)]]:
-                    continue
-                with np.errstate(all="ignore"):
-                    d = self._local_vjp(node, k, ones, values[i], args)
-                if d is not None and not np.all(np.isfinite(d)):
-                    operand = (
-                        step.operation[step.operation.index("(") + 1 : -1].split(", ")[k]
-                        if "(" in step.operation
-                        else arg.text
-                    )
-                    return f"the derivative of {what} in {operand} is {_describe(d)}"
-        return ""
+        wrt variable (all variables when None), is not finite, in words."""
+        return singular_steps.undefined_at(self, inputs, wrt)
 
-    def _forward_with(self, values: list, node_index: int, value) -> list:
-        """The forward pass again with the node at node_index given `value`."""
-        values = list(values)
-        values[node_index] = value
-        with np.errstate(all="ignore"):
-            for i, fn, args in self.program.steps:
-                if i > node_index:
-                    values[i] = fn(*[values[a] for a in args])
-        return values
+    def rounding_estimate(self, inputs: dict[str, np.ndarray]) -> float:
+        """First-order estimate of the rounding error in f itself: ε·Σ|v·v̄|, at least ε·|f|."""
+        return rounding.rounding_estimate(self, inputs)
+
+    def hazards(self, inputs: dict[str, np.ndarray], derivative_only: bool = False) -> list[tuple[float, str]]:
+        """(relative-error amplification, why) for each step that amplifies rounding;
+        derivative_only: just the steps whose local derivative rule loses digits."""
+        return rounding.hazards(self, inputs, derivative_only)
 
     def blame(
         self,
@@ -324,163 +219,18 @@ class ChainRule:
         work: float = 5e7,
         seconds: float | None = None,
     ) -> list[Blame]:
-        """For each hazardous step (a primitive whose `hazard` is not None at the point), the
-        absolute error its rounding in this engine's dtype can put in each gradient element.
-
-        point: the problem's point (float64); the hazards are judged at it in this dtype,
-        the gradient's response in `wide` (long double), where the steps that lose digits
-        here keep them: the element's error bound is ρ = min(amplification × ε, 1), the
-        step's relative error, carried to the gradient two ways:
-        - a hazard in the local derivative (σ(1-σ)): every path through the step is scaled
-          by it, so the element's error is ρ × the part of ∂f/∂x that flows through the
-          step, a reverse pass begun at the step (`contributions`), its adjoint weighted;
-        - a hazard in the value (a - b cancels, exp overflows): the value v is off by up to
-          δ = amplification × ε × |v| in this dtype (for a - b: ε(|a| + |b|), which can be far
-          more than v itself), or by what it is off here against the wide pass, if that is
-          more (an a - b that is exactly 0 here: its amplification is infinite, its error the
-          wide value). That moves every local derivative computed from v, whether or not x's
-          adjoint path crosses the step (∂(x·(y-1))/∂x is y - 1): the element's error is how far
-          the wide gradient moves when v is set to v ± δ, the larger of the two; a gradient
-          made not finite by it (exp overflowed here) is an error of inf.
-        The amplification is per element of the step, so a step only one element of which lost
-        its digits blames only the gradient elements that element reaches; an exactly-0 step
-        with nothing reaching an element puts 0 there, never NaN.
-
-        floor: steps whose ρ is below it are left out; limit: the most steps (by
-        amplification) analysed; work: a bound on the element-passes spent (every node's
-        elements, once per pass): past it, and past `seconds`, no more steps are analysed
-        (a problem too large for the three passes alone gets none). Sorted by amplification,
-        largest first."""
-        wrt = list(wrt)
-        deadline = None if seconds is None else time.monotonic() + seconds
-        cost = float(sum(max(1, math.prod(n.shape)) for n in self.order))
-        spent = 3 * cost  # this forward pass, and the wide one forward and backward
-        if spent + cost > work:  # not even one step could be analysed
-            return []
-        eps = float(np.finfo(self.dtype).eps)
-        values = self.forward(point_in(point, self.dtype))
-        needs = self._needs_grad(wrt)
-        slot = self.slot
-        steps = []
-        with np.errstate(all="ignore"):
-            for i, node in enumerate(self.order):
-                prim = PRIMITIVES.get(node.op)
-                if node.is_constant or prim is None or prim.hazard is None:
-                    continue
-                if prim.hazard_in == "derivative" and not needs[i]:
-                    continue  # its local derivative is on no path to a wrt variable
-                args = [values[slot[id(a)]] for a in node.args]
-                for amp, why, weight in _hazard_groups(prim, values[i], args, eps, floor):
-                    steps.append((amp, i, why, weight, prim.hazard_in))
-        if not steps:
-            return []
-        steps.sort(key=lambda s: -s[0])
+        """For each hazardous step, the absolute error its rounding can put in each gradient
+        element in this dtype (engine.blame.blame). point: the problem's point
+        (float64), judged in this dtype and carried to the gradient in `wide` (long double)."""
         paths = self if np.dtype(wide) == self.dtype else ChainRule(self.program.root, wide)
-        inputs = point_in(point, paths.dtype)
-        base = paths.forward(inputs)
-        adjoints = paths.backward(base, wrt)
-        grads = paths._grads(adjoints, inputs, wrt)
-        known = {var: np.isfinite(g) for var, g in grads.items()}
-        blames = []
-        for amp, i, why, amps, hazard_in in steps[:limit]:
-            spent += cost if hazard_in == "derivative" else 4 * cost
-            if spent > work or (deadline is not None and time.monotonic() > deadline):
-                break
-            with np.errstate(all="ignore"):
-                if hazard_in == "derivative":
-                    if adjoints[i] is None:
-                        continue
-                    weight = np.asarray(np.minimum(amps * eps, 1.0), dtype=paths.dtype)
-                    seed = np.where(weight != 0, adjoints[i] * weight, 0)
-                    moved = paths._grads(paths.backward(base, wrt, start=i, seed=seed), inputs, wrt)
-                    error = {var: np.abs(moved[var]) for var in wrt}
-                    error = {var: np.where(np.isfinite(e), e, 0) for var, e in error.items()}
-                else:
-                    v = np.asarray(base[i], dtype=paths.dtype)
-                    here = np.asarray(values[i], dtype=paths.dtype)
-                    bound = np.nan_to_num(amps * eps * np.abs(here.astype(np.float64)), nan=0.0, posinf=np.inf)
-                    seen = np.nan_to_num(np.abs(here - v), nan=0.0, posinf=np.inf)
-                    off = np.where(amps > 0, np.maximum(np.asarray(bound, paths.dtype), seen), 0)
-                    error = {var: np.zeros(np.shape(g)) for var, g in grads.items()}
-                    for sign in (1, -1):
-                        moved_value = np.asarray(v + sign * off, dtype=paths.dtype)
-                        moved_value = moved_value[()] if moved_value.ndim == 0 else moved_value
-                        moved_values = paths._forward_with(base, i, moved_value)
-                        moved = paths._grads(paths.backward(moved_values, wrt), inputs, wrt)
-                        for var in wrt:
-                            e = np.abs(moved[var] - grads[var])
-                            error[var] = np.maximum(error[var], np.where(np.isfinite(e), e, np.inf))
-            error = {
-                var: np.where(known[var], np.asarray(e, dtype=np.float64), 0.0).reshape(np.shape(grads[var]))
-                for var, e in error.items()
-            }
-            node = self.order[i]
-            blames.append(Blame(i, node.label or node.text, amp, why, hazard_in, error))
-        return blames
-
-    def hazards(self, inputs: dict[str, np.ndarray], derivative_only: bool = False) -> list[tuple[float, str]]:
-        """(relative-error amplification, why) for each step that amplifies rounding;
-        derivative_only: just the steps whose local derivative rule loses digits."""
-        values = self.forward(inputs)
-        slot = self.slot
-        found = []
-        with np.errstate(all="ignore"):
-            for i, node in enumerate(self.order):
-                prim = PRIMITIVES.get(node.op)
-                if node.is_constant or prim is None or prim.hazard is None:
-                    continue
-                if derivative_only and prim.hazard_in != "derivative":
-                    continue
-                result = prim.hazard(values[i], *[values[slot[id(a)]] for a in node.args])
-                if result is not None:
-                    amp, why = result
-                    found.append((amp, f"'{node.label or node.text}': {why}"))
-        return sorted(found, reverse=True)
-
-
-def _describe(value) -> str:
-    value = np.asarray(value, dtype=np.float64)
-    bad = value[~np.isfinite(value)] if value.ndim else value.reshape(1)
-    return "not a number" if np.isnan(bad).any() else "infinite"
-
-
-def _hazard_groups(prim, ans, args: list, eps: float, floor: float) -> list[tuple[float, str, object]]:
-    """A hazardous step's elements, grouped by the order of magnitude of their amplification:
-    (the group's worst amplification, its words, amps): amps is each element's amplification,
-    0 outside the group (one number for a scalar step, or for a step that is not elementwise).
-    Elements whose relative error, amplification × ε, is below floor are left out."""
-    whole = prim.hazard(ans, *args)
-    if whole is None:
-        return []
-    amp, why = float(whole[0]), whole[1]
-    if amp * eps < floor:  # NaN goes on: an element that is NaN hides the others' amplification
-        return []
-    size = int(np.size(ans))
-    if size == 1 or prim.kind != "elementwise":
-        return [] if math.isnan(amp) else [(amp, why, amp)]
-    shape = np.shape(ans)
-    flat_ans = np.asarray(ans).ravel()
-    flat_args = [np.broadcast_to(np.asarray(a), shape).ravel() for a in args]
-    amps = np.zeros(size)
-    stack, calls = [(0, size, amp)], 0
-    while stack:
-        lo, hi, a = stack.pop()
-        if hi - lo == 1 or calls >= BISECTIONS or a * eps < floor:
-            amps[lo:hi] = 0.0 if math.isnan(a) else a
-            continue
-        mid = (lo + hi) // 2
-        for part in (slice(lo, mid), slice(mid, hi)):
-            found = prim.hazard(flat_ans[part], *[f[part] for f in flat_args])
-            calls += 1
-            stack.append((part.start, part.stop, 0.0 if found is None else float(found[0])))
-    keep = amps * eps >= floor
-    keep &= amps > 0
-    decade = np.where(np.isinf(amps), np.inf, np.floor(np.log10(np.where(keep, amps, 1.0))))
-    groups = []
-    for d in sorted(set(decade[keep].tolist()), reverse=True):
-        mask = keep & (decade == d)
-        found = prim.hazard(flat_ans[mask], *[f[mask] for f in flat_args])
-        if found is None:
-            continue
-        groups.append((float(found[0]), found[1], np.where(mask, amps, 0.0).reshape(shape)))
-    return groups
+        return _blame.blame(
+            self,
+            paths,
+            point_in(point, self.dtype),
+            point_in(point, paths.dtype),
+            wrt,
+            floor=floor,
+            limit=limit,
+            work=work,
+            seconds=seconds,
+        )

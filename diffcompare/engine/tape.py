@@ -1,7 +1,10 @@
-"""The chain-rule tape as text: one table that every view shows (the terminal's
-`explain`, report.html), and the one way a float is written for people.
+"""The chain-rule tape: its steps, as the engine records them, and as text, in one table
+that every view shows (the terminal's `explain`, report.html), with the one way a float is
+written for people.
 
-A number is written to its last digit, as the shortest text that reads back as
+A step knows its node and its operands' names (what the analyses that speak of steps use:
+"the derivative of log(t1) in t1 is infinite"); its text is derived from them, never read
+back. A number is written to its last digit, as the shortest text that reads back as
 the same float: σ(32) is 0.9999999999999873, and printing it as 1 would hide the
 very saturation the tape is read for; a backend's value and the reference in a
 report are compared digit by digit.
@@ -10,6 +13,7 @@ report are compared digit by digit.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -18,6 +22,58 @@ TAPE_HOW_TO_READ = (
     "Read bottom-up: each adjoint is the sum, over the steps that use this one, of their "
     "adjoint × their local derivative. The inputs' adjoints are the gradient."
 )
+
+
+@dataclass
+class TapeStep:
+    step: int
+    name: str
+    operation: str
+    value: np.ndarray
+    operands: tuple[str, ...]  # each operand's name on the tape (a constant as written)
+    derivatives: tuple[np.ndarray | None, ...]  # ∂step/∂operand, None for a constant or where it has none
+    adjoint: np.ndarray | None  # ∂f/∂step; None where f does not depend on it
+    node: int  # its node's position in ChainRule.order
+
+    @property
+    def local(self) -> list[tuple[str, np.ndarray]]:
+        """(operand name, ∂step/∂operand) for each operand that has one."""
+        return [(name, d) for name, d in zip(self.operands, self.derivatives) if d is not None]
+
+
+def record(engine, values: list, adjoints: list, wrt: list[str]) -> list[TapeStep]:
+    """One step per node of engine.order that is not a constant, from the node values and
+    adjoints of one pass of `engine` (a ChainRule). Steps are named by their let name, a
+    variable's own name or t1, t2 …, and each operand is shown by its step's name."""
+    names: dict[int, str] = {}
+    steps: list[TapeStep] = []
+    for i, node in enumerate(engine.order):
+        if node.is_constant:
+            names[i] = node.text
+            continue
+        number = len(steps) + 1
+        names[i] = node.attr if node.op == "var" else node.label or f"t{number}"
+        operands = tuple(names[engine.slot[id(a)]] for a in node.args)
+        derivatives: list[np.ndarray | None] = [None] * len(node.args)
+        if node.op == "var":
+            operation = "input" + (" (held constant)" if node.attr not in wrt else "")
+        elif node.op == "index":
+            operation = f"{operands[0]}{node.text[node.text.rindex('[') :]}"
+        else:
+            operation = f"{node.op}({', '.join(operands)})"
+        if node.op != "var":
+            args = [values[engine.slot[id(a)]] for a in node.args]
+            ones = np.ones_like(values[i], dtype=engine.dtype)
+            with np.errstate(all="ignore"):
+                for k, arg in enumerate(node.args):
+                    if arg.is_constant:
+                        continue
+                    d = engine.local_vjp(node, k, ones, values[i], args)
+                    derivatives[k] = None if d is None else np.asarray(d)
+        steps.append(
+            TapeStep(number, names[i], operation, np.asarray(values[i]), operands, tuple(derivatives), adjoints[i], i)
+        )
+    return steps
 
 
 def exact_text(value, nan: str = "nan") -> str:

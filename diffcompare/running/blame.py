@@ -95,7 +95,6 @@ class Explainer:
         return engine.blame(problem.point, list(problem.wrt), floor=exact_rtol(dtype) / 100, seconds=self.seconds)
 
     def _messages(self, blames: list[Blame], dtype: str, var: str, error: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        eps = float(np.finfo(dtype).eps)
         n = rows.size
         estimates = np.stack([np.asarray(b.error[var], dtype=np.float64).ravel() for b in blames])  # steps × elements
         with np.errstate(all="ignore"):
@@ -103,7 +102,7 @@ class Explainer:
             explains = np.where(finite, estimates >= self.share * error, False)
             # A value that is not finite (abs_error inf) is explained only by a step that loses
             # all its digits and that the element depends on.
-            total = np.array([b.relative_error(eps) >= 1 for b in blames])[:, None]
+            total = np.array([b.relative >= 1 for b in blames])[:, None]
             explains |= ~finite & total & (estimates > 0)
         explains &= rows & (estimates > 0)
         # One entry per step (a step may be several Blames, one per order of magnitude): its largest.
@@ -137,11 +136,7 @@ class Explainer:
             for _ in range(chosen.shape[0]):
                 c, k = divmod(c, base)
                 key.insert(0, k - 1)
-            parts = [
-                f"'{blames[k].step}': {blames[k].why} ({_size_words(blames[k].relative_error(eps))})"
-                for k in key
-                if k >= 0
-            ]
+            parts = [f"'{blames[k].step}': {blames[k].why} ({_size_words(blames[k].relative)})" for k in key if k >= 0]
             texts.append(f"likely cause in {dtype}: " + "; ".join(parts))
         messages[named] = np.asarray(texts, dtype=object)[np.asarray(inverse).ravel()]
         return messages
