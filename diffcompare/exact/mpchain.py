@@ -29,7 +29,7 @@ import mpmath
 import numpy as np
 import sympy
 
-from diffcompare.engine.chainrule import kink_steps
+from diffcompare.engine.chainrule import kink_steps, unbroadcast
 from diffcompare.exact.numeric import MPMATH, Plan, object_array
 from diffcompare.lang.ir import Node, topo_order
 from diffcompare.lang.primitives import PRIMITIVES, native
@@ -98,14 +98,12 @@ def _apply(fn, arrays, deadline) -> np.ndarray:
 
 
 def _unbroadcast(g, shape: tuple[int, ...]) -> np.ndarray:
-    """engine.chainrule.unbroadcast for object arrays: sum an adjoint back to an operand's shape."""
+    """engine.chainrule.unbroadcast on an object array: summed to an operand's shape. The
+    leading axes it drops are kept as 1s and reshaped away, since the sum of a whole 1-d
+    object array is a bare mpf, not an array (numeric.object_array)."""
     g = object_array(g)
-    while g.ndim > len(shape):
-        g = object_array(g.sum(axis=0))
-    for axis, size in enumerate(shape):
-        if size == 1 and g.shape[axis] != 1:
-            g = object_array(g.sum(axis=axis, keepdims=True))
-    return np.broadcast_to(g, shape) if g.shape != shape else g
+    ones = (1,) * max(0, g.ndim - len(shape))
+    return unbroadcast(g, ones + tuple(shape)).reshape(shape)
 
 
 def _div(a, b):
