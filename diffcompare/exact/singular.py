@@ -6,14 +6,19 @@ unselected branch of a where. And a step can sit on a kink in float64 while the 
 point is a hair away from it. So wherever the exact chain rule does not give a finite
 number, or a non-smooth step sits exactly on its kink, the element is decided from f
 alone: its one-sided derivatives in that element (only the differentiated variables;
-data and constants are not differentiated), from exact difference quotients in mpmath
-at steps 2⁻⁸⁰, 2⁻¹⁰⁰ and 2⁻¹²⁰ (times max(1, |x|)), Richardson-extrapolated. Three
+data and constants are not differentiated), by the one-sided chain rule where it decides
+and else by difference quotients walked down to the kink's own scale (exact.onesided,
+whose docstring gives the rule that tells a steep side from an infinite one). Three
 honest outcomes, and one more:
 
 - `kink`: both sides exist and differ (relative 1e-20). Every backend's value is shown
-  with the left and right derivatives and which of them (if any) it returned.
-- `undefined`: f is not finite here, or a side is infinite or has no limit: f is not
-  differentiable, and no backend's value is wrong or right.
+  with the left and right derivatives and which of them (if any) it returned, that side
+  rounded to the row's dtype. The message names the steps at their kinks whose own
+  one-sided derivatives in this element differ (abs(x) in x; not abs(x ** 2), which is
+  flat there, nor abs(x) in the row of y), and where none does (the cone sqrt(Σx²) at 0),
+  says only that f is not differentiable in that element.
+- `undefined`: f is not finite here, or a side is infinite, has no limit, or does not
+  exist: f is not differentiable, and no backend's value is wrong or right.
 - differentiable: both sides exist and agree. The reference is that derivative, and
   the element is judged as any other: a backend's NaN or inf is a `disagree`, whose
   message names the step where the chain rule broke (the classic AD failure).
@@ -35,15 +40,15 @@ import numpy as np
 from diffcompare.engine.chainrule import ChainRule, point_in
 from diffcompare.exact.budget import ExactLimit
 from diffcompare.exact.mpchain import MpChainRule, exact_inputs, is_finite, kink_distance
+from diffcompare.exact.onesided import OneSided, equal
 from diffcompare.exact.reference import split
 from diffcompare.lang.ir import element_label
 from diffcompare.lang.primitives import PRIMITIVES
 
-STEPS = (80, 100, 120)  # the difference quotients' steps, 2^-p · max(1, |x|)
-EQUAL_SIDES = mpmath.mpf(10) ** -20  # relative: the sides' own error is O(2^-180)
 MAX_ONE_SIDED = 256  # elements given one-sided derivatives; past it, the element-free verdict
 EXACT_KINKS = 10_000  # point elements up to which the exact forward pass always looks for kinks
 ALL = None  # the index key of a Singular that covers every element of its variable
+ULPS = 4  # a value within this many of its dtype's spacing of a side is that side
 
 
 @dataclass
@@ -53,10 +58,12 @@ class Singular:
     left: float | None = None
     right: float | None = None
 
-    def message_for(self, value: float) -> str:
+    def message_for(self, value: float, dtype: str = "float64") -> str:
+        """The message for a row whose value is `value` in `dtype`: at a kink, which side (as
+        that dtype holds it) the value is."""
         if self.verdict != "kink":
             return self.message
-        sides = [name for name, side in (("left", self.left), ("right", self.right)) if side == value]
+        sides = [name for name, side in (("left", self.left), ("right", self.right)) if _is_side(value, side, dtype)]
         if sides:
             which = "the " + " and ".join(sides) + " derivative"
         elif np.isfinite(value) and min(self.left, self.right) < value < max(self.left, self.right):
@@ -71,72 +78,43 @@ class Singular:
         return self.verdict in ("kink", "undefined")
 
 
-@dataclass
-class Side:
-    value: object = None  # mpf: the one-sided derivative, where it exists
-    why: str = ""  # where it does not: "is infinite", "has no limit", "is not finite"
+def _is_side(value: float, side: float | None, dtype: str) -> bool:
+    """value is side as dtype holds it: side rounded to dtype, give or take ULPS of that dtype's
+    spacing there (float32(0.1) is the side 0.1). A side past the dtype's range is no value's."""
+    if side is None or not np.isfinite(value):
+        return False
+    kind = np.dtype(dtype).type if dtype in ("float32", "float64") else np.float64
+    with np.errstate(over="ignore"):
+        rounded = kind(side)
+    if not np.isfinite(rounded):
+        return False
+    return abs(kind(value) - rounded) <= ULPS * np.spacing(abs(rounded))
 
 
-def _richardson(d1, d2, h1, h2):
-    """The limit of D(h) = c + k·h from two steps: exact for the linear term."""
-    return (d2 * h1 - d1 * h2) / (h1 - h2)
+def _elements(masks: dict, wrt: list[str]) -> list[tuple[str, tuple]]:
+    """(variable, index) for every element where masks[variable] is True."""
+    return [
+        (var, tuple(int(i) for i in index))
+        for var in wrt
+        for index in (zip(*np.nonzero(masks[var])) if np.ndim(masks[var]) else ([()] if masks[var] else []))
+    ]
 
 
-def _side(quotients: list, steps: list) -> Side:
-    """A one-sided derivative from difference quotients at shrinking steps."""
-    if not all(is_finite(q) for q in quotients):
-        return Side(why="does not exist (f is not a finite real number on that side)")
-    d1, d2, d3 = quotients
-    if d1 == d2 == d3:
-        return Side(d3)
-    l12 = _richardson(d1, d2, steps[0], steps[1])
-    l23 = _richardson(d2, d3, steps[1], steps[2])
-    if abs(l12 - l23) <= mpmath.mpf(10) ** -9 * max(abs(l12), abs(l23)):
-        return Side(l23)
-    ratio = mpmath.mpf(2) ** -9
-    if abs(d3) <= ratio * abs(d2) and abs(d2) <= ratio * abs(d1):
-        return Side(mpmath.mpf(0))  # shrinks like |h|^a, a ≥ ½: a flat side (x·|x|^½ at 0)
-    if abs(d3) > 2 * abs(d2) > 4 * abs(d1):
-        return Side(why="is infinite")
-    return Side(why="has no limit")
+def _not_finite_in_float(engine, values: list, wrt: list[str], shapes: dict) -> dict:
+    """{variable: mask} of the elements whose float64 chain rule (as written) is not finite."""
+    adjoints = engine.backward(values, wrt)
+    masks = {var: np.zeros(shapes[var], dtype=bool) for var in wrt}
+    with np.errstate(all="ignore"):
+        for node, adjoint in zip(engine.order, adjoints):
+            if node.op == "var" and node.attr in masks and adjoint is not None:
+                masks[node.attr] = ~np.isfinite(np.broadcast_to(adjoint, shapes[node.attr]))
+    return masks
 
 
-class OneSided:
-    """Exact one-sided derivatives of f in single elements of the differentiated variables."""
-
-    def __init__(self, problem, digits: int, deadline=None):
-        self.engine = MpChainRule(problem.function, problem.wrt)
-        self.point = exact_inputs(problem.point)
-        self.digits = digits
-        self.deadline = deadline
-        self.f0 = self.engine.value(self.point, digits, deadline)
-
-    def sides(self, var: str, index: tuple) -> tuple[Side, Side]:
-        out = []
-        with mpmath.workdps(self.digits):
-            x = self.point[var][index]
-            scale = max(mpmath.mpf(1), abs(x))
-            for sign in (-1, 1):
-                steps, quotients = [], []
-                for p in STEPS:
-                    h = sign * scale * mpmath.mpf(2) ** -p
-                    shifted = dict(self.point)
-                    shifted[var] = self.point[var].copy()
-                    shifted[var][index] = x + h
-                    value = self.engine.value(shifted, self.digits, self.deadline)
-                    with mpmath.workdps(self.digits):
-                        quotients.append((value - self.f0) / h if is_finite(value) else mpmath.nan)
-                    steps.append(h)
-                out.append(_side(quotients, steps))
-        return out[0], out[1]
-
-
-def _equal(left, right) -> bool:
-    return left == right or abs(left - right) <= EQUAL_SIDES * max(abs(left), abs(right))
-
-
-def _number(value) -> float:
-    return float(value) if is_finite(value) else float("nan")
+def _at_kinks(nodes: list) -> str:
+    """The steps at their kinks, in words: "'abs(x)' is at 0, where it is not differentiable"."""
+    words = " and ".join(f"'{node.text}' is at {PRIMITIVES[node.op].kink_words}" for node in nodes)
+    return words + (", where it is not differentiable" if len(nodes) == 1 else ", where they are not differentiable")
 
 
 def judged_on_f(problem, reference, deadline=None):
@@ -147,53 +125,41 @@ def judged_on_f(problem, reference, deadline=None):
     found: dict[tuple[str, tuple | None], Singular] = {}
     engine = ChainRule(problem.function, "float64")
     inputs = point_in(problem.point, "float64")
+    # What the float64 chain rule says: one forward pass for its kinks and its gradient, and
+    # the first step where it breaks, each asked once.
+    floats = engine.forward(inputs)
+    breaks = engine.undefined_at(inputs, problem.wrt)
+    exact = MpChainRule(problem.function, problem.wrt)
+    in_float = exact.kinks(floats)
     # A long-double reference taken for want of the exact one says why its infinities may be overflow.
     because = (
         f" (the reference is the long-double chain rule: {reference.why})" if reference.kind == "longdouble" else ""
     )
     if not reference.function_defined:
-        where = engine.undefined_at(inputs, problem.wrt)
-        message = "f is not finite at this point" + (f": {where}" if where else "") + because
+        message = "f is not finite at this point" + (f": {breaks}" if breaks else "") + because
         return reference, {(var, ALL): Singular("undefined", message) for var in problem.wrt}
-    for var, mask in reference.unsettled.items():
-        for index in zip(*np.nonzero(mask)) if mask.ndim else ([()] if mask else []):
-            index = tuple(int(i) for i in index)
-            found[(var, index)] = Singular("unsettled", str(reference.notes[var][index]))
-    broken = [
-        (var, tuple(int(i) for i in index))
-        for var in problem.wrt
-        for index in (
-            zip(*np.nonzero(~reference.defined[var]))
-            if reference.defined[var].ndim
-            else ([()] if not reference.defined[var] else [])
-        )
-    ]
+    for var, index in _elements(reference.unsettled, list(reference.unsettled)):
+        found[(var, index)] = Singular("unsettled", str(reference.notes[var][index]))
+    broken = _elements({var: ~reference.defined[var] for var in problem.wrt}, problem.wrt)
+    where = breaks if broken else ""
     if reference.kind == "longdouble":
-        return reference, _past_exact(
-            problem, reference, engine, inputs, broken, found, because, "past the exact reference's reach"
-        )
+        reason = "past the exact reference's reach"
+        return reference, _past_exact(reference, in_float, problem.wrt, broken, found, where, because, reason)
 
-    exact = MpChainRule(problem.function, problem.wrt)
-    digits = reference.digits + 50  # the quotients' cancellation, 2^-120, on top of what f needed
-    in_float = exact.kinks(engine.forward(inputs))
+    digits = reference.digits + 50  # the quotients' cancellation at their first steps, on top of what f needed
     # SymPy may write f otherwise (sqrt(x**2) is Abs(x) to it, whose derivative at 0 it calls 0):
     # wherever the chain rule as written breaks in float64, f itself is asked too.
-    with np.errstate(all="ignore"):
-        as_written = engine.gradient(inputs, problem.wrt)
-    candidates = list(broken) + [
-        (var, tuple(int(i) for i in index))
-        for var in problem.wrt
-        for index in np.ndindex(problem.point[var].shape)
-        if not np.isfinite(np.asarray(as_written[var])[index]) and (var, tuple(int(i) for i in index)) not in broken
-    ]
-    on_kink, rounding, notes = [], [], {}
+    shapes = {var: problem.point[var].shape for var in problem.wrt}
+    as_written = _elements(_not_finite_in_float(engine, floats, problem.wrt, shapes), problem.wrt)
+    candidates = list(dict.fromkeys(broken + as_written))
+    on_kink, rounding, notes, values = [], [], {}, None
     # The exact forward pass finds kinks that float64 rounding moved off; past EXACT_KINKS
     # elements it runs only where float64 sees a kink or a chain rule breaks.
     if problem.size <= EXACT_KINKS or in_float or candidates:
         try:
             values = exact.forward(exact_inputs(problem.point), digits, deadline)
         except ExactLimit as exc:
-            return reference, _past_exact(problem, reference, engine, inputs, broken, found, because, str(exc))
+            return reference, _past_exact(reference, in_float, problem.wrt, broken, found, where, because, str(exc))
         on_kink = exact.kinks(values)
         exact_nodes = {id(node) for node, _, _ in on_kink}
         rounding = [item for item in in_float if id(item[0]) not in exact_nodes]
@@ -207,27 +173,20 @@ def judged_on_f(problem, reference, deadline=None):
             for var in problem.wrt
         }
     if on_kink:
-        taken = set(candidates)
-        candidates += [
-            (var, tuple(int(i) for i in index))
-            for var in problem.wrt
-            for index in np.ndindex(problem.point[var].shape)
-            if (var, tuple(int(i) for i in index)) not in taken
-        ]
-    where = engine.undefined_at(inputs, problem.wrt) if broken else ""
-    kink_text = ""
-    if on_kink:
-        node = on_kink[0][0]
-        kink_text = f"'{node.text}' is at {PRIMITIVES[node.op].kink_words}, where it is not differentiable"
+        every = _elements({var: np.ones(shapes[var], dtype=bool) for var in problem.wrt}, problem.wrt)
+        candidates = list(dict.fromkeys(candidates + every))
+    # Without one-sided derivatives (too many elements, or past the deadline) the first kink
+    # stands for all: it is not known which element it kinks along.
+    kink_text = _at_kinks([on_kink[0][0]]) if on_kink else ""
     limits: dict[tuple[str, tuple], object] = {}
     try:
         if len(candidates) > MAX_ONE_SIDED:
             raise ExactLimit(f"{len(candidates)} elements are past the {MAX_ONE_SIDED} given one-sided derivatives")
-        sided = OneSided(problem, digits, deadline) if candidates else None
+        sided = OneSided(exact, exact_inputs(problem.point), values, digits, deadline) if candidates else None
         for var, index in candidates:
             if (var, index) in found:
                 continue
-            left, right = sided.sides(var, index)
+            left, right, kinked = sided.sides(var, index)
             label = element_label(var, index)
             if left.value is None or right.value is None:
                 failed = [
@@ -236,30 +195,45 @@ def judged_on_f(problem, reference, deadline=None):
                     if s.value is None
                 ]
                 text = f"f is not differentiable in {label} here: " + " and ".join(failed)
-                text += f"; {kink_text}" if kink_text else ""
+                text += f"; {_at_kinks(kinked)}" if kinked else ""
                 text += f"; the chain rule breaks: {where}" if where and (var, index) in broken else ""
                 found[(var, index)] = Singular("undefined", text)
-            elif not _equal(left.value, right.value):
+            elif not equal(left.value, right.value):
                 lv, rv = _number(left.value), _number(right.value)
-                ltext, rtext = _apart(lv, rv)
-                text = f"kink: {kink_text or 'f'}; left derivative {ltext}, right derivative {rtext}"
-                found[(var, index)] = Singular("kink", text, lv, rv)
+                ltext, rtext = _apart(left.value, right.value)
+                at = _at_kinks(kinked) if kinked else f"f is not differentiable in {label} here"
+                found[(var, index)] = Singular(
+                    "kink", f"kink: {at}; left derivative {ltext}, right derivative {rtext}", lv, rv
+                )
             elif (var, index) in broken:
                 limits[(var, index)] = right.value
     except ExactLimit as exc:
         _fill_unsided(problem, broken, found, kink_text, where, f"its one-sided derivatives are not computed: {exc}")
     reference = _with_limits(reference, limits, notes, where)
-    return dataclasses.replace(reference, breaks=where or engine.undefined_at(inputs, problem.wrt)), found
+    return dataclasses.replace(reference, breaks=breaks), found
 
 
-def _apart(left: float, right: float) -> tuple[str, str]:
+def _number(value) -> float:
+    return float(value) if is_finite(value) else float("nan")
+
+
+def _apart(left, right) -> tuple[str, str]:
     """Both sides with the fewest digits (at least 6) that show them different: sides of
-    -2191766413.87 and -2191766413.85 are not "-2.19177e+09" twice."""
+    -2191766413.87 and -2191766413.85 are not "-2.19177e+09" twice, nor a side of 1e600
+    "inf"."""
     for digits in range(6, 18):
-        a, b = f"{left:.{digits}g}", f"{right:.{digits}g}"
+        a, b = _text(left, digits), _text(right, digits)
         if a != b:
             return a, b
-    return repr(left), repr(right)
+    return _text(left, 17), _text(right, 17)
+
+
+def _text(value, digits: int) -> str:
+    """An exact side as float64 prints it, or as mpmath does where float64 cannot hold it."""
+    number = float(value)
+    if value != 0 and not np.finfo(np.float64).tiny <= abs(number) < np.inf:
+        return mpmath.nstr(value, digits)
+    return f"{number:.{digits}g}"
 
 
 def _kink_args(node):
@@ -276,17 +250,15 @@ def _fill_unsided(problem, broken, found, kink_text, where, reason):
             found.setdefault((var, ALL), Singular("kink", f"kink: {kink_text}; {reason}"))
 
 
-def _past_exact(problem, reference, engine, inputs, broken, found, because, reason: str):
+def _past_exact(reference, in_float: list, wrt: list[str], broken, found, where: str, because, reason: str):
     """Past the exact side's reach (a long-double reference): the chain rule's verdicts, said so."""
-    where = engine.undefined_at(inputs, problem.wrt) if broken else ""
     for var, index in broken:
         note = reference.notes[var][index]
         text = f"∂f/∂{element_label(var, index)} is {note} at this point" + (f": {where}" if where else "")
         found[(var, index)] = Singular("undefined", text + (because if note == "not finite" else ""))
-    kinks = engine.kinks(inputs, problem.wrt)
-    if kinks:
-        message = f"kink: {kinks[0]}; its one-sided derivatives are not computed: {reason}"
-        for var in problem.wrt:
+    if in_float:
+        message = f"kink: {_at_kinks([in_float[0][0]])}; its one-sided derivatives are not computed: {reason}"
+        for var in wrt:
             found.setdefault((var, ALL), Singular("kink", message))
     return found
 

@@ -220,7 +220,7 @@ def _cell_blocks(problem, name, backend, dtype, reference, singular, failure, ex
             verdict, message = verdict.copy(), message.copy()
             for flat, item in special:
                 verdict[flat] = item.verdict
-                message[flat] = item.message_for(values[flat])
+                message[flat] = item.message_for(values[flat], dtype)  # the side as this dtype holds it
                 if item.replaces_numbers:
                     for column in ("reference", "abs_error", "rel_error", "digits", "ulps"):
                         numbers[column][flat] = np.nan
