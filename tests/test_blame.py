@@ -10,8 +10,10 @@ from conftest import PROBLEMS
 
 from diffcompare.engine.chainrule import ChainRule, point_in
 from diffcompare.exact.truth import truth_of
+from diffcompare.lang.primitives import PRIMITIVES
 from diffcompare.running.blame import Explainer
 from diffcompare.running.verdicts import judge_cell
+from diffcompare.spec.files import load_file
 from diffcompare.spec.problem import build_problem
 
 
@@ -60,12 +62,14 @@ def test_contributions_through_a_cut_add_up_to_the_gradient():
 
 
 def test_infinite_amplification_times_no_effect_is_zero_not_nan():
-    # x - 1.0 is exactly 0 (amplification inf), and nothing in the gradient moves with it:
-    # d/dx cos(x - 1) at 0 is -sin(0); its error is 0, not inf × 0.
+    # In float32 x = 1 + 5e-8 rounds to 1: x - 1.0 is exactly 0 (amplification inf, all
+    # digits lost), and nothing in the gradient moves with it: d/dx of 2(x - 1) + x is 3
+    # whatever x - 1 is; its error is 0, not inf × 0.
     # (floor: the sum's amplification, 1, is not a hazard worth analysing.)
-    blames = ChainRule(problem("cos(x - 1.0) + x", {"x": 1.0}).function, "float32").blame({"x": 1.0}, ["x"], 1e-6)
+    p = problem("(x - 1.0) * 2 + x", {"x": 1 + 5e-8})
+    blames = ChainRule(p.function, "float32").blame(p.point, ["x"], 1e-6)
     assert [b.step for b in blames] == ["x - 1.0"] and blames[0].amplification == np.inf
-    assert blames[0].error["x"] == 0.0
+    assert blames[0].relative == 1 and blames[0].error["x"] == 0.0
     # sigmoid saturated (σ(1-σ) all digits lost in float32), but its adjoint is y = 0.
     p = problem("sigmoid(20 * x) * y", {"x": 2.0, "y": 0.0})
     blames = ChainRule(p.function, "float32").blame(p.point, ["x", "y"])
@@ -165,6 +169,169 @@ def test_a_hazard_far_below_the_error_seen_is_not_blamed():
     # The same step does account for an error of its own size.
     message = explainer(p, "float64", "w", np.array([1e-7 * exact]), verdict)[0]
     assert step_of(message) == ["sigmoid(w * x + b)"] and "up to ≈1e-07 relative error" in message
+
+
+# --- a hazard counts only where a rounding reaches it --------------------------------------
+#
+# The reference is computed at the exact binary value of the float64 point, with the float64
+# constants. In float64 an input is that number itself; in float32 it is rounded unless float32
+# holds it. a ± b and sin/cos are correctly rounded: they amplify only a rounding their
+# operands carry (Primitive.hazard_of == "operands").
+
+PI = 3.141592653589793
+ARGUMENT_HAZARDS = sorted(n for n, p in PRIMITIVES.items() if p.hazard_of == "operands" and p.arity == 1)
+
+
+def blamed_steps(function: str, point: dict, dtype: str) -> dict[str, float]:
+    """step -> its relative error, for the steps the analysis finds a rounding reaching."""
+    p = problem(function, point)
+    return {b.step: b.relative for b in ChainRule(p.function, dtype).blame(p.point, p.wrt, floor=1e-6)}
+
+
+def test_argument_hazards_are_declared_for_sin_and_cos():
+    assert ARGUMENT_HAZARDS == ["cos", "sin"]
+
+
+@pytest.mark.parametrize("prim", ARGUMENT_HAZARDS)
+@pytest.mark.parametrize(
+    ("function", "point", "dtype", "rounded"),
+    [
+        ("{}(x)", {"x": PI}, "float64", False),  # the point itself
+        ("{}(x)", {"x": PI}, "float32", True),  # float32's π is 3.1415927
+        ("{}(x)", {"x": 1e16}, "float64", False),  # 10^16 = 2^16·5^16: float64 holds it
+        ("{}(x)", {"x": 1e16}, "float32", True),
+        ("{}(x)", {"x": 2.0**53}, "float32", False),  # a power of two: float32 holds it
+        ("{}(x[0]) + x[1]", {"x": [PI, 2.0]}, "float64", False),  # a selection rounds nothing
+        ("{}(-x)", {"x": PI}, "float64", False),
+        ("{}(2 * x)", {"x": PI / 2}, "float64", False),  # exact: 2·(π/2) is float64's π
+        ("{}(1.0 / x)", {"x": 1e-16}, "float64", True),  # 1/1e-16 is rounded
+        ("{}(x * 0.1)", {"x": 10 * PI}, "float64", True),
+    ],
+)
+def test_an_argument_hazard_counts_only_where_the_argument_carries_rounding(prim, function, point, dtype, rounded):
+    function = function.format(prim)
+    step = function.split(" + ")[0]
+    found = blamed_steps(function, point, dtype)
+    if rounded:
+        assert step in found and found[step] > 1e-3
+    else:
+        assert step not in found
+
+
+@pytest.mark.parametrize(
+    ("function", "point", "noted"),
+    [
+        ("cos(x)", {"x": PI}, False),
+        ("cos(x[0]) + x[1]", {"x": [PI, 2.0]}, False),
+        ("cos(-x)", {"x": PI}, False),
+        ("cos(1.0 / x)", {"x": 1e-16}, True),
+    ],
+)
+def test_the_long_double_references_note_takes_its_inputs_as_exact(function, point, noted):
+    # ChainRule.hazards has nothing wider to measure with: the long-double engine's inputs are
+    # the float64 point itself, a selection or negation rounds nothing, anything else is rounded.
+    p = problem(function, point)
+    engine = ChainRule(p.function, np.longdouble)
+    found = [why for _, why in engine.hazards(point_in(p.point, np.longdouble), derivative_only=True)]
+    step = function.split(" + ")[0]
+    assert any(why.startswith(f"'{step}': at an argument") for why in found) == noted
+
+
+@pytest.mark.parametrize(
+    ("function", "point", "dtype", "rounded"),
+    [
+        ("(x - y) ** 2", {"x": 1.0, "y": 1.0 + 2.0**-52}, "float64", False),  # exact (Sterbenz)
+        ("(x - y) ** 2", {"x": 1.0, "y": 1.0 + 2.0**-52}, "float32", True),  # y rounds to 1
+        ("(x - 1.0) ** 2", {"x": 1.0}, "float32", False),  # exactly 0, and rightly so
+        ("(0.1 * x - y) ** 2", {"x": 3.0, "y": 0.30000000000000004}, "float64", True),  # 0.1·x is rounded
+        ("(x + 0.1) ** 2", {"x": -0.1}, "float64", False),  # the constant is the point's own number
+    ],
+)
+def test_a_cancellation_counts_only_where_its_operands_carry_rounding(function, point, dtype, rounded):
+    step = function.split(" ** ")[0].strip("()")
+    assert (step in blamed_steps(function, point, dtype)) == rounded
+
+
+def test_a_hazard_of_the_steps_own_rounding_counts_with_exact_inputs():
+    # σ(u) is rounded whatever u is; exp(100) overflows float32 from an exact 100.
+    assert blamed_steps("sigmoid(x)", {"x": 32.0}, "float64") == {"sigmoid(x)": pytest.approx(0.017, rel=0.1)}
+    assert blamed_steps("exp(x)", {"x": 100.0}, "float32") == {"exp(x)": 1.0}
+
+
+# The published false finding and its minimal form: cos of the point ±π, beside a cancellation.
+COS_OF_INPUT = "cos(x) + (0.1 * x - 0.3141592653589793) ** 2"
+BRANIN_RESIDUAL = "x[1] - 5.1 / (4 * pi ** 2) * x[0] ** 2 + 5 / pi * x[0] - 6"
+BRANIN = f"({BRANIN_RESIDUAL}) ** 2 + 10 * (1 - 1 / (8 * pi)) * cos(x[0]) + 10"  # Branin (rcos)
+# Each element its own cause: x[0] the saturated sigmoid, x[1] the cancellation only it reaches.
+TWO_CAUSES = "sigmoid(x[0] * 20) + (0.1 * x[1] - 0.1) ** 2"
+TWO_CAUSES_NAMED = [["sigmoid(x[0] * 20)"], ["0.1 * x[1] - 0.1"]]
+
+# (function, point, dtype, each element's verdict, the steps its row names): the chain-rule
+# engine's own rows, judged against the exact reference.
+EXPLAINED = {
+    "cos-of-exact-input-float64": (
+        COS_OF_INPUT,
+        {"x": PI},
+        "float64",
+        ["disagree"],
+        [["0.1 * x - 0.3141592653589793"]],
+    ),
+    "cos-of-rounded-input-float32": (COS_OF_INPUT, {"x": PI}, "float32", ["disagree"], [["cos(x)"]]),
+    "branin-optimum-float64": (BRANIN, {"x": [PI, 2.275]}, "float64", ["disagree"] * 2, [[BRANIN_RESIDUAL]] * 2),
+    "branin-optimum-float32": (
+        BRANIN,
+        {"x": [PI, 2.275]},
+        "float32",
+        ["disagree"] * 2,
+        [["cos(x[0])"], [BRANIN_RESIDUAL]],
+    ),
+    **{
+        f"two-causes-{dtype}": (TWO_CAUSES, {"x": [1.5, 1 + 1e-12]}, dtype, ["disagree"] * 2, TWO_CAUSES_NAMED)
+        for dtype in ("float32", "float64")
+    },
+    "sin-of-rounded-large-input-float32": ("sin(x)", {"x": 1e16}, "float32", ["disagree"], [["sin(x)"]]),
+    "sin-of-exact-large-input-float64": ("sin(x)", {"x": 1e16}, "float64", ["agree"], [[]]),
+    "exp-overflow-of-exact-input": ("exp(x)", {"x": 100.0}, "float32", ["disagree"], [["exp(x)"]]),
+}
+
+
+@pytest.mark.parametrize("case", EXPLAINED)
+def test_each_row_names_the_steps_that_cause_its_error(case):
+    function, point, dtype, verdicts, named = EXPLAINED[case]
+    p = problem(function, point)
+    (var,) = p.wrt
+    _, error, verdict = chainrule_rows(p, dtype)[var]
+    assert list(verdict) == verdicts
+    messages = Explainer()(p, dtype, var, error, verdict)
+    assert [step_of(m) if m else [] for m in messages] == named
+
+
+def test_the_blame_cos_of_input_problem_names_its_true_cause():
+    (p,), errors = load_file(PROBLEMS / "blame_cos_of_input.yaml")
+    assert errors == []
+    expected = {
+        "float64": "likely cause in float64: '0.1 * x - 0.3141592653589793': a ± b cancels: the operands are "
+        "inf× larger than the result (all digits lost)",
+        "float32": "likely cause in float32: 'cos(x)': at an argument of 3.14, one rounding of the argument "
+        "moves the result and its derivative 3.6e+07× as much (all digits lost)",
+    }
+    for dtype, message in expected.items():
+        _, error, verdict = chainrule_rows(p, dtype)["x"]
+        assert list(verdict) == ["disagree"]
+        assert list(Explainer()(p, dtype, "x", error, verdict)) == [message]
+
+
+def test_an_argument_hazard_too_small_for_the_error_is_not_named():
+    # cos(3.14) in float32: 3.14 is rounded, amplified 2e3× (≈7e-5 relative): it accounts for
+    # an error of that size, not for one of 1e-2.
+    p = problem("cos(x)", {"x": 3.14})
+    (blame,) = ChainRule(p.function, "float32").blame(p.point, ["x"], floor=1e-6)
+    assert 1e-5 < blame.relative < 1e-4
+    gradient = abs(np.sin(3.14))
+    explainer, disagree = Explainer(), np.array(["disagree"], dtype=object)
+    assert explainer(p, "float32", "x", np.array([1e-2 * gradient]), disagree)[0] == ""
+    message = explainer(p, "float32", "x", np.array([1e-4 * gradient]), disagree)[0]
+    assert step_of(message) == ["cos(x)"] and "up to ≈7e-05 relative error" in message
 
 
 # --- the tape's structure --------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Blame: what the rounding at each hazardous step can do to each element of the gradient.
 
-The hazardous steps are diffcompare.engine.rounding's; here
+The hazardous steps and the rounding each amplifies are diffcompare.engine.rounding's; here
 each is carried to the gradient in a wider dtype (long double), where the steps that lose
 digits in the engine's dtype keep them. running.blame turns the estimates into the words of
 a disagreeing row.
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from diffcompare.engine.rounding import Hazard, hazards_of
+from diffcompare.engine.rounding import Hazard, hazards_of, measured_rounding, structural_rounding
 from diffcompare.lang.primitives import PRIMITIVES
 
 
@@ -27,7 +27,7 @@ class Blame:
     node: int  # the step's position in ChainRule.order
     step: str  # the step as written: its let name, or its text
     amplification: float  # the worst amplification of relative error among those elements
-    relative: float  # the step's own relative error, amplification × ε, at most 1 (all digits lost)
+    relative: float  # the step's worst relative error: amplification × the rounding that reaches it, at most 1
     why: str  # the primitive's words for it (Primitive.hazard)
     hazard_in: str  # "value" or "derivative" (Primitive.hazard_in)
     error: dict[str, np.ndarray]  # per wrt variable, its shape, float64: estimated absolute error
@@ -44,35 +44,37 @@ def blame(
     work: float = 5e7,
     seconds: float | None = None,
 ) -> list[Blame]:
-    """For each hazardous step of `engine` (a ChainRule: a primitive whose `hazard` is not None
-    at the point), the absolute error its rounding in engine's dtype can put in each gradient
-    element.
+    """For each hazardous step of `engine` (a ChainRule) that a rounding reaches, the absolute
+    error that rounding, amplified, can put in each gradient element.
 
-    inputs: the point in engine's dtype, where the hazards are judged; paths: the same
-    function in a wider dtype (long double), and wide_inputs the point in it, where the
-    gradient's response is measured and the steps that lose digits here keep them: the
-    element's error bound is ρ = min(amplification × ε, 1), the step's relative error,
+    inputs: the point in engine's dtype; paths: the same function in a wider dtype, and
+    wide_inputs the point in it (paths is engine itself where nothing is wider). The step's
+    relative error is ρ = min(amplification × rounding, 1) (engine.rounding: one ε of its own
+    for σ(1-σ), what its operands carry for a ± b and sin(x): nothing for an exact input),
     carried to the gradient two ways:
-    - a hazard in the local derivative (σ(1-σ)): every path through the step is scaled by
-      it, so the element's error is ρ × the part of ∂f/∂x that flows through the step, a
-      reverse pass begun at its operand, seeded with the step's adjoint × ρ × its local
-      derivative (`contributions`, weighted);
+    - a hazard in the local derivative (σ(1-σ), cos(x) at a rounded x): every path through the
+      step is scaled by it, so the element's error is ρ × the part of ∂f/∂x that flows through
+      the step, a reverse pass begun at its operand, seeded with the step's adjoint × ρ × its
+      local derivative; for a hazard of the operands' rounding, by the local derivative's
+      actual error, if that is more (cos'(x) at float32's π is 8.7e-8, at π -1.2e-16: the
+      derivative is off by far more than itself);
     - a hazard in the value (a - b cancels, exp overflows): the value v is off by up to
-      δ = amplification × ε × |v| in this dtype (for a - b: ε(|a| + |b|), which can be far
-      more than v itself), or by what it is off here against the wide pass, if that is
-      more (an a - b that is exactly 0 here: its amplification is infinite, its error the
-      wide value). That moves every local derivative computed from v, whether or not x's
-      adjoint path crosses the step (∂(x·(y-1))/∂x is y - 1): the element's error is how far
-      the wide gradient moves when v is set to v ± δ, the larger of the two; a gradient
+      δ = amplification × rounding × |v| in this dtype (for a - b: (|a| + |b|) × rounding,
+      which can be far more than v itself), or by what it is off here against the wide pass,
+      if that is more (an a - b that is exactly 0 here: its amplification is infinite, its
+      error the wide value). That moves every local derivative computed from v, whether or not
+      x's adjoint path crosses the step (∂(x·(y-1))/∂x is y - 1): the element's error is how
+      far the wide gradient moves when v is set to v ± δ, the larger of the two; a gradient
       made not finite by it (exp overflowed here) is an error of inf.
     The amplification is per element of the step, so a step only one element of which lost
     its digits blames only the gradient elements that element reaches; an exactly-0 step
     with nothing reaching an element puts 0 there, never NaN.
 
-    floor: steps whose ρ is below it are left out; limit: the most steps (by amplification)
-    analysed; work: a bound on the element-passes spent (every node's elements, once per
-    pass): past it, and past `seconds`, no more steps are analysed (a problem too large for
-    the three passes alone gets none). Sorted by amplification, largest first."""
+    floor: steps whose amplification × ε is below it are left out (a bound on the work, as
+    engine.rounding.hazards_of says); limit: the most steps (by ρ, then
+    amplification) analysed; work: a bound on the element-passes spent (every node's
+    elements, once per pass): past it, and past `seconds`, no more steps are analysed
+    (a problem too large for the three passes alone gets none). Sorted by ρ, largest first."""
     wrt = list(wrt)
     deadline = None if seconds is None else time.monotonic() + seconds
     cost = float(sum(max(1, math.prod(n.shape)) for n in engine.order))
@@ -80,12 +82,28 @@ def blame(
     if spent + cost > work:  # not even one step could be analysed
         return []
     values = engine.forward(inputs)
-    found = hazards_of(engine, values, floor, needs=engine.needs_grad(wrt))
+    wide: list = []  # the wide forward pass, once something needs it
+
+    def base() -> list:
+        if not wide:
+            wide.extend(paths.forward(wide_inputs))
+        return wide
+
+    if paths is engine:
+        carried = structural_rounding(engine)
+    else:
+        measured: list = []
+
+        def carried(j: int):
+            if not measured:
+                measured.append(measured_rounding(engine, values, base()))
+            return measured[0](j)
+
+    found = hazards_of(engine, values, carried, floor, needs=engine.needs_grad(wrt))
     if not found:
         return []
     found.sort(key=lambda h: (-h.relative, -h.amplification))
-    base = paths.forward(wide_inputs)
-    adjoints = paths.backward(base, wrt)
+    adjoints = paths.backward(base(), wrt)
     grads = paths.grads_of(adjoints, wide_inputs, wrt)
     known = {var: np.isfinite(g) for var, g in grads.items()}
     blames = []
@@ -99,9 +117,9 @@ def blame(
             if prim.hazard_in == "derivative":
                 if adjoints[hazard.node] is None:
                     continue
-                error = _through_derivative(engine, paths, base, adjoints, grads, hazard, wide_inputs, wrt)
+                error = _through_derivative(engine, paths, values, base(), adjoints, grads, hazard, wide_inputs, wrt)
             else:
-                error = _through_value(paths, values, base, grads, hazard, wide_inputs, wrt)
+                error = _through_value(paths, values, base(), grads, hazard, wide_inputs, wrt)
         error = {
             var: np.where(known[var], np.asarray(e, dtype=np.float64), 0.0).reshape(np.shape(grads[var]))
             for var, e in error.items()
@@ -113,16 +131,22 @@ def blame(
     return blames
 
 
-def _through_derivative(engine, paths, base, adjoints, grads, hazard: Hazard, inputs, wrt) -> dict:
+def _through_derivative(engine, paths, values, base, adjoints, grads, hazard: Hazard, inputs, wrt) -> dict:
     """The error a hazard in a local derivative puts in each element: a reverse pass begun at
-    each operand, seeded with the step's adjoint × ρ × its local derivative."""
+    each operand, seeded with the step's adjoint × (the derivative's error)."""
     i = hazard.node
     node = engine.order[i]
     needs = paths.needs_grad(wrt)
     weight = np.asarray(hazard.relatives(), dtype=paths.dtype)
     adjoint = adjoints[i]
+    group = np.where(weight != 0, adjoint, 0)  # 0, not inf × 0, outside the group
     scaled = np.where(weight != 0, adjoint * weight, 0)
     wide_args = [base[engine.slot[id(a)]] for a in node.args]
+    operands_rounding = PRIMITIVES[node.op].hazard_of == "operands"
+    if operands_rounding:
+        # The local derivative at the dtype's own operands (cos(x) at the float32 x), in the wide dtype.
+        here_args = [np.asarray(values[engine.slot[id(a)]]).astype(paths.dtype) for a in node.args]
+        here_ans = np.asarray(values[i]).astype(paths.dtype)
     error = {var: np.zeros(np.shape(g)) for var, g in grads.items()}
     for k, arg in enumerate(node.args):
         j = engine.slot[id(arg)]
@@ -131,6 +155,11 @@ def _through_derivative(engine, paths, base, adjoints, grads, hazard: Hazard, in
         seed = paths.local_vjp(node, k, scaled, base[i], wide_args)
         if seed is None:
             continue
+        if operands_rounding:
+            seen = paths.local_vjp(node, k, group, here_ans, here_args) - paths.local_vjp(
+                node, k, group, base[i], wide_args
+            )
+            seed = np.where(np.abs(seen) > np.abs(seed), seen, seed)
         moved = paths.grads_of(paths.backward(base, wrt, start=j, seed=seed), inputs, wrt)
         for var in wrt:
             e = np.abs(moved[var])

@@ -205,8 +205,9 @@ class ChainRule:
         return rounding.rounding_estimate(self, inputs)
 
     def hazards(self, inputs: dict[str, np.ndarray], derivative_only: bool = False) -> list[tuple[float, str]]:
-        """(relative-error amplification, why) for each step that amplifies rounding;
-        derivative_only: just the steps whose local derivative rule loses digits."""
+        """(relative-error amplification, why) for each step that amplifies a rounding that
+        reaches it, the inputs taken as exact; derivative_only: just the steps whose local
+        derivative rule loses digits."""
         return rounding.hazards(self, inputs, derivative_only)
 
     def blame(
@@ -219,8 +220,8 @@ class ChainRule:
         work: float = 5e7,
         seconds: float | None = None,
     ) -> list[Blame]:
-        """For each hazardous step, the absolute error its rounding can put in each gradient
-        element in this dtype (engine.blame.blame). point: the problem's point
+        """For each hazardous step that a rounding reaches, the absolute error it can put in
+        each gradient element in this dtype (engine.blame.blame). point: the problem's point
         (float64), judged in this dtype and carried to the gradient in `wide` (long double)."""
         paths = self if np.dtype(wide) == self.dtype else ChainRule(self.program.root, wide)
         return _blame.blame(

@@ -1,11 +1,24 @@
-"""Rounding on the tape: the first-order estimate of f's own rounding error, and the steps
-that amplify rounding (the primitives' hazards), found in one walk for the blame and for
-the long-double reference's note.
+"""Rounding on the tape: the first-order estimate of f's own rounding error, the rounding
+each step's value carries, and the steps that amplify it (the primitives' hazards).
+
+A hazard amplifies one of two roundings (Primitive.hazard_of):
+- the step's own ("result"): σ(u) is rounded, then σ(1-σ) cancels in 1-σ; that rounding is
+  there in every dtype, one ε (twice the unit roundoff);
+- its operands' ("operands"): a ± b and sin(x) are correctly rounded, and amplify only the
+  rounding their operands bring with them. A variable or constant is the exact reference's
+  own number (the reference is computed at the exact binary value of the float64 point, with
+  the float64 constants): exact in float64, rounded in float32 unless float32 holds it, by
+  its own rounding error. Past the inputs, a step carries one rounding (ε) where its value
+  in the dtype is not the value a wider pass gives at the same point, and none where it is
+  (x[0], -x, 2·x of exact operands).
+So cos(x) at x = π has an amplification of 2.6e16 in float64 and amplifies nothing: x is the
+point itself; in float32 the point's rounding to float32 is worth all the digits of -sin(x).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,6 +28,9 @@ from diffcompare.lang.primitives import PRIMITIVES
 # The hazard rules give the worst amplification of a whole array; an element's own is found
 # by bisection, at most this many calls per step (past it, a chunk keeps its chunk's worst).
 BISECTIONS = 256
+# Where no wider pass is had (the engine is itself long double), operations that only select,
+# or negate, an operand's value carry its rounding and add none.
+SELECTIONS = {"index", "neg"}
 
 
 @dataclass
@@ -33,19 +49,68 @@ class Hazard:
         return _relative(self.amps, self.rounding)
 
 
+def measured_rounding(engine, values: list, wide: list) -> Callable[[int], np.ndarray]:
+    """node position -> the relative rounding its value carries in engine's dtype, per element,
+    told by `wide`, the same pass in a wider dtype at the same point: an input's or constant's
+    own rounding to the dtype, exactly (the wide pass holds the float64 point itself); one ε
+    for a computed step whose value is not the wide one (it was rounded, or an operand's
+    rounding reached it: each step is charged one rounding, an earlier step's amplification
+    being that step's to explain); none where the two are equal."""
+    eps = float(np.finfo(engine.dtype).eps)
+
+    def carried(j: int) -> np.ndarray:
+        node = engine.order[j]
+        w = np.asarray(wide[j])
+        h = np.asarray(values[j]).astype(w.dtype)
+        differs = ~(h == w)  # NaN differs
+        if node.op != "var" and not node.is_constant:
+            return np.where(differs, eps, 0.0)
+        with np.errstate(all="ignore"):
+            rel = (np.abs(h - w) / np.abs(w)).astype(np.float64)
+        return np.where(differs, np.nan_to_num(rel, nan=1.0, posinf=np.inf), 0.0)
+
+    return carried
+
+
+def structural_rounding(engine) -> Callable[[int], np.ndarray]:
+    """node position -> the relative rounding its value carries, where nothing wider measures
+    it: none in the inputs and constants (taken as exact: the long-double engine's are the
+    float64 point and constants themselves), an operand's through a selection, else one ε."""
+    eps = float(np.finfo(engine.dtype).eps)
+    memo: dict[int, float] = {}
+
+    def carried(j: int) -> float:
+        if j not in memo:
+            node = engine.order[j]
+            if node.op == "var" or node.is_constant:
+                memo[j] = 0.0
+            elif node.op in SELECTIONS:
+                memo[j] = carried(engine.slot[id(node.args[0])])
+            else:
+                memo[j] = eps
+        return memo[j]
+
+    return carried
+
+
 def hazards_of(
     engine,
     values: list,
+    carried: Callable[[int], object],
     floor: float = 0.0,
     needs: list[bool] | None = None,
     derivative_only: bool = False,
 ) -> list[Hazard]:
     """Every hazardous step of engine's order (a primitive whose `hazard` is not None at
-    `values`), grouped by the order of magnitude of each element's amplification; an
-    element's relative error is its amplification × one rounding (ε). floor: elements whose
-    relative error is below it are left out. needs: which nodes depend on a differentiated
-    variable (a local-derivative hazard off every path is nobody's); derivative_only: only
-    the hazards in a local-derivative rule."""
+    `values`) that some rounding reaches, grouped by the order of magnitude of each element's
+    amplification. The relative error of an element is amplification × the rounding the
+    hazard amplifies: one ε of the step's own, or what its operands carry (`carried`, per
+    node). floor: elements whose amplification of one rounding (× ε) is below it are left
+    out, whatever rounding reaches them: a cost bound on the steps analysed, not a judgement
+    (a step that amplifies the point's rounding to float32, half an ε, by 80 still explains
+    what a later cancellation makes of it). needs: which nodes depend on a
+    differentiated variable (a local-derivative hazard off every path is nobody's);
+    derivative_only: only the hazards in a local-derivative rule."""
     eps = float(np.finfo(engine.dtype).eps)
     found = []
     with np.errstate(all="ignore"):
@@ -61,17 +126,24 @@ def hazards_of(
             whole = prim.hazard(values[i], *args)
             if whole is None or float(whole[0]) < floor / eps:  # NaN goes on: an element that is
                 continue  # NaN hides the others' amplification
-            rounding = np.asarray(eps)
+            if prim.hazard_of == "operands":
+                shape = np.shape(values[i])
+                rounding = np.zeros(shape)
+                for a in node.args:
+                    rounding = np.maximum(rounding, np.broadcast_to(carried(engine.slot[id(a)]), shape))
+            else:
+                rounding = np.asarray(eps)
             for amp, relative, why, amps in _groups(prim, whole, values[i], args, rounding, floor / eps):
                 found.append(Hazard(i, amp, relative, why, amps, rounding))
     return found
 
 
 def hazards(engine, inputs: dict[str, np.ndarray], derivative_only: bool = False) -> list[tuple[float, str]]:
-    """(relative-error amplification, why) for each step that amplifies rounding, the largest
-    first; derivative_only: just the steps whose local derivative rule loses digits."""
+    """(amplification, why) for each step that amplifies a rounding that reaches it, the
+    largest first, without a wider pass (the inputs taken as exact); derivative_only: just
+    the steps whose local derivative rule loses digits."""
     values = engine.forward(inputs)
-    found = hazards_of(engine, values, derivative_only=derivative_only)
+    found = hazards_of(engine, values, structural_rounding(engine), derivative_only=derivative_only)
     return sorted(((h.amplification, f"'{_step_text(engine, h.node)}': {h.why}") for h in found), reverse=True)
 
 

@@ -11,7 +11,9 @@ Each primitive is one declaration, in the spirit of HIPS autograd's
 - where it is not differentiable (`kink`, and `kink_words` for the messages), and a
   `hazard`: how much its forward or local-derivative rule amplifies rounding error at a
   point, which the report uses to explain a lost digit (sigmoid's σ(1-σ) at large
-  arguments, cancellation in a - b);
+  arguments, cancellation in a - b), and whose rounding it amplifies (`hazard_of`): the
+  step's own result's, or the rounding its operands carry, which is none for an operand
+  the dtype holds exactly;
 - for complex steps: whether it is analytic, and a complex-safe forward rule where the
   real one is not (`complex_forward`);
 - for reductions, the row-wise form over axis 1 of a (batch, n) array (`rows`), which the
@@ -69,6 +71,10 @@ class Primitive:
     hazard: Callable[..., tuple[float, str] | None] | None = field(default=None, repr=False)
     kink: Callable[..., np.ndarray] | None = field(default=None, repr=False)  # where not differentiable
     hazard_in: str = "value"  # the hazard is in the forward "value" or in the local "derivative" rule
+    # The rounding the hazard amplifies: the step's own ("result": σ(u) rounded, then 1-σ
+    # cancels) or its operands' ("operands": a ± b, sin of a rounded argument), which
+    # amplifies nothing where the operands are exact in the dtype.
+    hazard_of: str = "result"
     kink_words: str = "a kink"  # where the kink is, in words: "'relu(x)' is at 0"
     operator: Callable[..., Any] | None = field(default=None, repr=False)  # Python's operator (a + b)
     names: Mapping[str, Name] = field(default_factory=dict, repr=False, compare=False)  # library -> Name
@@ -239,6 +245,8 @@ def _tie_share(x, y):
 
 
 def _cancellation_hazard(ans, a, b):
+    """a ± b: relative errors δ in the operands are (|a| + |b|)/|a ± b|·δ in the result;
+    a ± b of exact operands is correctly rounded, whatever it cancels (hazard_of="operands")."""
     scale = np.abs(a) + np.abs(b)
     with np.errstate(all="ignore"):
         amp = np.where(ans != 0, scale / np.abs(ans), np.where(scale != 0, np.inf, 1.0))
@@ -282,7 +290,9 @@ def _argument_hazard(ans, x):
     """sin and cos: a rounding of x (relative ε) moves sin(x) by ε·|x·cos x| and the local
     derivative cos(x) by ε·|x·sin x|: relative ε·|x|/min(|sin x|, |cos x|) at most, past 1
     where the argument is past 1/ε (sin(1e16): the argument's last bit is worth more than
-    the result) and large near a root of either."""
+    the result) and large near a root of either. Only a rounding the argument carries is
+    amplified (hazard_of="operands"): sin and cos of an exact argument are correctly
+    rounded however large this is (cos(π) in float64, π being the point itself)."""
     x = np.asarray(x, dtype=np.float64)
     with np.errstate(all="ignore"):
         low = np.minimum(np.abs(np.sin(x)), np.abs(np.cos(x)))
@@ -354,6 +364,7 @@ _FIELDS = {
     "hazard",
     "kink",
     "hazard_in",
+    "hazard_of",
     "kink_words",
     "operator",
     "complex_forward",
@@ -408,6 +419,7 @@ PRIMITIVES: dict[str, Primitive] = _table(
         forward=np.add,
         operator=op.add,
         hazard=_cancellation_hazard,
+        hazard_of="operands",
         fuzz=True,
     ),
     elementwise(
@@ -417,6 +429,7 @@ PRIMITIVES: dict[str, Primitive] = _table(
         forward=np.subtract,
         operator=op.sub,
         hazard=_cancellation_hazard,
+        hazard_of="operands",
         fuzz=True,
     ),
     elementwise(
@@ -446,6 +459,7 @@ PRIMITIVES: dict[str, Primitive] = _table(
         lambda g, ans, x: g * np.cos(x),
         hazard=_argument_hazard,
         hazard_in="derivative",
+        hazard_of="operands",
         latex=r"\sin",
         fuzz=True,
     ),
@@ -454,6 +468,7 @@ PRIMITIVES: dict[str, Primitive] = _table(
         lambda g, ans, x: -g * np.sin(x),
         hazard=_argument_hazard,
         hazard_in="derivative",
+        hazard_of="operands",
         latex=r"\cos",
         fuzz=True,
     ),

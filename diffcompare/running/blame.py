@@ -1,9 +1,11 @@
 """Why an exact method lost digits, element by element.
 
 A hazardous step (a primitive whose `hazard` says it amplifies rounding at the point:
-σ(1-σ) at saturation, a - b that cancels, exp that overflows) explains a gradient element
-only if the element depends on it and the error it can cause there accounts for the error
-seen. The chain-rule engine (`ChainRule.blame`) estimates, for each such step, the
+σ(1-σ) at saturation, a - b that cancels, exp that overflows, sin of a large argument)
+explains a gradient element only if a rounding reaches the step (its own, or one its
+operands carry: a - b and sin(x) of exact inputs are correctly rounded however much they
+would amplify), the element depends on it, and the error it can cause there accounts for
+the error seen. The chain-rule engine (`ChainRule.blame`) estimates, for each such step, the
 absolute error its rounding in the row's dtype can put in every element of the gradient;
 here each disagreeing row is told the steps whose estimate for that element is at least a
 tenth of its observed error, the largest first, and nothing where no step accounts for it.
@@ -21,10 +23,11 @@ from diffcompare.running.verdicts import exact_rtol
 from diffcompare.spec.problem import DTYPES, Problem
 
 # A step explains an element when its estimated error there is at least this share of the
-# error seen. The estimate takes one rounding (ε, twice the unit roundoff) in the step's
-# operands or in its own result, amplified; operands carry the roundings of the steps before
-# them too (the point rounded to float32, w·x, …), a few units each, so the error seen can be
-# several times the estimate of the step that amplified it. A step whose estimate is under a
+# error seen. The estimate takes one rounding (ε, twice the unit roundoff) in the step's own
+# result, or the rounding its operands carry (the point's own rounding to float32, one ε for
+# a rounded step), amplified; operands carry the roundings of the steps before them too (w·x,
+# …), a few units each, so the error seen can be several times the estimate of the step
+# that amplified it. A step whose estimate is under a
 # tenth of the error would need ten roundings' worth upstream of it: the error is then more
 # the upstream steps' than this one's, and naming it would be a guess.
 SHARE = 0.1
