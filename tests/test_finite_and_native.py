@@ -2,10 +2,11 @@
 
 1. The batched evaluator (engine/batched.py) gives f at many perturbed points at once, with
    a leading batch axis on the perturbed variable: it must give, point by point, what the
-   one-point evaluator gives, for every primitive, every @ of 1-D and 2-D operands, every
-   index and every broadcast, whichever operands carry the batch axis.
+   one-point evaluator gives, for every primitive, every @ of 1-D, 2-D and 3-D operands,
+   every index and every broadcast, whichever operands carry the batch axis.
 2. A Python constant takes the dtype of the computation in torch and jax, where() with two
-   constant branches included (torch would make those float32 tensors).
+   constant branches or a constant condition included (torch made those float32 tensors,
+   or refused them).
 3. The error bound of central and richardson is never 0 where the values f was computed at
    carry rounding (f = 0 at the point, but not at x ± h).
 """
@@ -16,6 +17,7 @@ import itertools
 
 import jax
 import jax.numpy as jnp
+import mpmath
 import numpy as np
 import pytest
 import torch
@@ -28,6 +30,7 @@ from diffcompare.backends.torch_backend import torch_ops
 from diffcompare.engine.batched import BatchedProgram
 from diffcompare.engine.chainrule import NUMPY_OPS, numpy_constant
 from diffcompare.engine.complex import COMPLEX_OPS, non_analytic_step
+from diffcompare.exact.reference import split
 from diffcompare.lang.primitives import PRIMITIVES, matmul_shape
 from diffcompare.lang.program import Program
 from diffcompare.running.verdicts import judge_cell
@@ -48,19 +51,23 @@ def _file_problems(name: str) -> dict:
     return {p.name: p for p in problems}
 
 
-def _judged(problem, backend: str, dtype: str, truth: dict):
-    """The backend's gradient at the problem's point, each element judged against the
-    true values as the run judges it (the method's own bound, or √ε of the dtype)."""
+def _mp(value):
+    """A number or nested list as exact mpmath numbers of its float64 values (the
+    reference's point)."""
+    return [_mp(e) for e in value] if isinstance(value, list) else mpmath.mpf(float(value))
+
+
+def _judged_exactly(problem, backend: str, dtype: str, truth, var: str = "x") -> tuple:
+    """(bound, true value, Judged) of the backend's gradient in var, judged as the run
+    judges it (the method's own bound, or √ε of the dtype) against truth(the point as
+    mpmath numbers, the float64 point's exact values)."""
     loaded = registry.load(backend)
     gradient = loaded.gradient(problem, dtype)
-    verdicts = {}
-    for var, true in truth.items():
-        true = np.asarray(true, dtype=np.float64)
-        bounds = gradient.bounds.get(var)
-        verdicts[var] = judge_cell(
-            gradient.values[var], true, np.zeros_like(true), method=loaded.method, dtype=dtype, bounds=bounds
-        )
-    return gradient, verdicts
+    point = {k: v.tolist() for k, v in problem.point.items()}
+    true = np.ravel(np.array(truth({k: _mp(v) for k, v in point.items()}), dtype=object))
+    hi, lo = (np.array([split(v)[i] for v in true]) for i in (0, 1))
+    bound = gradient.bounds[var].ravel() if var in gradient.bounds else None
+    return bound, hi, judge_cell(gradient.values[var], hi, lo, method=loaded.method, dtype=dtype, bounds=bound)
 
 
 # --- 1. batched evaluation against one point at a time ----------------------------------
@@ -177,11 +184,13 @@ def test_batched_evaluation_is_evaluation_at_each_point(function):
 
 # The fuzzer's cases, with their true values (problems/fd_batched_matmul.yaml says why).
 BATCHED_MATMUL = {
-    "fd-vector-matrix-same-variable": [[2, 8, 2], [5, 20, 5]],
-    "fd-vector-matrix-same-variable-mean": np.array([[2, 8, 2], [5, 20, 5]]) / 3,
-    "fd-vector-matrix-vector": [[36, 5, 6], [110, 42, 51]],
-    "fd-data-vector-matrix": [[0.5, 0.5, 0.5], [0.25, 0.25, 0.25]],
-    "fd-stack-matrix": [[1.5, 1.5, 1.5], [2.25, 2.25, 2.25]],
+    "fd-vector-matrix-same-variable": lambda p: [[2, 8, 2], [5, 20, 5]],
+    "fd-vector-matrix-same-variable-mean": lambda p: [
+        [mpmath.mpf(v) / 3 for v in row] for row in ([2, 8, 2], [5, 20, 5])
+    ],
+    "fd-vector-matrix-vector": lambda p: [[36, 5, 6], [110, 42, 51]],
+    "fd-data-vector-matrix": lambda p: [[0.5, 0.5, 0.5], [0.25, 0.25, 0.25]],
+    "fd-stack-matrix": lambda p: [[1.5, 1.5, 1.5], [2.25, 2.25, 2.25]],
 }
 
 
@@ -190,9 +199,9 @@ BATCHED_MATMUL = {
 @pytest.mark.parametrize("name", list(BATCHED_MATMUL))
 def test_batched_matmul_problems_agree(name, backend, dtype):
     problem = _file_problems("fd_batched_matmul.yaml")[name]
-    gradient, verdicts = _judged(problem, backend, dtype, {"x": BATCHED_MATMUL[name]})
-    assert list(verdicts["x"].verdict) == ["agree"] * 6, verdicts["x"].message
-    np.testing.assert_allclose(gradient.values["x"], BATCHED_MATMUL[name], rtol=1e-2 if dtype == "float32" else 1e-6)
+    _, _, judged = _judged_exactly(problem, backend, dtype, BATCHED_MATMUL[name])
+    assert list(judged.verdict) == ["agree"] * 6, judged.message
+    assert np.all(judged.rel_error < (1e-2 if dtype == "float32" else 1e-6))
 
 
 # --- 2. constants in the dtype of the computation (torch, jax) ------------------------
@@ -244,6 +253,14 @@ def test_every_step_is_computed_in_the_rows_dtype(function, backend, dtype):
     assert _step_dtypes(backend, _problem(function, CONSTANT_POINT), dtype) == {dtype}
 
 
+@pytest.mark.parametrize("function", CONSTANT_FORMS)
+def test_batched_evaluation_with_constants_is_evaluation_at_each_point(function):
+    """The same forms through the finite differences' batches: constant branches and
+    conditions of where, constants in clamp, min and max, broadcast against a batch."""
+    problem = _problem(function, CONSTANT_POINT)
+    _batched_against_pointwise(problem, NUMPY_OPS, lambda base, rng: base + rng.uniform(-0.3, 0.3, base.shape))
+
+
 @pytest.mark.parametrize("backend", ["torch", "jax"])
 @pytest.mark.parametrize("function", CONSTANT_FORMS)
 def test_float64_constants_keep_their_float64_value(function, backend):
@@ -278,8 +295,8 @@ def test_constant_problems_agree(name, backend, dtype):
 # --- 3. the finite-difference bound where f is 0 at the point ---------------------------
 
 # f is 0 at the point (so ε·|f| and every step's ε·|v·v̄| there are 0), but f(x ± h) is
-# not, and carries rounding: (function, point, wrt, the true derivative in mpmath, exact at
-# the binary point).
+# not, and carries rounding: (function, point, the true derivative in x, in mpmath at the
+# float64 point's exact values).
 ZERO_AT_POINT = {
     "quotient": ("x / y", {"x": 0.0, "y": -0.471}, lambda p: 1 / p["y"]),
     "product": ("x * y", {"x": 0.0, "y": 0.3}, lambda p: p["y"]),
@@ -294,40 +311,16 @@ ZERO_AT_POINT = {
 }
 
 
-def _mp_point(point: dict) -> dict:
-    """The point as exact mpmath numbers of its float64 values (the reference's point)."""
-    import mpmath
-
-    return {
-        k: [mpmath.mpf(float(e)) for e in v] if isinstance(v, list) else mpmath.mpf(float(v)) for k, v in point.items()
-    }
-
-
 @pytest.mark.parametrize("function", EXPRESSIONS[::40] + ["sum(x * s - x * u[0])", "sqrt(s - 0.6) + s"])
 def test_rounding_at_the_unperturbed_point_is_the_engines(function):
     """The batched rounding sums with every row at the point itself are the chain-rule
     engine's ε·Σ|v·v̄|: the same estimate, moved to where f is evaluated."""
-
     problem = _problem(function)
     fd = FiniteDifferences(problem, "float64", "test")
     for var in problem.wrt:
         base = fd.inputs[var].ravel()
         _, sums = fd.every.at_with_rounding(var, base[:2], fd._weights())
         np.testing.assert_allclose(fd.eps * sums, fd.noise(), rtol=1e-12, atol=1e-300)
-
-
-def _judged_exactly(problem, backend: str, dtype: str, truth, var: str = "x") -> tuple:
-    """(bound, true value, Judged) of the backend's gradient in var against truth(the
-    point in mpmath, the float64 point's exact values)."""
-    from diffcompare.exact.reference import split
-
-    loaded = registry.load(backend)
-    gradient = loaded.gradient(problem, dtype)
-    point = {k: v.tolist() for k, v in problem.point.items()}
-    true = np.ravel(np.array(truth(_mp_point(point)), dtype=object))
-    hi, lo = (np.array([split(v)[i] for v in true]) for i in (0, 1))
-    bound = gradient.bounds[var].ravel() if var in gradient.bounds else None
-    return bound, hi, judge_cell(gradient.values[var], hi, lo, method=loaded.method, dtype=dtype, bounds=bound)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
