@@ -13,15 +13,20 @@ Two kinds of bound keep it short:
   double's range, one call would take minutes or memory without end).
 - Time, as a backstop: a `Deadline` of `seconds()` for the whole exact side of a
   problem (60 s; a third of `--timeout` where that is shorter), checked between
-  the steps of every loop.
+  the steps of every loop; and, for calls that have no steps of ours to check
+  between (one SymPy diff, cse or Piecewise can run for hours), `interrupt_after`,
+  which stops the call itself.
 
-Past either, the reference is the long-double chain rule, each row saying why
+Past SymPy's share of the time the reference is the IR's chain rule in mpmath; past
+either bound even for that, the long-double chain rule, each row saying why
 (exact.truth): one decision per problem, made in its first cell.
 """
 
 from __future__ import annotations
 
+import threading
 import time
+from contextlib import contextmanager
 
 from diffcompare.lang.ir import topo_order
 
@@ -85,3 +90,70 @@ def tree_ops(root, cap: int = MAX_TREE_OPS) -> int:
             total += size[id(arg)] * uses
         size[id(node)] = min(total, cap + 1)
     return size[id(root)]
+
+
+class Interrupted(BaseException):
+    """Raised into a thread whose time under interrupt_after is up. A BaseException, so that
+    the `except Exception` blocks inside SymPy cannot swallow it and carry on."""
+
+
+def _raise_in(thread_id: int, exception) -> None:
+    """exception (a class, or None to cancel a pending one) raised in thread_id at its next
+    bytecode: CPython's PyThreadState_SetAsyncExc, the only way to stop pure Python code
+    running in any thread (SIGALRM reaches only the main thread, and the report's typesetting
+    runs SymPy in another)."""
+    import ctypes
+
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(
+        ctypes.c_ulong(thread_id), ctypes.py_object(exception) if exception is not None else None
+    )
+
+
+class _Alarm:
+    """A timer that raises Interrupted in the thread that armed it, unless disarmed first."""
+
+    def __init__(self, seconds: float):
+        self.thread_id = threading.get_ident()
+        self.lock = threading.Lock()
+        self.armed, self.fired = True, False
+        self.timer = threading.Timer(seconds, self._fire)
+        self.timer.daemon = True
+        self.timer.start()
+
+    def _fire(self) -> None:
+        with self.lock:
+            if self.armed:
+                self.fired = True
+                _raise_in(self.thread_id, Interrupted)
+
+    def disarm(self) -> bool:
+        """Stop the timer; True if it fired. Under the lock, so that it cannot fire after this:
+        an exception it raised and the thread has not yet met is cancelled here, and the
+        caller raises Interrupted itself, never somewhere after the block."""
+        with self.lock:
+            self.armed = False
+            fired = self.fired
+            if fired:
+                _raise_in(self.thread_id, None)
+        self.timer.cancel()
+        return fired
+
+
+@contextmanager
+def interrupt_after(seconds: float):
+    """Run the block for at most `seconds`, then raise Interrupted inside it, wherever it is
+    (between two bytecodes: a call into C finishes first). Works in any thread."""
+    if seconds <= 0:
+        raise Interrupted
+    alarm = _Alarm(seconds)
+    try:
+        yield
+    except Interrupted:
+        alarm.disarm()
+        raise
+    except BaseException:
+        if alarm.disarm():
+            raise Interrupted from None
+        raise
+    if alarm.disarm():
+        raise Interrupted
