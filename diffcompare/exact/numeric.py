@@ -46,6 +46,10 @@ class NumberSystem:
     number: Callable  # SymPy number -> this system's number
 
 
+# Conditions: the comparisons, and every boolean SymPy may write one in (a where inside
+# a condition is And/Or/Not of its branches, exact.symbolic.without_piecewise; SymPy's
+# own ITE(c, a, b), "a if c else b", and the rest of its boolean functions should it
+# simplify one into them). Their operands are evaluated already: plain truth values.
 _RELATIONS = {
     sympy.StrictLessThan: operator.lt,
     sympy.LessThan: operator.le,
@@ -56,6 +60,12 @@ _RELATIONS = {
     sympy.And: lambda *a: all(a),
     sympy.Or: lambda *a: any(a),
     sympy.Not: operator.not_,
+    sympy.ITE: lambda c, a, b: bool(a) if c else bool(b),
+    sympy.Xor: lambda *a: sum(map(bool, a)) % 2 == 1,
+    sympy.Nand: lambda *a: not all(a),
+    sympy.Nor: lambda *a: not any(a),
+    sympy.Implies: lambda a, b: not a or bool(b),
+    sympy.Equivalent: lambda *a: all(a) or not any(a),
 }
 
 
