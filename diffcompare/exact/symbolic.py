@@ -6,18 +6,35 @@ broadcasting, indexing and @ follow NumPy exactly. The expression is built node
 by node from the IR (never from text), with constants as their exact binary
 values: the reference is the exact derivative of the function the float64
 backends evaluate, at the exact float64 point.
+
+Two of SymPy's automatic steps never return on forms the language allows, so the IR
+is given to SymPy so that it never takes them (the values stay exact):
+- a non-integer exponent whose denominator is long (0.3 is 5404319552844595/2^54) is a
+  named constant (`exponent_symbol`), its exact value given to the evaluators beside the
+  point: as a number, SymPy raises the integers of a coefficient to it by Python's
+  big-integer power (((x/0.3)**2.5)**0.3: k**(v // g) with v near 2^54, in C, where no
+  time limit reaches) and takes tanh(x**1.7)'s realness as a polynomial of degree
+  7656119366529843 (Mod in tanh's assumptions; sinh and cosh the same);
+- a where inside a condition is written out in And/Or/Not of its branches
+  (`without_piecewise`): SymPy rewrites a Piecewise inside a condition as an ITE through
+  solving inequalities (as_set, periodicity, simplify), for hours on k**k <= y.
+And every SymPy step of a problem runs under one time limit (SymbolicForm.bounded), which
+stops SymPy inside its own calls (budget.interrupt_after): past it, SymbolicTimeout.
 """
 
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from fractions import Fraction
-from functools import cached_property
 
+import mpmath
 import numpy as np
 import sympy
+from sympy.core.parameters import global_parameters
+from sympy.logic.boolalg import BooleanFunction
 
-from diffcompare.exact.budget import MAX_TREE_OPS, Deadline, tree_ops
+from diffcompare.exact.budget import MAX_TREE_OPS, Deadline, Interrupted, interrupt_after, tree_ops
 from diffcompare.exact.numeric import object_array
 from diffcompare.lang.ir import Node, element_label
 from diffcompare.lang.primitives import PRIMITIVES, native
@@ -34,17 +51,81 @@ def _reduce(fn):
     return lambda *xs: object_array(fn(*[list(np.ravel(x)) for x in xs]))
 
 
+SHORT_DENOMINATOR = 16  # an exponent p/q with q up to 16 (5/2, 3/4) SymPy is given as the number it is
+# and an integer one up to 2^16: past it, a number raised to it (0.3**1e12, which SymPy computes
+# as soon as it meets it, (0.3·x)**1e12 too) is Python's own big-integer power, which nothing stops.
+MAX_INTEGER_EXPONENT = 2**16
+_EXPONENTS: dict[sympy.Symbol, sympy.Rational] = {}  # every exponent_symbol made in this process: its value
+
+
+def exponent_symbol(value: sympy.Rational) -> sympy.Symbol:
+    """An exponent as a named constant, the same symbol for the same value (SymPy still
+    merges x**s * x**s), named by the float64 it is where it is one. Its sign, and whether
+    it is an integer, are given: SymPy knows as much about x**s as about x**1.7."""
+    fraction = Fraction(value.p, value.q)
+    try:
+        text = repr(float(fraction)) if Fraction(float(fraction)) == fraction else f"{value.p}/{value.q}"
+    except OverflowError:
+        text = f"{value.p}/{value.q}"
+    sign = {"positive": True} if value > 0 else {"negative": True}
+    symbol = sympy.Symbol(f"⟨{text}⟩", integer=bool(value.is_Integer), **sign)
+    _EXPONENTS[symbol] = value
+    return symbol
+
+
+def _exponent(value, denominators: bool = True):
+    """Exponents SymPy would compute with as numbers at a cost without end, named instead
+    (a person's short decimals, 17/10, are safe: denominators=False names huge integers only)."""
+    if isinstance(value, sympy.Rational) and (
+        abs(value.p) > MAX_INTEGER_EXPONENT or (denominators and value.q > SHORT_DENOMINATOR)
+    ):
+        return exponent_symbol(value)
+    return value
+
+
+_as_exponent = np.vectorize(_exponent, otypes=[object])
+
+
+def _power(a, b, denominators: bool = True):
+    return object_array(a ** object_array(_as_exponent(b, denominators)))
+
+
+def without_piecewise(condition):
+    """A condition with every Piecewise inside it written out as the cases of its branches:
+    rel(P) with P = Piecewise((v1, c1), (v2, c2)) is (c1 & rel(v1)) | (~c1 & c2 & rel(v2)).
+    The same boolean, which SymPy keeps as it is; given a Piecewise inside a condition,
+    it rewrites it as an ITE by solving each inequality as a set, without end on some."""
+    if not isinstance(condition, sympy.Basic) or not condition.has(sympy.Piecewise):
+        return condition
+    if isinstance(condition, BooleanFunction):  # And, Or, Not, ITE …: their operands
+        return condition.func(*[without_piecewise(a) for a in condition.args])
+    piece = next(p for p in sympy.preorder_traversal(condition) if isinstance(p, sympy.Piecewise))
+    cases, earlier = [], []
+    for value, when in piece.args:
+        when = without_piecewise(when)
+        case = without_piecewise(condition.xreplace({piece: value}))
+        cases.append(sympy.And(when, *[sympy.Not(c) for c in earlier], case))
+        earlier.append(when)
+    return sympy.Or(*cases)
+
+
+def _where(c, a, b):
+    return sympy.Piecewise((a, without_piecewise(c)), (b, True))
+
+
 # Arithmetic on whole object arrays, as NumPy broadcasts it; every other primitive's
 # SymPy meaning comes from its declaration (diffcompare.lang.primitives: sympy.<name>,
-# or the formula it gives), applied element by element or to the list of elements.
+# or the formula it gives), applied element by element or to the list of elements,
+# but for pow's and where's, given as above.
 _ARITHMETIC = {
     "add": lambda a, b: object_array(a + b),
     "sub": lambda a, b: object_array(a - b),
     "mul": lambda a, b: object_array(a * b),
     "div": lambda a, b: object_array(a / b),
-    "pow": lambda a, b: object_array(a**b),
+    "pow": _power,
     "neg": lambda x: object_array(-x),
     "matmul": lambda a, b: object_array(np.matmul(a, b)),
+    "where": _elementwise(_where),
 }
 
 SYMPY_OPS = {
@@ -52,6 +133,27 @@ SYMPY_OPS = {
     or (_reduce if p.kind == "reduction" else _elementwise)(native(p, "sympy", module=sympy))
     for name, p in PRIMITIVES.items()
 }
+# A person reads exponents as written (x**(17/10)); SymPy is given those as numbers.
+READABLE_OPS = {**SYMPY_OPS, "pow": lambda a, b: _power(a, b, denominators=False)}
+
+
+def merge_powers(expr, constants):
+    """x**s · x**-1 as x**(s - 1), for the named exponents: SymPy differentiates x**s into
+    s·x**s/x, which is 0/0 at x = 0 where x**1.7's derivative is 0 (as a number, SymPy
+    merges them itself). Right for every x ≠ 0 too: both powers take the same log x."""
+    if not constants:
+        return expr
+
+    def merged(mul):
+        bases: dict = {}
+        for factor in mul.args:
+            base, exponent = factor.as_base_exp()
+            bases.setdefault(base, []).append(exponent)
+        if not any(len(e) > 1 and any(x.free_symbols & constants.keys() for x in e) for e in bases.values()):
+            return mul
+        return sympy.Mul(*[sympy.Pow(base, sympy.Add(*e)) for base, e in bases.items()])
+
+    return expr.replace(lambda e: e.is_Mul, merged)
 
 
 def exact(value: float | int) -> sympy.Rational:
@@ -85,7 +187,9 @@ def to_sympy(root: Node, symbols: dict[str, np.ndarray]) -> np.ndarray:
 
 
 MAX_ELEMENTS = 200  # point elements SymPy is given: its diff costs grow with their square
-TIME_LIMIT_S = 20.0  # and the seconds it is given to differentiate (less where the exact side's deadline is nearer)
+TIME_LIMIT_S = 20.0  # and the seconds for all its steps on one problem (less where the exact side's deadline is nearer)
+SYMPY_SHARE = 0.5  # of the exact side's time left when SymPy starts
+READABLE_S = 5.0  # the report's typeset derivative, at most (in the main process, while the workers run)
 
 
 class SymbolicLimit(Exception):
@@ -93,11 +197,37 @@ class SymbolicLimit(Exception):
 
 
 class SymbolicTimeout(SymbolicLimit):
-    """Differentiating took longer than SymPy is given (its own limit or the exact side's deadline)."""
+    """A SymPy step ran past the time SymPy is given (its own limit or the exact side's deadline)."""
+
+
+@contextmanager
+def sympy_time_limit(seconds: float, what: str, limit: float | None = None):
+    """The block (SymPy's work) stopped after `seconds`, as SymbolicTimeout naming `what`,
+    the limit and the time it ran. SymPy's global switches are put back as they were (a
+    `with evaluate(False)` stopped half way would leave them for every later step), and
+    its cache emptied: an assumption stopped half way stays "unknown" on the cached object."""
+    began = time.monotonic()
+    saved = (global_parameters.evaluate, global_parameters.distribute, global_parameters.exp_is_pow)
+    precision = mpmath.mp.prec
+    try:
+        with interrupt_after(seconds):
+            yield
+    except Interrupted:
+        global_parameters.evaluate, global_parameters.distribute, global_parameters.exp_is_pow = saved
+        mpmath.mp.prec = precision
+        sympy.core.cache.clear_cache()
+        limit = seconds if limit is None else limit
+        raise SymbolicTimeout(
+            f"{what} took more than SymPy's limit of {max(limit, 0):.3g} s "
+            f"(stopped after {time.monotonic() - began:.3g} s)"
+        ) from None
 
 
 class SymbolicForm:
-    """A problem's function and gradient in SymPy, built once."""
+    """A problem's function and gradient in SymPy, built once; every SymPy step on it
+    (differentiation, common-subexpression elimination, counts, compiled plans) runs once
+    and is kept, whether it gave a result or ran out of time, within one time limit for
+    all of them (`bounded`): TIME_LIMIT_S, or the exact side's deadline where it is nearer."""
 
     def __init__(self, problem, deadline: Deadline | None = None):
         start = time.perf_counter()
@@ -110,53 +240,91 @@ class SymbolicForm:
         ops = tree_ops(problem.function)
         if ops > MAX_TREE_OPS:
             raise SymbolicLimit(f"f written out as a tree has more than {MAX_TREE_OPS} operations, past SymPy's limit")
-        limit = TIME_LIMIT_S if deadline is None else min(TIME_LIMIT_S, deadline.remaining())
+        # At most half the exact side's time left: the rest is the chain rule's in mpmath, should SymPy's run out.
+        self.limit = TIME_LIMIT_S if deadline is None else min(TIME_LIMIT_S, deadline.remaining() * SYMPY_SHARE)
+        self.end = time.monotonic() + self.limit
+        self._steps: dict = {}
         self.symbols = {k: element_symbols(k, v.shape) for k, v in problem.point.items()}
         # Data (the point's variables outside wrt) enter as their exact values, not symbols:
         # f is a function of the differentiated variables only, and d/dk of x**k, which
         # nobody asked for, never makes ∂/∂x a 0/0 (k·x**k/x at x = 0).
         values = {k: self.symbols[k] if k in problem.wrt else _exact_array(v) for k, v in problem.point.items()}
-        self.function = to_sympy(problem.function, values)[()]
-        self.derivatives = {}  # var -> object array of the variable's shape
-        for var in problem.wrt:
-            out = np.empty(self.symbols[var].shape, dtype=object)
-            for index in np.ndindex(out.shape):
-                out[index] = self.function.diff(self.symbols[var][index])
-                if time.perf_counter() - start > limit:
-                    raise SymbolicTimeout(f"differentiating took more than SymPy's limit of {max(limit, 0):.3g} s")
-            self.derivatives[var] = out
+        with self.bounded("differentiating"):
+            self.function = to_sympy(problem.function, values)[()]
+            named = self.function.free_symbols & _EXPONENTS.keys()
+            self.constants = {s: _EXPONENTS[s] for s in sorted(named, key=str)}  # exponent_symbol -> its value
+            self.derivatives = {}  # var -> object array of the variable's shape
+            for var in problem.wrt:
+                out = np.empty(self.symbols[var].shape, dtype=object)
+                for index in np.ndindex(out.shape):
+                    out[index] = merge_powers(self.function.diff(self.symbols[var][index]), self.constants)
+                self.derivatives[var] = out
         self.build_s = time.perf_counter() - start  # differentiation, part of the sympy backend's setup
+
+    def bounded(self, what: str):
+        """A SymPy step on this form, stopped where the form's time ends (SymbolicTimeout)."""
+        return sympy_time_limit(self.end - time.monotonic(), what, self.limit)
+
+    def step(self, what: str, compute):
+        """compute() once per form, bounded: its result, or the SymbolicTimeout it ended in
+        (raised again at every later call: a step that ran out of time is not tried again)."""
+        if what not in self._steps:
+            try:
+                with self.bounded(what):
+                    self._steps[what] = compute()
+            except SymbolicTimeout as exc:
+                self._steps[what] = exc
+        result = self._steps[what]
+        if isinstance(result, SymbolicTimeout):
+            raise result
+        return result
 
     @property
     def inputs(self) -> list[sympy.Symbol]:
-        """Every element symbol of the point, in the point's order."""
-        return [s for var in self.problem.point for s in self.symbols[var].ravel()]
+        """Every element symbol of the point, in the point's order, then the named exponents."""
+        return [s for var in self.problem.point for s in self.symbols[var].ravel()] + list(self.constants)
+
+    @property
+    def constant_values(self) -> list[sympy.Rational]:
+        """The exact values of the named exponents, in the order of `inputs`."""
+        return list(self.constants.values())
 
     @property
     def gradient_exprs(self) -> list:
         """∂f/∂element for every element of every wrt variable, flattened in order."""
         return [e for var in self.problem.wrt for e in self.derivatives[var].ravel()]
 
-    @cached_property
+    @property
     def cse(self) -> tuple[list, list]:
-        """Common subexpressions of [f, ∂f/∂…], shared by every evaluation."""
-        return sympy.cse([self.function, *self.gradient_exprs])
+        """Common subexpressions of [f, ∂f/∂…]: what the reference evaluates."""
+        return self.step("eliminating common subexpressions", lambda: sympy.cse([self.function, *self.gradient_exprs]))
 
-    @cached_property
+    @property
     def gradient_cse(self) -> tuple[list, list]:
         """Common subexpressions of the gradient alone: what the sympy backend evaluates."""
-        return sympy.cse(self.gradient_exprs)
+        return self.step("eliminating the gradient's common subexpressions", lambda: sympy.cse(self.gradient_exprs))
 
-    @cached_property
+    @property
+    def function_cse(self) -> tuple[list, list]:
+        """f alone, as the sympy backend times it."""
+        return self.step("eliminating f's common subexpressions", lambda: sympy.cse([self.function]))
+
+    @property
     def expr_ops(self) -> int:
         """Operations in the gradient as differentiated, every repeat counted (expression swell)."""
-        return int(sum(sympy.count_ops(e) for e in self.gradient_exprs))
+        return self.step(
+            "counting the gradient's operations", lambda: int(sum(sympy.count_ops(e) for e in self.gradient_exprs))
+        )
 
-    @cached_property
+    @property
     def expr_ops_cse(self) -> int:
         """Operations after common-subexpression elimination."""
-        replacements, reduced = self.gradient_cse
-        return int(sum(sympy.count_ops(e) for _, e in replacements) + sum(sympy.count_ops(e) for e in reduced))
+
+        def count() -> int:
+            replacements, reduced = self.gradient_cse
+            return int(sum(sympy.count_ops(e) for _, e in replacements) + sum(sympy.count_ops(e) for e in reduced))
+
+        return self.step("counting the eliminated gradient's operations", count)
 
 
 def _readable_constant(value: float) -> sympy.Expr:
@@ -169,27 +337,31 @@ def _readable_constant(value: float) -> sympy.Expr:
     return sympy.Float(text, max(1, len(text.split("e")[0].strip("-0.").replace(".", ""))))
 
 
-def readable_gradient(problem, elements: int = 4, max_ops: int = 200) -> list[tuple[str, sympy.Expr]]:
+def readable_gradient(
+    problem, elements: int = 4, max_ops: int = 200, seconds: float = READABLE_S
+) -> list[tuple[str, sympy.Expr]]:
     """(element label, ∂f/∂element) for the first few wrt elements, for people to read:
     constants as written, variables as symbols. Empty past max_ops operations in f,
     where the derivative would be pages long (the report says so), counted on the DAG
-    first: SymPy counts a tree, and a let step used twice at every step is 2^n of it."""
+    first: SymPy counts a tree, and a let step used twice at every step is 2^n of it.
+    SymbolicTimeout past `seconds`: it runs in the main process, beside the workers."""
     if tree_ops(problem.function, 10 * max_ops) > 10 * max_ops:
         return []
     symbols = {k: element_symbols(k, v.shape) for k, v in problem.point.items()}
     program = Program(
         problem.function,
-        SYMPY_OPS,
+        READABLE_OPS,
         constant=lambda v: object_array(_readable_constant(v)),
         index=lambda x, ix: object_array(x[ix]),
     )
-    function = program(symbols)[()]
-    if sympy.count_ops(function) > max_ops:
-        return []
     out = []
-    for var in problem.wrt:
-        for index in np.ndindex(symbols[var].shape):
-            if len(out) == elements:
-                return out
-            out.append((element_label(var, index), function.diff(symbols[var][index])))
+    with sympy_time_limit(seconds, "the typeset derivative"):
+        function = program(symbols)[()]
+        if sympy.count_ops(function) > max_ops:
+            return []
+        for var in problem.wrt:
+            for index in np.ndindex(symbols[var].shape):
+                if len(out) == elements:
+                    return out
+                out.append((element_label(var, index), function.diff(symbols[var][index])))
     return out

@@ -10,8 +10,10 @@ All of it runs under one deadline per problem (diffcompare.exact.budget), starte
 first use. The reference is SymPy's derivative where SymPy can afford the problem, else
 the IR's own chain rule in mpmath (as exact, and cheaper at size), and only past the
 deadline or an argument's magnitude the long-double chain rule with its error bound,
-each row noting why. So the decision is made once, in the problem's first cell, well
-before that cell's time limit.
+each row noting why. SymPy's steps are stopped inside SymPy itself at its own share of
+that time (exact.symbolic: SymbolicForm.bounded), and a step that ran out is not tried
+again. So the decision is made once, in the problem's first cell, well before that
+cell's time limit.
 """
 
 from __future__ import annotations
@@ -69,6 +71,8 @@ class Truth:
                 pass
             except ExactLimit as exc:
                 why = str(exc)
+            except NotImplementedError as exc:  # a form of SymPy's the evaluator lacks: the chain rule has none
+                why = f"SymPy's derivative cannot be evaluated: {exc}"
             if self._reference is None:
                 try:
                     self._reference = chain_reference(self.problem, self.deadline, why)
