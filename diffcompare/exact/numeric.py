@@ -50,13 +50,37 @@ class NumberSystem:
 # a condition is And/Or/Not of its branches, exact.symbolic.without_piecewise; SymPy's
 # own ITE(c, a, b), "a if c else b", and the rest of its boolean functions should it
 # simplify one into them). Their operands are evaluated already: plain truth values.
+def _compare(relation):
+    """A comparison as IEEE makes it with a NaN: an operand that is not real (acosh(0.7) is
+    complex in mpmath, NaN in float64) is unordered, so every relation but != is false, the
+    branch every float64 backend takes; mpmath would raise, and the reference be lost."""
+
+    def compare(a, b):
+        a, b = _real_if_real(a), _real_if_real(b)
+        if _not_real(a) or _not_real(b):
+            return relation is operator.ne
+        return relation(a, b)
+
+    return compare
+
+
+def _real_if_real(value):
+    if isinstance(value, (mpmath.mpc, complex, np.complexfloating)) and value.imag == 0:
+        return value.real
+    return value
+
+
+def _not_real(value) -> bool:
+    return isinstance(value, (mpmath.mpc, complex, np.complexfloating))
+
+
 _RELATIONS = {
-    sympy.StrictLessThan: operator.lt,
-    sympy.LessThan: operator.le,
-    sympy.StrictGreaterThan: operator.gt,
-    sympy.GreaterThan: operator.ge,
-    sympy.Equality: operator.eq,
-    sympy.Unequality: operator.ne,
+    sympy.StrictLessThan: _compare(operator.lt),
+    sympy.LessThan: _compare(operator.le),
+    sympy.StrictGreaterThan: _compare(operator.gt),
+    sympy.GreaterThan: _compare(operator.ge),
+    sympy.Equality: _compare(operator.eq),
+    sympy.Unequality: _compare(operator.ne),
     sympy.And: lambda *a: all(a),
     sympy.Or: lambda *a: any(a),
     sympy.Not: operator.not_,
