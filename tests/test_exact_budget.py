@@ -310,3 +310,15 @@ def test_the_evaluators_know_every_boolean_sympy_writes_a_condition_in():
         for system, point in ((FLOAT64, [np.float64(0.3), np.float64(2.0)]), (MPMATH, [mpmath.mpf(0.3), 2])):
             (value,) = Plan(([], [expr]), [x, y], system)(point)
             assert value == (1 if truth else 0), (condition, system.name)
+
+
+def test_a_comparison_with_a_value_that_is_not_real_is_unordered_as_a_nan_is():
+    # acosh(0.7) is complex in mpmath and NaN in float64: every relation but != is false.
+    y = sympy.Symbol("y", real=True)
+    half = sympy.Rational(1, 2)
+    relations = {sympy.Gt: 0, sympy.Lt: 0, sympy.Ge: 0, sympy.Le: 0, sympy.Eq: 0, sympy.Ne: 1}
+    for relation, expected in relations.items():
+        expr = sympy.Piecewise((1, relation(sympy.acosh(y), half)), (0, True))
+        for system, point in ((FLOAT64, [np.float64(0.7)]), (MPMATH, [mpmath.mpf(0.7)])):
+            (value,) = Plan(([], [expr]), [y], system)(point)
+            assert value == expected, (relation, system.name)
