@@ -110,12 +110,23 @@ def _raise_in(thread_id: int, exception) -> None:
 
 
 class _Alarm:
-    """A timer that raises Interrupted in the thread that armed it, unless disarmed first."""
+    """A timer that raises Interrupted in the thread that armed it, unless disarmed first, and
+    again every AGAIN_S until the block is left: an exception raised between two bytecodes
+    can land in code that eats it (a callback or finaliser run by the garbage collector, whose
+    exceptions Python only prints; a bare `except:`), and the hang then goes on. Seen in the
+    full test suite: JAX's gc callback (`_xla_gc_callback`, run at every collection once jax
+    is imported) ate it, and SymPy's tanh(x ** 1.7), which allocates without end, ran on past
+    its limit until the process was killed for its memory."""
+
+    AGAIN_S = 0.05
 
     def __init__(self, seconds: float):
         self.thread_id = threading.get_ident()
         self.lock = threading.Lock()
         self.armed, self.fired = True, False
+        self._schedule(seconds)
+
+    def _schedule(self, seconds: float) -> None:
         self.timer = threading.Timer(seconds, self._fire)
         self.timer.daemon = True
         self.timer.start()
@@ -125,6 +136,7 @@ class _Alarm:
             if self.armed:
                 self.fired = True
                 _raise_in(self.thread_id, Interrupted)
+                self._schedule(self.AGAIN_S)
 
     def disarm(self) -> bool:
         """Stop the timer; True if it fired. Under the lock, so that it cannot fire after this:
@@ -135,8 +147,16 @@ class _Alarm:
             fired = self.fired
             if fired:
                 _raise_in(self.thread_id, None)
-        self.timer.cancel()
+            self.timer.cancel()
         return fired
+
+    def disarm_surely(self) -> bool:
+        """disarm, even if a repeat lands while it runs (it can, until disarm holds the lock)."""
+        while True:
+            try:
+                return self.disarm()
+            except Interrupted:
+                continue
 
 
 @contextmanager
@@ -149,11 +169,11 @@ def interrupt_after(seconds: float):
     try:
         yield
     except Interrupted:
-        alarm.disarm()
+        alarm.disarm_surely()
         raise
     except BaseException:
-        if alarm.disarm():
+        if alarm.disarm_surely():
             raise Interrupted from None
         raise
-    if alarm.disarm():
+    if alarm.disarm_surely():
         raise Interrupted
