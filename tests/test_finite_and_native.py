@@ -45,10 +45,11 @@ def _problem(function: str, point: dict | None = None, **keys):
     return build_problem({"function": function, "point": point or POINT, **keys}, "test", "t")
 
 
-def _file_problems(name: str) -> dict:
-    problems, errors = load_file(PROBLEMS / name)
-    assert errors == []
-    return {p.name: p for p in problems}
+def _file_problem(name: str):
+    """The problem called name in problems/, the file named after it (one problem per file)."""
+    (problem,), errors = load_file(PROBLEMS / (name.replace("-", "_") + ".yaml"))
+    assert errors == [] and problem.name == name
+    return problem
 
 
 def _mp(value):
@@ -182,7 +183,7 @@ def test_batched_evaluation_is_evaluation_at_each_point(function):
         )
 
 
-# The fuzzer's cases, with their true values (problems/fd_batched_matmul.yaml says why).
+# The fuzzer's cases, with their true values (problems/fd_vector_matrix_*.yaml and the others say why).
 BATCHED_MATMUL = {
     "fd-vector-matrix-same-variable": lambda p: [[2, 8, 2], [5, 20, 5]],
     "fd-vector-matrix-same-variable-mean": lambda p: [
@@ -198,7 +199,7 @@ BATCHED_MATMUL = {
 @pytest.mark.parametrize("backend", FINITE)
 @pytest.mark.parametrize("name", list(BATCHED_MATMUL))
 def test_batched_matmul_problems_agree(name, backend, dtype):
-    problem = _file_problems("fd_batched_matmul.yaml")[name]
+    problem = _file_problem(name)
     _, _, judged = _judged_exactly(problem, backend, dtype, BATCHED_MATMUL[name])
     assert list(judged.verdict) == ["agree"] * 6, judged.message
     assert np.all(judged.rel_error < (1e-2 if dtype == "float32" else 1e-6))
@@ -284,7 +285,7 @@ CONSTANT_FILE = {
 @pytest.mark.parametrize("backend", ["torch", "jax"])
 @pytest.mark.parametrize("name", list(CONSTANT_FILE))
 def test_constant_problems_agree(name, backend, dtype):
-    problem = _file_problems("native_constant_dtype.yaml")[name]
+    problem = _file_problem(name)
     ((var, truth),) = CONSTANT_FILE[name].items()
     _, _, judged = _judged_exactly(problem, backend, dtype, truth, var)
     assert set(judged.verdict) == {"agree"}, judged.message
@@ -346,6 +347,6 @@ ZERO_AT_POINT_FILE = {
 @pytest.mark.parametrize("backend", ["central", "richardson"])
 @pytest.mark.parametrize("name", list(ZERO_AT_POINT_FILE))
 def test_zero_at_point_problems_agree_within_a_bound_above_zero(name, backend, dtype):
-    problem = _file_problems("fd_zero_at_point.yaml")[name]
+    problem = _file_problem(name)
     bound, _, judged = _judged_exactly(problem, backend, dtype, ZERO_AT_POINT_FILE[name])
     assert np.all(bound > 0) and set(judged.verdict) == {"agree"}, (bound, judged.message)
