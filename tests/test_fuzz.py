@@ -9,6 +9,7 @@ import yaml
 
 from diffcompare.cli import main
 from diffcompare.engine.chainrule import ChainRule, point_in
+from diffcompare.running.runner import run_problems
 from diffcompare.spec.problem import build_problem
 from diffcompare.tools.fuzz import (
     CAMPAIGN_BACKENDS,
@@ -233,3 +234,17 @@ def test_forms_sympy_hangs_on_are_left_out():
     assert not known_hang("exp", make("pow", [x, constant("1.7")]))
     scaled = make("pow", [make("div", [x, constant("0.3")]), constant("2.5")])
     assert known_hang("pow", make("pow", [scaled, constant("0.5")]), constant("0.3"))
+
+
+@pytest.mark.parametrize("template", ["kink-steep", "smooth-abs"])
+def test_steep_kinks_and_kinks_that_do_not_move_are_judged_as_their_template_says(template):
+    """log1p(C·|u|) with C up to 1e60 is a kink whose linear regime is far below any fixed step;
+    abs(u ** 2) is a kink step that f does not feel: every exact row earns its expected verdict."""
+    generated = _singular("kink" if template == "kink-steep" else "smooth", template)
+    document = yaml.safe_load(yaml.safe_dump(generated.document(), sort_keys=False))
+    problem = build_problem(document, "<fuzz>", document["name"])
+    frame = run_problems([problem], ["chainrule", "jax"], ["float64"])
+    classified = classify(frame, {generated.name: generated})
+    assert set(classified["outcome"]) <= {"expected", "expected disagreement"}, classified[["verdict", "message"]]
+    named = classified[classified["expected"] != "ordinary"]
+    assert len(named) and set(named["verdict"]) == ({"kink"} if template == "kink-steep" else {"agree"})

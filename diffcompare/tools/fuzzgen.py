@@ -22,7 +22,9 @@ G(·): E an ordinary function as above, S one of TEMPLATES, set on its singular 
 (`abs(x0[1] - 0.1)` with x0[1] exactly 0.1), whose verdict follows from S alone:
 
 - kink:      abs, relu, min/max with a constant or a tie, clamp at a bound, where's
-             boundary, sum(abs(x - c)) with one element on c: the sides differ by 2a…
+             boundary, sum(abs(x - c)) with one element on c: the sides differ by 2a…;
+             log1p(C·abs(u)), (1 + C·abs(u)) ** p with C up to 1e60: steep sides whose
+             linear regime is far below any fixed step
 - undefined: sqrt(abs(u)), sqrt(u), abs(u) ** 0.3 at u = 0 (f finite, ∂f infinite);
              log(abs(u)) and 1 / u (f itself not finite: every element)
 - trap:      f is differentiable there but the chain rule as written is not: cos(sqrt(
@@ -32,8 +34,9 @@ G(·): E an ordinary function as above, S one of TEMPLATES, set on its singular 
              expected), the reference must be f's true derivative
 - cusp:      u·sqrt(abs(u)) at u = 0: a trap that is differentiable once only, where
              central differences converge as √h, past their own error bound
-- smooth:    relu(u) ** 2, abs(u) ** 3 at u = 0: the kink's sides agree; ordinary for exact
-             methods (finite differences may pass their bound: relu(u) ** 2 is C¹ only)
+- smooth:    relu(u) ** 2, abs(u) ** 3, abs(u ** 2), abs(u ** 3) at u = 0: the kink's sides
+             agree; ordinary for exact methods (finite differences may pass their bound:
+             relu(u) ** 2 is C¹ only)
 - near:      abs, relu, max, where 1e-15…1e-9 (relative) off their kink: ordinary for
              exact methods; finite differences straddle the kink and may disagree
 

@@ -144,6 +144,19 @@ def kink_in_array(rng, point, wrt):
     return Term(_op("sum", inner), "kink", (element_label(var, index),))
 
 
+def kink_steep(rng, point, wrt):
+    """log1p(C·|x - c|) or (1 + C·|x - c|) ** p at x = c, C from 1e6 to 1e60: a kink whose sides
+    (±C, ±pC) are finite but whose linear regime is |x - c| ≪ 1/C, far below any fixed step."""
+    element, _, u, _ = _offset(rng, point, wrt)
+    scale = constant(_pick(rng, ["1e6", "3.7e12", "1e24", "4.4e42", "1e60"]))
+    stretched = _op("mul", scale, _op("abs", u))
+    if rng.random() < 0.5:
+        singular = _op("log1p", stretched)
+    else:
+        singular = _op("pow", _op("add", constant("1"), stretched), constant(_pick(rng, ["-0.1", "0.5", "1.5"])))
+    return Term(singular, "kink", (_label(element),))
+
+
 # --- undefined: f or its derivative is not finite ------------------------------------------
 
 
@@ -245,6 +258,14 @@ def smooth_square(rng, point, wrt):
     return Term(singular, "smooth", (_label(element),), constant("0"))
 
 
+def smooth_abs(rng, point, wrt):
+    """abs((x - c) ** 2), abs((x - c) ** 3) at x = c: a kink step whose argument does not move to
+    first order, so f is differentiable with derivative 0 (its message must not name a kink)."""
+    element, _, u, _ = _offset(rng, point, wrt)
+    singular = _op("abs", _op("pow", u, constant(_pick(rng, ["2", "3"]))))
+    return Term(singular, "smooth", (_label(element),), constant("0"))
+
+
 # --- near: off the kink by a few ulps to 1e-9 ------------------------------------------------
 
 
@@ -279,6 +300,7 @@ TEMPLATES = {
     "kink-tie": (kink_tie, 0.05),
     "kink-where": (kink_where, 0.05),
     "kink-array": (kink_in_array, 0.07),
+    "kink-steep": (kink_steep, 0.06),
     "undefined-root": (undefined_root, 0.10),
     "undefined-function": (undefined_function, 0.04),
     "trap-radius": (trap_radius, 0.09),
@@ -287,6 +309,7 @@ TEMPLATES = {
     "cusp": (cusp, 0.06),
     "trap-where": (trap_where, 0.06),
     "smooth": (smooth_square, 0.09),
+    "smooth-abs": (smooth_abs, 0.04),
     "near": (near_kink, 0.16),
 }
 _NAMES = list(TEMPLATES)
