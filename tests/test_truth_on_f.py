@@ -51,7 +51,9 @@ def test_a_tiny_derivative_is_found_by_raising_the_precision_not_called_zero():
     assert (frame["verdict"] == "disagree").all()
     assert frame["message"].str.contains("0.7 digits correct").all()
     # ... because sin(1e16) turns the argument's last bit into the whole result (its hazard says so).
-    assert frame[frame["backend"] != "sympy"]["message"].str.contains("likely cause in float64: 'sin\\(1.0 / x\\)'").all()
+    assert (
+        frame[frame["backend"] != "sympy"]["message"].str.contains("likely cause in float64: 'sin\\(1.0 / x\\)'").all()
+    )
 
 
 def test_a_small_element_beside_huge_intermediates_settles_at_higher_precision():
