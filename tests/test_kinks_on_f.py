@@ -314,3 +314,26 @@ def test_the_one_sided_chain_rule_is_the_reference_wherever_f_is_smooth():
                         assert abs(side - truth) <= mpmath.mpf(10) ** -20 * abs(truth), (problem.name, var, index)
                 compared += 1
     assert compared > 60
+
+
+def test_a_kink_in_a_long_vector_is_a_kink_of_the_elements_that_move_it_only():
+    """The fuzz campaign's seed 2026, fuzz-521: only x[147] sits on the clamp's bound. Past 256
+    elements the one-sided derivatives were not computed: the kink stood for all 300 elements
+    (299 false kinks) and its message failed every row with a TypeError (sides of None)."""
+    function = "sum(sin(x)) + 0.5 * clamp(x[147], 3e-3, 0.1)"
+    frame = diffcompare.compare(function, {"x": [0.1] * 300}, backends=["chainrule", "jax"], dtypes=["float64"])
+    kinks = frame[frame["verdict"] == "kink"]
+    assert set(kinks["index"]) == {"147"} and len(kinks) == 2
+    assert "left derivative 1.495, right derivative 0.995004" in kinks["message"].iloc[0]
+    rest = frame[frame["index"] != "147"]
+    assert len(rest) == 2 * 299 and set(rest["verdict"]) == {"agree"}
+
+
+def test_past_the_one_sided_limit_a_kink_stands_for_the_elements_it_reaches_and_says_so():
+    x = [0.0] * 270 + [1.0] * 30  # 270 elements on abs's kink: too many for one-sided derivatives
+    frame = diffcompare.compare("sum(abs(x[:270])) + sum(sin(x))", {"x": x}, backends=["chainrule"], dtypes=["float64"])
+    index = frame["index"].astype(int)
+    kinks = frame[index < 270]
+    assert set(kinks["verdict"]) == {"kink"}
+    assert "its one-sided derivatives are not computed: 270 elements are past the 256" in kinks["message"].iloc[0]
+    assert set(frame[index >= 270]["verdict"]) == {"agree"}  # x[270:] never reach an abs on its kink

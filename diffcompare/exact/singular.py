@@ -64,6 +64,8 @@ class Singular:
         if self.verdict != "kink":
             return self.message
         sides = [name for name, side in (("left", self.left), ("right", self.right)) if _is_side(value, side, dtype)]
+        if self.left is None or self.right is None:  # sides not computed (past the exact side's reach)
+            return self.message
         if sides:
             which = "the " + " and ".join(sides) + " derivative"
         elif np.isfinite(value) and min(self.left, self.right) < value < max(self.left, self.right):
@@ -111,6 +113,28 @@ def _not_finite_in_float(engine, values: list, wrt: list[str], shapes: dict) -> 
     return masks
 
 
+def _reached_by_kinks(engine, values: list, on_kink: list, wrt: list[str], shapes: dict) -> dict:
+    """{variable: mask} of the elements that move a step on its kink to first order: the
+    float64 adjoints of each kinked step's operands (seeded where the step is on its kink),
+    nonzero or not finite. An element they do not reach moves the step's operands by o(s)
+    only (abs(x ** 2) at 0 along x, clamp(x[147], …) along x[3]), so that step gives it
+    equal sides; its own kinks reach it through their own steps."""
+    masks = {var: np.zeros(shapes[var], dtype=bool) for var in wrt}
+    with np.errstate(all="ignore"):
+        for node, mask, _ in on_kink:
+            for arg in _kink_args(node):
+                start = engine.slot.get(id(arg))
+                if start is None or arg.op == "const":
+                    continue
+                seed = mask if np.shape(mask) == np.shape(values[start]) else 1.0
+                adjoints = engine.backward(values, wrt, start=start, seed=np.asarray(seed, dtype=float))
+                for var_node, adjoint in zip(engine.order, adjoints):
+                    if var_node.op == "var" and var_node.attr in masks and adjoint is not None:
+                        a = np.broadcast_to(adjoint, shapes[var_node.attr])
+                        masks[var_node.attr] |= (a != 0) | ~np.isfinite(a)
+    return masks
+
+
 def _at_kinks(nodes: list) -> str:
     """The steps at their kinks, in words: "'abs(x)' is at 0, where it is not differentiable"."""
     words = " and ".join(f"'{node.text}' is at {PRIMITIVES[node.op].kink_words}" for node in nodes)
@@ -142,14 +166,15 @@ def judged_on_f(problem, reference, deadline=None):
         found[(var, index)] = Singular("unsettled", str(reference.notes[var][index]))
     broken = _elements({var: ~reference.defined[var] for var in problem.wrt}, problem.wrt)
     where = breaks if broken else ""
+    shapes = {var: problem.point[var].shape for var in problem.wrt}
     if reference.kind == "longdouble":
         reason = "past the exact reference's reach"
-        return reference, _past_exact(reference, in_float, problem.wrt, broken, found, where, because, reason)
+        reached = _reached_by_kinks(engine, floats, in_float, problem.wrt, shapes)
+        return reference, _past_exact(reference, in_float, reached, broken, found, where, because, reason)
 
     digits = reference.digits + 50  # the quotients' cancellation at their first steps, on top of what f needed
     # SymPy may write f otherwise (sqrt(x**2) is Abs(x) to it, whose derivative at 0 it calls 0):
     # wherever the chain rule as written breaks in float64, f itself is asked too.
-    shapes = {var: problem.point[var].shape for var in problem.wrt}
     as_written = _elements(_not_finite_in_float(engine, floats, problem.wrt, shapes), problem.wrt)
     candidates = list(dict.fromkeys(broken + as_written))
     on_kink, rounding, notes, values = [], [], {}, None
@@ -159,7 +184,8 @@ def judged_on_f(problem, reference, deadline=None):
         try:
             values = exact.forward(exact_inputs(problem.point), digits, deadline)
         except ExactLimit as exc:
-            return reference, _past_exact(reference, in_float, problem.wrt, broken, found, where, because, str(exc))
+            reached = _reached_by_kinks(engine, floats, in_float, problem.wrt, shapes)
+            return reference, _past_exact(reference, in_float, reached, broken, found, where, because, str(exc))
         on_kink = exact.kinks(values)
         exact_nodes = {id(node) for node, _, _ in on_kink}
         rounding = [item for item in in_float if id(item[0]) not in exact_nodes]
@@ -172,11 +198,12 @@ def judged_on_f(problem, reference, deadline=None):
             f"{float(distance):.2g} away from it, where it is differentiable"
             for var in problem.wrt
         }
+    reached = []
     if on_kink:
-        every = _elements({var: np.ones(shapes[var], dtype=bool) for var in problem.wrt}, problem.wrt)
-        candidates = list(dict.fromkeys(candidates + every))
+        reached = _elements(_reached_by_kinks(engine, floats, on_kink, problem.wrt, shapes), problem.wrt)
+        candidates = list(dict.fromkeys(candidates + reached))
     # Without one-sided derivatives (too many elements, or past the deadline) the first kink
-    # stands for all: it is not known which element it kinks along.
+    # stands for every element it reaches: it is not known which of them it kinks along.
     kink_text = _at_kinks([on_kink[0][0]]) if on_kink else ""
     limits: dict[tuple[str, tuple], object] = {}
     try:
@@ -208,7 +235,7 @@ def judged_on_f(problem, reference, deadline=None):
             elif (var, index) in broken:
                 limits[(var, index)] = right.value
     except ExactLimit as exc:
-        _fill_unsided(problem, broken, found, kink_text, where, f"its one-sided derivatives are not computed: {exc}")
+        _fill_unsided(broken, reached, found, kink_text, where, f"its one-sided derivatives are not computed: {exc}")
     reference = _with_limits(reference, limits, notes, where)
     return dataclasses.replace(reference, breaks=breaks), found
 
@@ -240,17 +267,17 @@ def _kink_args(node):
     return node.args[0].args if node.op == "where" else node.args
 
 
-def _fill_unsided(problem, broken, found, kink_text, where, reason):
+def _fill_unsided(broken, reached, found, kink_text, where, reason):
     for var, index in broken:
         if (var, index) not in found:
             text = f"∂f/∂{element_label(var, index)} is not finite at this point" + (f": {where}" if where else "")
             found[(var, index)] = Singular("undefined", f"{text}; {reason}")
     if kink_text:
-        for var in problem.wrt:
-            found.setdefault((var, ALL), Singular("kink", f"kink: {kink_text}; {reason}"))
+        for var, index in reached:
+            found.setdefault((var, index), Singular("kink", f"kink: {kink_text}; {reason}"))
 
 
-def _past_exact(reference, in_float: list, wrt: list[str], broken, found, where: str, because, reason: str):
+def _past_exact(reference, in_float: list, reached: dict, broken, found, where: str, because, reason: str):
     """Past the exact side's reach (a long-double reference): the chain rule's verdicts, said so."""
     for var, index in broken:
         note = reference.notes[var][index]
@@ -258,8 +285,8 @@ def _past_exact(reference, in_float: list, wrt: list[str], broken, found, where:
         found[(var, index)] = Singular("undefined", text + (because if note == "not finite" else ""))
     if in_float:
         message = f"kink: {_at_kinks([in_float[0][0]])}; its one-sided derivatives are not computed: {reason}"
-        for var in wrt:
-            found.setdefault((var, ALL), Singular("kink", message))
+        for var, index in _elements(reached, list(reached)):
+            found.setdefault((var, index), Singular("kink", message))
     return found
 
 
