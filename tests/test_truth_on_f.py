@@ -288,3 +288,53 @@ def test_a_chain_rule_in_mpmath_that_cannot_finish_in_time_is_not_started():
     reference = truth_of(build_problem(document, "<test>", "big")).reference
     assert reference.kind == "longdouble"
     assert "the chain rule in mpmath would take about 100 s here, past the" in reference.why
+
+
+def test_a_differentiable_f_whose_chain_rule_passes_a_kink_says_so_in_every_row():
+    """relu(u) - relu(-u) at u = 0 is u: the fuzz campaign's trap-odd template. Each relu is on
+    its kink, and the backends take one side of each; the rows say why, in words true of f."""
+    frame = diffcompare.compare(
+        "x + 0.1 * (relu(x + 1.3) - relu(-1.3 - x))", {"x": -1.3}, backends=EXACT_AD, dtypes=["float64"]
+    )
+    for message in frame["message"]:
+        assert "f is differentiable here (both one-sided derivatives are 1.1)" in message, message
+        assert "'relu(x + 1.3)' is at 0 and 'relu(-1.3 - x)' is at 0" in message, message
+    # a kink step that f does not feel to first order along x is not named
+    frame = diffcompare.compare("abs(x ** 2) + x", {"x": 0.0}, backends=EXACT_AD, dtypes=["float64"])
+    assert set(frame["verdict"]) == {"agree"} and set(frame["message"].fillna("")) == {""}
+
+
+# The fuzz campaign's true disagreements, one problem per class (issue 14): the verdict of every
+# (backend, dtype), and words each disagreeing row must carry.
+CAMPAIGN_CLASSES = {
+    "trap_relu_odd": (
+        {"sympy/float64": "agree", "central/float32": "agree", "central/float64": "agree", "*": "disagree"},
+        "though 'relu(x + 1.3)' is at 0 and 'relu(-1.3 - x)' is at 0",
+    ),
+    "trap_cusp": ({"*": "disagree"}, "f is differentiable here (both one-sided derivatives are 0.980067)"),
+    "trap_where_untaken": (
+        {"sympy/float64": "agree", "central/float32": "agree", "central/float64": "agree", "*": "disagree"},
+        "non-finite value",
+    ),
+    "near_kink_central": (
+        {
+            "central/float32": "disagree",
+            "central/float64": "disagree",
+            "torch/float32": "disagree",
+            "chainrule/float32": "disagree",
+            "*": "agree",
+        },
+        "",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(CAMPAIGN_CLASSES))
+def test_the_campaigns_true_disagreements_keep_their_verdicts(name):
+    verdicts, words = CAMPAIGN_CLASSES[name]
+    frame = diffcompare.run(PROBLEMS / f"{name}.yaml", backends=["sympy", *EXACT_AD, "central"])
+    for row in frame.itertuples():
+        expected = verdicts.get(f"{row.backend}/{row.dtype}", verdicts["*"])
+        assert row.verdict == expected, (row.backend, row.dtype, row.message)
+        if row.verdict == "disagree":
+            assert words in row.message, (row.backend, row.dtype, row.message)

@@ -206,6 +206,7 @@ def judged_on_f(problem, reference, deadline=None):
     # stands for every element it reaches: it is not known which of them it kinks along.
     kink_text = _at_kinks([on_kink[0][0]]) if on_kink else ""
     limits: dict[tuple[str, tuple], object] = {}
+    flat: dict[tuple[str, tuple], str] = {}  # differentiable elements whose chain rule passes a kink
     try:
         if len(candidates) > MAX_ONE_SIDED:
             raise ExactLimit(f"{len(candidates)} elements are past the {MAX_ONE_SIDED} given one-sided derivatives")
@@ -234,9 +235,14 @@ def judged_on_f(problem, reference, deadline=None):
                 )
             elif (var, index) in broken:
                 limits[(var, index)] = right.value
+            elif kinked:  # relu(x) - relu(-x) at 0: f is x, but each relu takes one side of its kink
+                flat[(var, index)] = (
+                    f"f is differentiable here (both one-sided derivatives are {_text(right.value, 6)}), "
+                    f"though {_at_kinks(kinked)}: a chain rule as written takes one side there"
+                )
     except ExactLimit as exc:
         _fill_unsided(broken, reached, found, kink_text, where, f"its one-sided derivatives are not computed: {exc}")
-    reference = _with_limits(reference, limits, notes, where)
+    reference = _with_limits(reference, limits, notes, where, flat)
     return dataclasses.replace(reference, breaks=breaks), found
 
 
@@ -290,9 +296,11 @@ def _past_exact(reference, in_float: list, reached: dict, broken, found, where: 
     return found
 
 
-def _with_limits(reference, limits: dict, notes: dict, where: str):
-    """The reference with f's own derivative where the chain rule broke, and notes added."""
-    if not limits and not notes:
+def _with_limits(reference, limits: dict, notes: dict, where: str, flat: dict | None = None):
+    """The reference with f's own derivative where the chain rule broke, and notes added: one
+    per variable (notes), one per element (flat)."""
+    flat = flat or {}
+    if not limits and not notes and not flat:
         return reference
     hi = {k: v.copy() for k, v in reference.hi.items()}
     lo = {k: v.copy() for k, v in reference.lo.items()}
@@ -311,4 +319,6 @@ def _with_limits(reference, limits: dict, notes: dict, where: str):
     for var, note in notes.items():
         for index in np.ndindex(text[var].shape):
             text[var][index] = f"{text[var][index]}; {note}" if text[var][index] else note
+    for (var, index), note in flat.items():
+        text[var][index] = f"{text[var][index]}; {note}" if text[var][index] else note
     return dataclasses.replace(reference, hi=hi, lo=lo, defined=defined, notes=text, gradient=gradient)

@@ -251,6 +251,8 @@ def _cancellation_hazard(ans, a, b):
     with np.errstate(all="ignore"):
         amp = np.where(ans != 0, scale / np.abs(ans), np.where(scale != 0, np.inf, 1.0))
     worst = float(np.max(amp)) if np.size(amp) else 1.0
+    if np.isinf(worst):  # the operands are equal: nothing of them is left
+        return worst, "a ± b cancels to exactly 0"
     return worst, f"a ± b cancels: the operands are {worst:.2g}× larger than the result"
 
 
