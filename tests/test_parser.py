@@ -36,7 +36,7 @@ def parse(text, *names):
         ("b'abc'", "string literal is not allowed"),
         ("f'{x}'", "f-string is not allowed"),
         ("(z := x)", "walrus (:=) is not allowed"),
-        ("x if y else 1", "conditional expression (use where(cond, a, b)) is not allowed"),
+        ("x if y else 1", "conditional expression is not allowed: 'x if y else 1': write 'where(y != 0, x, 1)'"),
         ("x and y", "and/or is not allowed"),
         ("[1, 2]", "list literal is not allowed"),
         ("(x, y)", "tuple is not allowed"),
@@ -75,10 +75,15 @@ def parse(text, *names):
     ],
 )
 def test_refusals_name_the_construct(text, message):
+    assert message in refusal(text)
+
+
+def refusal(text):
+    """The one-line message that refuses text."""
     with pytest.raises(ExpressionError) as info:
         parse(text)
-    assert message in str(info.value)
     assert "\n" not in str(info.value)
+    return str(info.value)
 
 
 def test_accepts_the_whole_language():
@@ -127,3 +132,92 @@ def test_shapes_are_checked_when_parsed(text, shapes, message):
     node = parse(text, "x", "y")
     with pytest.raises(ShapeError, match=re.escape(message)):
         infer_shapes(node, shapes)
+
+
+# Each refusal says what to write instead: the whole message, as a newcomer reads it.
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("x ^ 2", "operator '^' is not allowed: use '**' for powers (x ** 2); '^' is bitwise xor in Python"),
+        ("x & (y > 0)", "operator '&' is not allowed: for 'c1 and c2' nest where(...): where(c1, where(c2, a, b), b)"),
+        ("x | y", "operator '|' is not allowed: for 'c1 or c2' nest where(...): where(c1, a, where(c2, a, b))"),
+        ("x << 3", "operator '<<' is not allowed: bit shifts are not supported; write x * 2 ** 3"),
+        ("sigmod(x)", "unknown function 'sigmod': did you mean 'sigmoid'?"),
+        ("Sin(x)", "unknown function 'Sin': did you mean 'sin'?"),
+        ("foo(x)", "unknown function 'foo': the functions are listed in README.md, section 'The expression language'"),
+        ("ln(x)", "unknown function 'ln': write 'log(x)'"),
+        ("clip(x, 0, 1)", "unknown function 'clip': write 'clamp(x, 0, 1)'"),
+        ("pow(x + 1, 3)", "unknown function 'pow': write '(x + 1) ** 3' for powers"),
+        ("x(y + 1)", "'x' is a variable, not a function: for a product write 'x * (y + 1)'"),
+        ("pi(2)", "'pi' is the constant pi, not a function: for a product write 'pi * (2)'"),
+        (
+            "np.sin(x)",
+            "attribute access is not allowed: 'np.sin': write 'sin(x)': functions are called by their bare names "
+            "(no 'np.' prefix)",
+        ),
+        ("math.exp(x)", "write 'exp(x)': functions are called by their bare names (no 'math.' prefix)"),
+        ("torch.tanh(x)", "write 'tanh(x)': functions are called by their bare names (no 'torch.' prefix)"),
+        ("jnp.sin(x)", "write 'sin(x)': functions are called by their bare names (no 'jnp.' prefix)"),
+        ("np.maximum(x, y)", "write 'max(x, y)'"),
+        ("np.linalg.norm(x)", "write 'norm(x)': functions are called by their bare names (no 'np.linalg.' prefix)"),
+        ("x.sum()", "write 'sum(x)': functions are called by their bare names (not as methods)"),
+        ("math.pi * x", "write 'pi': constants are written by their bare names (no 'math.' prefix)"),
+        ("np.foo(x)", "functions are called by their bare names, and 'foo' is not one"),
+        ("x.T", "attribute access is not allowed: 'x.T': transpose is not available yet"),
+        ("x.real", "attribute access is not allowed: 'x.real': the language has no attributes or methods"),
+        ("z + 1", "unknown name 'z'"),
+        ("xx + 1", "unknown name 'xx': did you mean 'x'?"),
+        ("PI * x", "unknown name 'PI': did you mean 'pi'?"),
+        ("sin + x", "function 'sin' must be called, as sin(x)"),
+        ("[v ** 2 for v in x]", "operations on arrays are elementwise: write 'x ** 2' in its place"),
+        ("sum(2 * v for v in x)", "write '2 * x' in its place"),
+        ("lambda: x", "lambda is not allowed: 'lambda: x': write the expression itself"),
+        ("'x'", "string literal is not allowed: ''x'': an expression is not text; remove the quotes"),
+        ("(z := x)", "walrus (:=) is not allowed: '(z := x)': name the step in `let:` instead"),
+        ("x if y > 0 else 1", "write 'where(y > 0, x, 1)'"),
+        ("x and y", "and/or is not allowed: 'x and y': for 'c1 and c2' nest where(...)"),
+        ("[1, 2]", "list literal is not allowed: '[1, 2]': arrays belong in `point:` (x: [1.0, 2.0])"),
+        ("True * x", "constant True is not allowed: write 1"),
+        ("1j * x", "constant 1j is not allowed: complex numbers are not supported"),
+        ("x > 0", "only allowed as the condition of where(...): write where(x > 0, 1, 0) for a 0/1 step"),
+        ("where(0 < x < 1, x, y)", "nest where(...) instead: where(0 < x, where(x < 1, a, b), b)"),
+        ("where(x, x, y)", "for 'x is not zero' write where(x != 0, a, b)"),
+        ("x[y]", "not 'y': computed indices are not supported; write x[0], x[1:], A[:, 1]"),
+        ("x[0.5]", "not '0.5': write an integer, as x[0]"),
+        ("min(x)", "min(...) takes 2 argument(s), got 1: write min(a, b)"),
+        ("sum(x, 0)", "write sum(x) (a reduction of every element to one number; there is no axis)"),
+        ("sum(x, axis=0)", "takes no keyword arguments: write sum(x) (no axis"),
+        ("sin(x)(y)", "a call of a computed function is not allowed: 'sin(x)'"),
+        ("(x + 1)(y)", "for a product write '(x + 1) * (y)'"),
+        ("2x", "invalid decimal literal; write '2 * x' for a product"),
+        ("x²", "write x ** 2 for powers"),
+        ("x − 1", "write the ASCII operators - * /"),
+        ("|x|", "write abs(x) for |x|"),
+        ("f = x ** 2", "write only the expression, without 'name ='"),
+        ("2 x", "write '*' between the factors of a product"),
+    ],
+)
+def test_refusals_say_what_to_write_instead(text, message):
+    assert message in refusal(text)
+
+
+def test_an_unknown_function_with_nothing_close_is_not_answered_with_the_whole_list():
+    assert "sigmoid" not in refusal("foo(x)") and len(refusal("foo(x)")) < 120
+
+
+def test_a_new_primitive_is_suggested_without_a_change_to_the_parser(monkeypatch):
+    from diffcompare.lang.primitives import FUNCTIONS
+
+    for text in ("x // 2", "x.T", "np.floor(x)"):
+        assert "floor(" not in refusal(text) and "transpose(" not in refusal(text)
+    monkeypatch.setitem(FUNCTIONS, "floor", 1)
+    monkeypatch.setitem(FUNCTIONS, "transpose", 1)
+    monkeypatch.setitem(FUNCTIONS, "sigmoid2", 1)
+    for text, message in [
+        ("x // 2", "operator '//' is not allowed: write floor(x / 2)"),
+        ("(x + 1) // y", "write floor((x + 1) / y)"),
+        ("x.T", "write 'transpose(x)'"),
+        ("np.floor(x)", "write 'floor(x)'"),
+        ("sigmod2(x)", "did you mean 'sigmoid2'"),
+    ]:
+        assert message in refusal(text)
