@@ -308,3 +308,37 @@ def test_every_limit_has_a_flag_and_the_tuple_round_trips():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     for key, value in limits.DEFAULTS.items():
         assert f"| {value:,} | `--max-{key.replace('_', '-')}` |" in readme, key
+
+
+@pytest.mark.parametrize(
+    "document, key, message",
+    [
+        (
+            "function: x + y\npoint: {x: 1.0}\n",
+            "function",
+            "unknown name 'y': add it to `point:` (or define it in `let:`)",
+        ),
+        ("let: {a: a + x}\nfunction: a\npoint: {x: 1.0}\n", "let.a", "a `let:` step cannot use itself"),
+        ("let: {a: b, b: x}\nfunction: a\npoint: {x: 1.0}\n", "let.a", "'b' is a `let:` step written after 'a'"),
+        ("let: {z: 2 * x}\nfunction: z\npoint: {x: 1.0}\nwrt: [z]\n", "wrt", "it is a `let:` step"),
+        ("function: x\npoint: {x: 1.0, x1: 1.0}\nwrt: [x2]\n", "wrt", "did you mean 'x' or 'x1'?"),
+        ("fucntion: x\npoint: {x: 1.0}\n", "function", "is 'fucntion' a misspelling of 'function'?"),
+        ("function: x\npoints: {x: 1.0}\npoint: {x: 1.0}\n", "points", "unknown key: did you mean 'point'?"),
+        ("function: x\npoint: {x: 1.0}\ntolerance: {rtoll: 1}\n", "tolerance.rtoll", "(allowed: rtol, atol)"),
+        ("function: x * y\npoint: {x: 1.0, y: 1.0}\nwrt: [x]\nmanual: {y: x}\n", "manual.y", "add it to wrt"),
+        ("function: x\npoint: {x: 2*pi}\n", "point", "a point holds numbers, not expressions"),
+        ("function: x\npoint: {x: yes}\n", "point", "write 1 or 0"),
+        (
+            "function: x\npoint: {x: 1.0, lambda: 2.0}\n",
+            "point",
+            "is a Python keyword: choose another name, as lambda_",
+        ),
+        ("function: x\npoint: {x: 1.0, sum: 2.0}\n", "point", "choose another name, as sum_"),
+        ("function: x * n\npoint: {x: 1.0, n: 1.0}\nsweep: {n: [1]}\n", "point.n", "rename one of them"),
+    ],
+)
+def test_a_load_error_says_what_to_write_instead(tmp_path, document, key, message):
+    problems, errors = load_file(write(tmp_path, "p.yaml", document))
+    assert problems == [] and len(errors) == 1
+    line = str(errors[0])
+    assert "\n" not in line and "problem 'p" in line and f"key '{key}': " in line and message in line, line

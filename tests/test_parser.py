@@ -49,7 +49,7 @@ def parse(text, *names):
         ("where(x, x, y)", "needs a comparison as cond"),
         ("where(x is y, x, y)", "comparison 'x is y' is not allowed"),
         ("x // 2", "operator '//' is not allowed"),
-        ("x % 2", "operator '%' is not allowed"),
+        ("x >> 2", "operator '>>' is not allowed"),
         ("~x", "operator '~' is not allowed"),
         ("not x", "operator 'not' is not allowed"),
         ("x[y]", "an index must be an integer constant or a slice, not 'y'"),
@@ -142,9 +142,12 @@ def test_shapes_are_checked_when_parsed(text, shapes, message):
         ("x & (y > 0)", "operator '&' is not allowed: for 'c1 and c2' nest where(...): where(c1, where(c2, a, b), b)"),
         ("x | y", "operator '|' is not allowed: for 'c1 or c2' nest where(...): where(c1, a, where(c2, a, b))"),
         ("x << 3", "operator '<<' is not allowed: bit shifts are not supported; write x * 2 ** 3"),
-        ("sigmod(x)", "unknown function 'sigmod': did you mean 'sigmoid'?"),
+        ("sigmod(x)", "unknown function 'sigmod': did you mean 'sigmoid'"),
         ("Sin(x)", "unknown function 'Sin': did you mean 'sin'?"),
-        ("foo(x)", "unknown function 'foo': the functions are listed in README.md, section 'The expression language'"),
+        (
+            "frobnicate(x)",
+            "unknown function 'frobnicate': the functions are listed in README.md, section 'The expression language'",
+        ),
         ("ln(x)", "unknown function 'ln': write 'log(x)'"),
         ("clip(x, 0, 1)", "unknown function 'clip': write 'clamp(x, 0, 1)'"),
         ("pow(x + 1, 3)", "unknown function 'pow': write '(x + 1) ** 3' for powers"),
@@ -202,12 +205,14 @@ def test_refusals_say_what_to_write_instead(text, message):
 
 
 def test_an_unknown_function_with_nothing_close_is_not_answered_with_the_whole_list():
-    assert "sigmoid" not in refusal("foo(x)") and len(refusal("foo(x)")) < 120
+    assert "sigmoid" not in refusal("frobnicate(x)") and len(refusal("frobnicate(x)")) < 120
 
 
 def test_a_new_primitive_is_suggested_without_a_change_to_the_parser(monkeypatch):
     from diffcompare.lang.primitives import FUNCTIONS
 
+    for name in ("floor", "transpose"):  # as if the language had neither (yet)
+        monkeypatch.delitem(FUNCTIONS, name, raising=False)
     for text in ("x // 2", "x.T", "np.floor(x)"):
         assert "floor(" not in refusal(text) and "transpose(" not in refusal(text)
     monkeypatch.setitem(FUNCTIONS, "floor", 1)

@@ -428,6 +428,8 @@ class _Converter:
             raise ExpressionError(
                 f"{name}(...) takes {FUNCTIONS[name]} argument(s), got {len(node.args)}: write {signature(name)}{note}"
             )
+        if name == "where" and _combined_condition(node.args[0]):
+            self.convert(node.args[0])  # refused with the advice for its & | and or not ~
         if name == "where" and not isinstance(node.args[0], ast.Compare):
             cond = _operand(node.args[0])
             raise ExpressionError(
@@ -466,7 +468,7 @@ class _Converter:
                 return f"{refused}: transpose is not available yet (write the transposed array in `point:`)"
             return f"{refused}: the language has no attributes or methods; functions are called by name, as sin(x)"
         args = list(call.args) if library else [node.value, *call.args]
-        name = _ALIASES.get(attr, attr) if _ALIASES.get(attr, attr) in FUNCTIONS else attr
+        name = attr if attr in FUNCTIONS or _ALIASES.get(attr) not in FUNCTIONS else _ALIASES[attr]
         if name in FUNCTIONS:
             written = f"{name}({', '.join(ast.unparse(a) for a in args)})"
             how = f"no '{owner}.' prefix" if library else "not as methods"
@@ -518,6 +520,15 @@ def _chain(node: ast.Compare) -> str:
     for condition in reversed(conditions):
         written = f"where({condition}, {written}, b)"
     return _short(written, 120)
+
+
+def _combined_condition(node: ast.AST) -> bool:
+    """c1 & c2, c1 | c2, c1 and c2, not c: conditions combined as Python would, which where(...) nests instead."""
+    if isinstance(node, ast.BinOp):
+        return isinstance(node.op, (ast.BitAnd, ast.BitOr))
+    return isinstance(node, ast.BoolOp) or (
+        isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.Not, ast.Invert))
+    )
 
 
 def _refused_advice(node: ast.AST) -> str:

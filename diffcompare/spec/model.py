@@ -44,13 +44,22 @@ def _text_hint(text: str) -> str:
         return " (YAML 1.1 reads it as a base-60 number; diffcompare does not: write the number itself)"
     if any(c.isdigit() and not c.isascii() for c in text):
         return " (only the digits 0-9 are read as numbers)"
+    if any(c.isalpha() or c in "*/()" for c in text):
+        return " (a point holds numbers, not expressions: write the number, or compute it in `let:`)"
     return ""
 
 
 def _to_number(value: Any) -> tuple[float, float]:
     """One scalar from YAML -> (float, half a unit in its last written digit)."""
+    if value is None:
+        raise ValueError("expected a number, got nothing (an empty value or null): write a number")
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise ValueError(f"expected a number, got {type(value).__name__} {value!r}")
+        hint = (
+            " (YAML reads yes, no, true, false, on and off as booleans): write 1 or 0"
+            if isinstance(value, bool)
+            else ""
+        )
+        raise ValueError(f"expected a number, got {type(value).__name__} {value!r}{hint}")
     if isinstance(value, str) and not NUMBER_TEXT.match(value.strip()):
         raise ValueError(f"expected a number, got the text {value!r}{_text_hint(value)}")
     try:
@@ -109,8 +118,16 @@ def to_numbers(value: Any) -> Numbers:
 
 
 def _expression_text(value: Any) -> str:
-    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise ValueError(f"expected an expression, got {type(value).__name__}")
+    if isinstance(value, bool):
+        raise ValueError(
+            f"expected an expression, got the boolean {value} (YAML reads yes, no, true, false, on and off "
+            "as booleans): quote it"
+        )
+    if not isinstance(value, (str, int, float)):
+        kind = "nothing (an empty value)" if value is None else type(value).__name__
+        raise ValueError(
+            f"expected an expression, got {kind}: write the expression as text, quoted if it holds ': ' or starts with [ or {{"
+        )
     return value if isinstance(value, str) else repr(value)
 
 
@@ -329,9 +346,15 @@ class ProblemSpec(BaseModel):
 
 
 def check_new_name(name: Any, what: str) -> None:
-    if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
-        raise ValueError(f"{what} name {name!r} is not a valid identifier")
+    if isinstance(name, str) and keyword.iskeyword(name):
+        raise ValueError(f"{what} name {name!r} is a Python keyword: choose another name, as {name}_")
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ValueError(
+            f"{what} name {name!r} is not a valid identifier: use letters, digits and _, not starting with a digit"
+        )
     # Shadowing the constants pi and e is allowed (a step named e is common);
     # a function name is not, since calls are resolved by name.
     if name in FUNCTIONS:
-        raise ValueError(f"{what} name '{name}' is reserved: it is a function of the language")
+        raise ValueError(
+            f"{what} name '{name}' is reserved: it is a function of the language; choose another name, as {name}_"
+        )

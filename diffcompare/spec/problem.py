@@ -16,7 +16,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from diffcompare.lang.ir import GraphError, GraphLimits, Node, ShapeError, infer_shapes
-from diffcompare.lang.parser import ExpressionError, parse_expression
+from diffcompare.lang.parser import ExpressionError, close_names, parse_expression
 from diffcompare.lang.printable import visible
 from diffcompare.spec.generators import expand_sweep, parameter_scope, sweep_label
 from diffcompare.spec.model import Numbers, ProblemSpec, ToleranceSpec, check_new_name
@@ -73,10 +73,19 @@ def _pydantic_message(file: str, problem: str, exc: ValidationError) -> ProblemE
     key = ".".join(loc)
     message = err["msg"].removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":
-        allowed = ", ".join(ProblemSpec.model_fields)
-        message = f"unknown key (allowed: {allowed})"
+        fields = list(ToleranceSpec.model_fields if loc[0] == "tolerance" else ProblemSpec.model_fields)
+        close = close_names(loc[-1], fields)
+        guess = f": did you mean '{close[0]}'?" if close else ""
+        message = f"unknown key{guess} (allowed: {', '.join(fields)})"
     elif err["type"] == "missing":
         message = "required key is missing"
+        # A misspelt key is both missing and unknown: name the one it probably is.
+        written = [
+            str(e["loc"][-1]) for e in exc.errors() if e["type"] == "extra_forbidden" and len(e["loc"]) == len(loc)
+        ]
+        close = close_names(loc[-1], written)
+        if close:
+            message += f": is '{close[0]}' a misspelling of '{loc[-1]}'?"
     elif err["type"] == "literal_error":
         message = f"{message}, got {err['input']!r}"
     return ProblemError(file, problem, key, message)
@@ -153,14 +162,27 @@ def build_problem(document: Any, file: str, default_name: str, params: dict | No
     point = {k: v.values for k, v in spec.point.items()}
     for k in point:
         if k in params:
-            raise fail(f"point.{k}", f"'{k}' is also a sweep parameter")
+            raise fail(f"point.{k}", f"'{k}' is also a sweep parameter: rename one of them")
     scope: dict[str, Node] = {**parameter_scope(params), **{k: Node("var", attr=k, text=k) for k in point}}
     shapes = {k: v.shape for k, v in point.items()}
     graph = GraphLimits()  # every expression of the problem, let steps counted once
 
+    def unknown_name(key: str):
+        """What to do about a name that the expression under key uses and the problem lacks."""
+
+        def advice(missing: str) -> str:
+            step = key.removeprefix("let.") if key.startswith("let.") else None
+            if missing == step:
+                return f"a `let:` step cannot use itself; '{missing}' is defined by this expression"
+            if missing in spec.let:
+                return f"'{missing}' is a `let:` step written after '{step}': move it above, steps use earlier names"
+            return "add it to `point:` (or define it in `let:`)"
+
+        return advice
+
     def parse(key: str, text: str) -> Node:
         try:
-            node = parse_expression(text, scope)
+            node = parse_expression(text, scope, unknown_name=unknown_name(key))
             infer_shapes(node, shapes)
             graph.add(node)
         except (ExpressionError, ShapeError, GraphError) as exc:
@@ -175,7 +197,7 @@ def build_problem(document: Any, file: str, default_name: str, params: dict | No
             raise fail(f"let.{let_name}", str(exc)) from None
         if let_name in scope:
             what = "a sweep parameter" if let_name in params else "a variable of the point"
-            raise fail(f"let.{let_name}", f"let name '{let_name}' shadows {what}")
+            raise fail(f"let.{let_name}", f"let name '{let_name}' shadows {what}: give the step another name")
         node = parse(f"let.{let_name}", text)
         if node.label is None and node.op != "var":
             node.label = let_name
@@ -183,16 +205,20 @@ def build_problem(document: Any, file: str, default_name: str, params: dict | No
 
     function = parse("function", spec.function)
     if function.shape != ():
-        raise fail("function", f"the function's value must be a scalar, it has shape {function.shape}")
+        raise fail(
+            "function",
+            f"the function's value must be a scalar, it has shape {function.shape}: "
+            f"reduce it, as sum(...), mean(...) or norm(...)",
+        )
 
     wrt = list(point) if spec.wrt is None else spec.wrt
     if not wrt:
         raise fail("wrt", "names no variable; leave wrt out to differentiate every variable of the point")
     for i, var in enumerate(wrt):
         if var not in point:
-            raise fail("wrt", f"'{var}' is not a variable of the point ({', '.join(point)})")
+            raise fail("wrt", _not_a_variable(var, point, lets))
         if var in wrt[:i]:
-            raise fail("wrt", f"'{var}' is listed twice")
+            raise fail("wrt", f"'{var}' is listed twice: list it once")
 
     manual: dict[str, Node] = {}
     for var, text in spec.manual.items():
@@ -241,6 +267,18 @@ def build_problem(document: Any, file: str, default_name: str, params: dict | No
 
 def _check_differentiated(fail, key: str, var: str, point: dict, wrt: list[str]) -> None:
     if var not in point:
-        raise fail(f"{key}.{var}", f"'{var}' is not a variable of the point ({', '.join(point)})")
+        raise fail(f"{key}.{var}", _not_a_variable(var, point, {}))
     if var not in wrt:
-        raise fail(f"{key}.{var}", f"'{var}' is held constant (not in wrt), so it has no derivative to check")
+        raise fail(
+            f"{key}.{var}",
+            f"'{var}' is held constant (not in wrt), so it has no derivative to check: add it to wrt",
+        )
+
+
+def _not_a_variable(var: Any, point: dict, lets: dict) -> str:
+    """'y' is not a variable of the point (x, x1); did you mean 'x1'?"""
+    message = f"'{var}' is not a variable of the point ({', '.join(point)})"
+    if var in lets:
+        return f"{message}: it is a `let:` step, and only variables of the point are differentiated"
+    close = close_names(var, point) if isinstance(var, str) else []
+    return f"{message}: did you mean {' or '.join(repr(c) for c in close)}?" if close else message
