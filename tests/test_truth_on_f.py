@@ -316,6 +316,7 @@ CAMPAIGN_CLASSES = {
         {"sympy/float64": "agree", "central/float32": "agree", "central/float64": "agree", "*": "disagree"},
         "non-finite value",
     ),
+    "sympy_softplus_overflow": ({"sympy/float64": "disagree", "*": "agree"}, "SymPy's derivative meets exp(x) = inf"),
     "near_kink_central": (
         {
             "central/float32": "disagree",

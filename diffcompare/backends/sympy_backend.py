@@ -18,9 +18,34 @@ import numpy as np
 
 from diffcompare.backends import BaseBackend, Gradient, SkipCell
 from diffcompare.backends.timing import median_time
-from diffcompare.exact.numeric import FLOAT64, Plan
+from diffcompare.exact.numeric import FLOAT64, Plan, real_part
 from diffcompare.exact.symbolic import SymbolicLimit, SymbolicTimeout
 from diffcompare.exact.truth import truth_of
+
+
+def _first_not_finite(plan: Plan, inputs: list, replacements: list) -> str:
+    """The first step of SymPy's derivative whose float64 value is not finite though its operands
+    are (softplus(x) at x = 800: SymPy writes it log(1 + exp(x)), whose derivative exp(x)/(1 + exp(x))
+    is inf/inf), in words; "" if there is none."""
+    regs = plan.run(inputs)
+
+    def finite(slot) -> bool:
+        value = real_part(regs[slot])
+        return isinstance(value, (int, float, np.floating, np.integer)) and bool(np.isfinite(value))
+
+    for _, args, slot in plan.steps:
+        if not finite(slot) and all(finite(a) for a in args):
+            written = [e for e, s in plan._slots.items() if s == slot]
+            if not written:
+                continue
+            expr = next((e for e in written if not e.is_Symbol), written[0])
+            # CSE's own symbols (x0, x1 …, which read as the user's variables) replaced by what
+            # they stand for, the last first.
+            for symbol, value in reversed(replacements):
+                expr = expr.xreplace({symbol: value})
+            text = str(expr) if len(str(expr)) <= 80 else str(expr)[:77] + "..."
+            return f"in float64, SymPy's derivative meets {text} = {real_part(regs[slot])}"
+    return ""
 
 
 def _plans(form) -> tuple[Plan, Plan, float]:
@@ -59,9 +84,11 @@ class SympyBackend(BaseBackend):
             size = int(np.prod(shape))
             values[var] = np.array(flat[offset : offset + size], dtype=np.float64).reshape(shape)
             offset += size
+        finite = all(np.isfinite(values[var]).all() for var in values)
         return Gradient(
             values,
             median_time(lambda: plan(inputs)),
+            message="" if finite else _first_not_finite(plan, inputs, form.gradient_cse[0]),
             setup_s=setup_s,
             f_time_s=median_time(lambda: function(inputs)),
             extras=extras,
