@@ -64,6 +64,21 @@ CASES = {
     "asinh": ("asinh(x)", {"x": 0.7}, "1 / sqrt(x ** 2 + 1)"),
     "acosh": ("acosh(x)", {"x": 1.7}, "1 / sqrt(x ** 2 - 1)"),
     "atanh": ("atanh(x)", {"x": 0.4}, "1 / (1 - x ** 2)"),
+    "atan2": ("atan2(x, y)", {"x": 0.7, "y": -1.2}, "y / (x ** 2 + y ** 2)"),
+    "hypot": ("hypot(x, y)", {"x": 0.7, "y": -1.2}, "x / hypot(x, y)"),
+    "cbrt": ("cbrt(x)", {"x": -2.7}, "1 / (3 * cbrt(x) ** 2)"),
+    "erfc": ("erfc(x)", {"x": 0.8}, "-2 / sqrt(pi) * exp(-x ** 2)"),
+    "lgamma": ("lgamma(x)", {"x": 3.3}, "digamma(x)"),
+    "gamma": ("gamma(x)", {"x": 2.3}, "gamma(x) * digamma(x)"),
+    "digamma": ("digamma(x)", {"x": 1.7}, None),
+    "exp2": ("exp2(x)", {"x": 1.3}, "log(2) * exp2(x)"),
+    "logaddexp": ("logaddexp(x, y)", {"x": 0.7, "y": -1.2}, "exp(x - logaddexp(x, y))"),
+    "floor": ("x * floor(x)", {"x": 2.5}, "floor(x)"),
+    "ceil": ("x * ceil(x)", {"x": 2.5}, "ceil(x)"),
+    "round": ("x * round(x)", {"x": 2.7}, "round(x)"),
+    "trunc": ("x * trunc(x)", {"x": -2.7}, "trunc(x)"),
+    "sign": ("x * sign(x)", {"x": -2.7}, "sign(x)"),
+    "mod": ("x % y + y % x", {"x": 7.3, "y": -2.0}, "1 - floor(y / x)"),
     "min": ("min(x, y)", {"x": 0.5, "y": 2.0}, "1"),
     "max": ("max(x, y)", {"x": 0.5, "y": 2.0}, "0"),
     "clamp": ("clamp(x, 0, 1) + clamp(y, 0, 1)", {"x": 0.5, "y": 2.0}, "1"),
@@ -81,6 +96,8 @@ CASES = {
     "norm": ("norm(A)", {"A": [[1.0, -2.0], [3.0, 0.5]]}, None),
     "logsumexp": ("logsumexp(v)", {"v": V}, None),
 }
+# Primitives torch has no native function for: its cells are skipped, saying why.
+TORCH_MISSING = {"cbrt", "gamma"}
 # The numbers a notebook printed, for the `expected` backend: cos(0.7) and 1/(1 + 1.7²).
 EXPECTED = {"sin": {"x": 0.7648421872844885}, "atan": {"x": 0.2570694087403599}}
 
@@ -122,9 +139,10 @@ def _values(problem) -> dict[str, float]:
     root, point = problem.function, problem.point
     out = {
         "numpy": Program(root, NUMPY_OPS, constant=numpy_constant("float64"))(point),
-        "torch": Program(root, TORCH_OPS)({k: torch.tensor(v, dtype=torch.float64) for k, v in point.items()}),
         "jax": Program(root, JAX_OPS)({k: jnp.asarray(v, dtype="float64") for k, v in point.items()}),
     }
+    if not ops_of(problem) & TORCH_MISSING:
+        out["torch"] = Program(root, TORCH_OPS)({k: torch.tensor(v, dtype=torch.float64) for k, v in point.items()})
     if analytic(problem):
         cplx = {k: v.astype(np.complex128) for k, v in point.items()}
         value = Program(root, COMPLEX_OPS, constant=numpy_constant("float64"))(cplx)
@@ -172,7 +190,15 @@ def test_every_backend_differentiates_every_primitive(results, name):
     else:
         assert (step["verdict"] == "skipped").all(), step[["verdict", "message"]].to_string()
     rest = got[got["backend"] != "complex_step"]
+    if name in TORCH_MISSING:
+        torch_rows = rest[rest["backend"] == "torch"]
+        assert (torch_rows["verdict"] == "skipped").all(), torch_rows[["verdict", "message"]].to_string()
+        assert torch_rows["message"].str.contains(f"torch has no native '{name}'").all()
+        rest = rest[rest["backend"] != "torch"]
     bad = rest[rest["verdict"] != "agree"]
     assert bad.empty, bad[["backend", "variable", "index", "value", "reference", "message"]].to_string()
     exact = rest[rest["backend"].isin(["sympy", "torch", "jax", "chainrule", "manual"])]
-    assert exact["rel_error"].max() < 1e-13
+    # torch's trigamma (digamma's derivative) is good to about 4e-10 at 1.7: inside √ε, `agree`
+    loose = (exact["backend"] == "torch") & (name == "digamma")
+    assert exact[~loose]["rel_error"].max() < 1e-13
+    assert (exact[loose]["rel_error"] < 1e-9).all()

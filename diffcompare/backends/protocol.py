@@ -15,7 +15,10 @@ from typing import ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 
+from diffcompare.lang.primitives import SkipCell
 from diffcompare.spec.problem import DTYPES, Problem
+
+__all__ = ["Backend", "BaseBackend", "Gradient", "Method", "SkipCell", "error_line", "one_line"]
 
 
 @dataclass
@@ -49,9 +52,10 @@ class Method(str, Enum):
             raise ValueError(f"the backend's method {value!r} is not one of {known}") from None
 
 
-class SkipCell(Exception):
-    """Raised by a backend that does not apply to a problem (say, complex step on
-    relu): its rows become `skipped` with this reason, not `error`."""
+# SkipCell: raised by a backend that does not apply to a problem (complex step on relu):
+# `skipped` rows with its reason. It is declared with the primitives (diffcompare.lang),
+# so that lowering a function with a primitive the library lacks (MissingPrimitive, a
+# SkipCell) gives `skipped` rows in every backend without a line of its own.
 
 
 @runtime_checkable

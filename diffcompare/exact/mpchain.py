@@ -62,7 +62,7 @@ def _meaning(name: str):
     """(symbols, SymPy expression of the primitive, [∂/∂operand]) for an elementwise primitive."""
     p = PRIMITIVES[name]
     u = _symbols(p.arity)
-    expr = p.operator(*u) if p.operator is not None else native(p, "sympy", module=sympy)(*u)
+    expr = native(p, "sympy", module=sympy)(*u)  # its SymPy name, else Python's operator
     # powsimp: d/dx x**k is k*x**(k-1), not SymPy's k*x**k/x, which is 0/0 at x = 0.
     return u, expr, [sympy.powsimp(sympy.diff(expr, v)) for v in u]
 
@@ -310,7 +310,10 @@ def kink_distance(node: Node, operands: list, mask: np.ndarray):
     best = None
     for index in zip(*np.nonzero(mask)) if mask.ndim else [()]:
         vals = [a[index] for a in arrays]
-        if node.op in ("abs", "relu"):
+        gap = PRIMITIVES[node.op].kink_gap
+        if gap is not None:  # floor, sign, a % b, atan2 …: their declared distance
+            d = gap(*vals)
+        elif node.op in ("abs", "relu"):
             d = abs(vals[0])
         elif node.op == "clamp":
             d = min(abs(vals[0] - vals[1]), abs(vals[0] - vals[2]))

@@ -22,6 +22,7 @@ from sympy.logic.boolalg import BooleanFalse, BooleanTrue
 
 from diffcompare.exact.budget import MAX_ARGUMENT_BITS, ExactLimit
 from diffcompare.lang.primitives import PRIMITIVES, native
+from diffcompare.lang.primitives.special import polygamma
 
 
 def _sum(*terms):
@@ -137,6 +138,9 @@ FLOAT64 = _number_system(
         sympy.re: np.real,
         sympy.im: np.imag,
         sympy.conjugate: np.conj,
+        # digamma(x) is SymPy's polygamma(0, x); the derivatives of lgamma, gamma and digamma
+        # are polygamma(0 | 1, x): NumPy has none, so mpmath's, rounded (lang.primitives.special).
+        sympy.polygamma: polygamma,
         **_RELATIONS,
     },
     lambda e: np.complex128(1j) if e is sympy.I else np.float64(float(e)),
@@ -223,6 +227,7 @@ MPMATH = _number_system(
         sympy.re: mpmath.re,
         sympy.im: mpmath.im,
         sympy.conjugate: mpmath.conj,
+        sympy.polygamma: lambda n, x: mpmath.psi(int(n), x),
         **_RELATIONS,
     },
     lambda e: mpmath.mpc(0, 1) if e is sympy.I else _mp_number(e),

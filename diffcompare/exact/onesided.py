@@ -71,6 +71,7 @@ EQUAL_SIDES = mpmath.mpf(10) ** -20  # relative: sides closer than this are one 
 TREND = 4  # the last quotients whose trend decides a side that never settled
 GROWTH = mpmath.mpf(5) / 4  # the factor per step of a growing (or shrinking) quotient
 ZERO, ONE = mpmath.mpf(0), mpmath.mpf(1)
+JUMP_AGREES = mpmath.mpf(10) ** -12  # relative: f's rise over three steps that is one number is a jump
 COMPARISONS = {name for name, p in PRIMITIVES.items() if p.kind == "compare"}
 
 
@@ -178,6 +179,7 @@ class Slopes:
         self.values = values
         self.digits = digits
         self.deadline = deadline
+        self.jumped: set[int] = set()  # the steps seen to jump along a ray (Primitive.jump)
 
     def along(self, var: str, index: tuple, sign: int) -> list:
         """Each node's slope along x + s·sign·e (object arrays: mpf, ±inf, NaN where the rule
@@ -209,6 +211,13 @@ class Slopes:
                     slopes[i] = self._reduction(node.op, values[i], args, given)
                 elif node.op in PIECEWISE:
                     slopes[i] = _apply(PIECEWISE[node.op], [*args, *given], self.deadline)
+                elif PRIMITIVES[node.op].jump:
+                    arity = len(args)
+                    slopes[i] = _apply(
+                        lambda *a, _node=node: self._jump(_node, list(a[:arity]), list(a[arity:])),
+                        [*args, *given],
+                        self.deadline,
+                    )
                 else:
                     arity = len(args)
                     slopes[i] = _apply(
@@ -243,6 +252,35 @@ class Slopes:
         if not _is_nan(total) and not self._defined_ahead(op, args, given, moving):
             return NAN
         return total
+
+    def _jump(self, node, args: list, given: list):
+        """A step declared with jumps (floor, sign, a % b, atan2's cut): off its jump, the chain
+        rule; on it, the chain rule where the step is continuous along the ray (floor at 2
+        going up), NaN where it jumps a hair along (floor at 2 going down), so that f's own
+        difference quotients decide: f may jump there, or its jumps may cancel."""
+        p = PRIMITIVES[node.op]
+        if not bool(np.all(p.kink(*args))):
+            return self._smooth(node.op, args, given)
+        moving = [k for k, s in enumerate(given) if s is not None]
+        if not moving:
+            return None
+        slopes = [_or_zero(s) for s in given]
+        if any(_is_nan(s) for s in slopes):
+            return NAN
+        largest = max(abs(s) for s in slopes)
+        if largest == 0:
+            return NAN  # the operands do not move to first order: which side they reach is unknown
+        way = [mpmath.sign(s) if mpmath.isinf(largest) else s / largest for s in slopes]
+        forward = _compiled(node.op, -1, self.digits)
+        depth = mpmath.mp.prec // 2
+        here = forward(*args)
+        ahead = forward(*[self._nudged(a, w, depth) for a, w in zip(args, way)])
+        if not (is_finite(here) and is_finite(ahead)):
+            return NAN
+        if abs(ahead - here) > mpmath.ldexp(max(ONE, abs(here)), -depth // 2):
+            self.jumped.add(id(node))
+            return NAN
+        return self._smooth(node.op, args, given)
 
     def _nudged(self, value, direction, bits: int):
         return value + direction * mpmath.ldexp(max(ONE, abs(value)), -bits)
@@ -318,9 +356,14 @@ class OneSided:
 
     def sides(self, var: str, index: tuple) -> tuple[Side, Side, list]:
         """(left, right, the kink steps whose own one-sided derivatives in this element differ)."""
+        self.slopes.jumped = set()
         ahead = self.slopes.along(var, index, 1)
         back = self.slopes.along(var, index, -1)
-        kinked = [node for node, mask, _ in self.kinks if self._kinks_along(node, mask, ahead, back)]
+        kinked = [
+            node
+            for node, mask, _ in self.kinks
+            if id(node) in self.slopes.jumped or self._kinks_along(node, mask, ahead, back)
+        ]
         right = self._side(ahead, var, index, 1)
         left = self._side(back, var, index, -1)
         return left, right, kinked
@@ -363,7 +406,7 @@ class OneSided:
     def _walk(self, var: str, index: tuple, sign: int) -> Side:
         """The side from difference quotients at shrinking steps (module docstring, 2)."""
         x = self.point[var][index]
-        steps, quotients = [], []
+        steps, quotients, rises = [], [], []
         for p in STEPS:
             # p more bits for x + h, rounded up so that few precisions (and compiled plans) are used.
             digits = self.digits + 16 * math.ceil((p * math.log10(2) + 4) / 16)
@@ -375,8 +418,15 @@ class OneSided:
                 value = self.engine.value(shifted, digits, self.deadline)
                 if not is_finite(value):
                     return Side(why="does not exist (f is not a finite real number on that side)")
-                quotients.append((value - self._f(digits)) / h)
+                rises.append(value - self._f(digits))
+                quotients.append(rises[-1] / h)
                 steps.append(h)
+                if _jumps(rises):
+                    return Side(
+                        why=f"does not exist: f jumps by {mpmath.nstr(rises[-1], 6)} on that side "
+                        f"(f(x {'+' if sign > 0 else '−'} h) − f(x) stays {mpmath.nstr(rises[-1], 6)} down to h = 2^-{p}), "
+                        "so f is not continuous here"
+                    )
                 if len(quotients) >= 3:
                     d1, d2, d3 = quotients[-3:]
                     if d1 == d2 == d3:
@@ -386,6 +436,19 @@ class OneSided:
                     if abs(early - late) <= SETTLED * max(abs(early), abs(late)):
                         return Side(late)
         return _trend(quotients)
+
+
+def _jumps(rises: list) -> bool:
+    """f(x + h) − f(x) stays one nonzero number (to JUMP_AGREES) at three steps, each 2^20 or
+    more smaller than the last: f jumps there; a continuous f's rise shrinks with h (a steep
+    kink's by 2^20, log1p(C·|u|)'s by log 2^20, an infinite slope's like a power of h)."""
+    if len(rises) < 3:
+        return False
+    last = rises[-3:]
+    size = max(abs(r) for r in last)
+    if size == 0 or not all(r > 0 for r in last) and not all(r < 0 for r in last):
+        return False
+    return all(abs(r - last[-1]) <= JUMP_AGREES * size for r in last)
 
 
 def _has_infinity(slopes: np.ndarray) -> bool:

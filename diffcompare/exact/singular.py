@@ -137,7 +137,12 @@ def _reached_by_kinks(engine, values: list, on_kink: list, wrt: list[str], shape
 
 def _at_kinks(nodes: list) -> str:
     """The steps at their kinks, in words: "'abs(x)' is at 0, where it is not differentiable"."""
-    words = " and ".join(f"'{node.text}' is at {PRIMITIVES[node.op].kink_words}" for node in nodes)
+    said = dict.fromkeys(f"'{node.text}' is at {PRIMITIVES[node.op].kink_words}" for node in nodes)
+    words = " and ".join(said)  # floor(x) - floor(x): one text, said once
+    if len(said) == 1:
+        nodes = nodes[:1]
+    if all(PRIMITIVES[node.op].jump for node in nodes):  # floor at an integer: a step, not a kink
+        return words + (", where it jumps" if len(nodes) == 1 else ", where they jump")
     return words + (", where it is not differentiable" if len(nodes) == 1 else ", where they are not differentiable")
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from diffcompare.lang.ir import Node, topo_order
-from diffcompare.lang.primitives import PRIMITIVES
+from diffcompare.lang.primitives import PRIMITIVES, MissingPrimitive, Unavailable
 
 # Arithmetic and comparisons through Python's operators, as hand-written code for
 # torch or jax would spell them (Primitive.operator): the primitives' names in every
@@ -31,7 +31,8 @@ class Program:
 
     constant(value) turns a folded constant into the backend's form (by default the
     Python number itself, as hand-written framework code would pass it);
-    index(x, index_tuple) does static indexing.
+    index(x, index_tuple) does static indexing. A primitive the library lacks
+    (Unavailable in ops) raises MissingPrimitive here, with the reason.
     """
 
     def __init__(
@@ -57,7 +58,10 @@ class Program:
                 fn = lambda x, _ix=node.attr: index(x, _ix)
                 self.steps.append((i, fn, (slot[id(node.args[0])],)))
             else:
-                self.steps.append((i, ops[node.op], tuple(slot[id(a)] for a in node.args)))
+                fn = ops[node.op]
+                if isinstance(fn, Unavailable):  # the library lacks it: say so before anything runs
+                    raise MissingPrimitive(fn.message)
+                self.steps.append((i, fn, tuple(slot[id(a)] for a in node.args)))
 
     def run_all(self, env: dict[str, Any]) -> list[Any]:
         """Every node's value, in self.order."""

@@ -76,6 +76,16 @@ COEFFICIENTS = ("1.7", "0.3", "-1.1", "2", "0.5", "-0.7", "0.1")  # a of E + a·
 WRAPPERS = ("exp", "sin", "tanh", "sigmoid", "atan", "softplus")
 
 
+def in_fuzz_domain(name: str, args) -> bool:
+    """Every operand of the step inside its primitive's fuzzing domain (Primitive.fuzz_domain:
+    lgamma, gamma, digamma away from their poles), where it declares one."""
+    domain = PRIMITIVES[name].fuzz_domain
+    if domain is None:
+        return True
+    low, high = domain
+    return all(bool(np.all((low < np.asarray(a.value)) & (np.asarray(a.value) < high))) for a in args)
+
+
 def is_binary_fraction(text: str) -> bool:
     return Fraction(float(text)) == Fraction(text)
 
@@ -253,7 +263,9 @@ class Drawer:
         if arg is None or arg.op == "const":
             return None
         name = self.pick(UNARY)
-        return None if known_hang(name, arg) else make(name, [arg])
+        if known_hang(name, arg) or not in_fuzz_domain(name, [arg]):
+            return None
+        return make(name, [arg])
 
     def _operand_shapes(self, shape):
         r = self.rng.random()
@@ -269,7 +281,8 @@ class Drawer:
         a, b = self.draw(sa, depth), self.draw(sb, depth)
         if a is None or b is None or (a.op == "const" and b.op == "const"):
             return None
-        return make(self.pick(BINARY), [a, b])
+        name = self.pick(BINARY)
+        return make(name, [a, b]) if in_fuzz_domain(name, [a, b]) else None
 
     def _pow(self, shape, depth):
         base = self.draw(shape, depth)

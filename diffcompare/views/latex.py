@@ -87,6 +87,8 @@ class _Printer:
         if isinstance(op, (ast.Add, ast.Sub)):
             sign = "+" if isinstance(op, ast.Add) else "-"
             return f"{self.wrap(node.left, _ADD)} {sign} {self.wrap(node.right, _MUL)}", _ADD
+        if isinstance(op, ast.Mod):
+            return rf"{self.wrap(node.left, _MUL)} \,\mathrm{{mod}}\, {self.wrap(node.right, _UNARY + 1)}", _MUL
         if isinstance(op, (ast.Mult, ast.MatMult)):
             left, right = self.wrap(node.left, _MUL), self.wrap(node.right, _UNARY + 1)
             # Juxtaposition reads as a product unless a number follows (2 · 3, x · 10^{-8}).
@@ -107,6 +109,11 @@ class _Printer:
             return rf"\sqrt{{{args[0]}}}", _ATOM
         if name == "abs" and len(args) == 1:
             return rf"\left|{args[0]}\right|", _ATOM
+        if name in ("floor", "ceil") and len(args) == 1:
+            side = "floor" if name == "floor" else "ceil"
+            return rf"\left\l{side} {args[0]} \right\r{side}", _ATOM
+        if name == "cbrt" and len(args) == 1:
+            return rf"\sqrt[3]{{{args[0]}}}", _ATOM
         if name == "norm" and len(args) == 1:
             return rf"\left\Vert {args[0]}\right\Vert", _ATOM
         if name == "exp" and len(args) == 1 and len(args[0]) <= 24:

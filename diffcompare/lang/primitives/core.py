@@ -1,0 +1,238 @@
+"""What a primitive is (Primitive), how its name is found in each library (`native`), and
+how one is declared (`elementwise`, `reduction`, `comparison`). The package docstring
+(diffcompare.lang.primitives) gives the conventions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from importlib import import_module
+from typing import Any
+
+import numpy as np
+
+from diffcompare.lang.primitives.rules import _tie
+
+VJP = Callable[..., np.ndarray]
+# A library name: a name in the library's root module, a dotted path from a top-level
+# module, a factory given the library's root module, None where the library has none,
+# or Missing(reason) where a backend skips it and says why.
+Name = str | Callable[[Any], Callable[..., Any]] | None  # or Missing
+
+# Where each library's functions live, by the convention <root>.<name>.
+LIBRARY_ROOTS = {"numpy": "numpy", "torch": "torch", "jax": "jax.numpy", "sympy": "sympy", "mpmath": "mpmath"}
+# Libraries that follow NumPy's names where a declaration gives none of their own.
+NUMPY_LIKE = {"jax": "numpy"}
+
+
+@dataclass(frozen=True)
+class Primitive:
+    name: str
+    arity: int
+    kind: str  # elementwise | reduction | matmul | compare
+    forward: Callable[..., np.ndarray]
+    vjps: tuple[VJP | None, ...]  # None: not differentiable in that operand
+    smooth: bool = True  # False: has kinks (relu, abs, min, max, clamp, where)
+    hazard: Callable[..., tuple[float, str] | None] | None = field(default=None, repr=False)
+    kink: Callable[..., np.ndarray] | None = field(default=None, repr=False)  # where not differentiable
+    jump: bool = False  # its kink is a jump: the primitive itself is not continuous there (floor at 1)
+    # How far scalar operands (floats or mpmath numbers) are from the kink, for messages.
+    kink_gap: Callable[..., Any] | None = field(default=None, repr=False)
+    hazard_in: str = "value"  # the hazard is in the forward "value" or in the local "derivative" rule
+    # The rounding the hazard amplifies: the step's own ("result": σ(u) rounded, then 1-σ
+    # cancels) or its operands' ("operands": a ± b, sin of a rounded argument), which
+    # amplifies nothing where the operands are exact in the dtype.
+    hazard_of: str = "result"
+    kink_words: str = "a kink"  # where the kink is, in words: "'relu(x)' is at 0"
+    operator: Callable[..., Any] | None = field(default=None, repr=False)  # Python's operator (a + b)
+    names: Mapping[str, Name] = field(default_factory=dict, repr=False, compare=False)  # library -> Name
+    complex_forward: Callable[..., np.ndarray] | None = field(
+        default=None, repr=False
+    )  # where forward is not complex-safe
+    rows: Callable[..., np.ndarray] | None = field(default=None, repr=False)  # reductions: over axis 1 of (B, n)
+    fuzz: bool = False  # the fuzzer draws it
+    fuzz_integers: tuple[tuple[int, int, int], ...] = ()  # (operand, low, high): drawn as an integer constant
+    # The fuzzer draws an operand only inside this open interval (lgamma away from its poles).
+    fuzz_domain: tuple[float, float] | None = None
+    latex: str | None = None  # typeset name; None: \operatorname{name}
+    # Complex steps: None follows `smooth`; True where a kinked primitive has a complex form
+    # that is exact off its kink (atan2 off its cut), which the kink's verdict then governs.
+    complex_ok: bool | None = None
+
+    @property
+    def analytic(self) -> bool:
+        """Complex arithmetic can take this step (complex-step differentiation)."""
+        if self.complex_ok is not None:
+            return self.complex_ok and self.kind != "compare"
+        return self.smooth and self.kind != "compare"
+
+    @property
+    def complex_safe(self) -> Callable[..., np.ndarray]:
+        """The forward rule on complex arrays."""
+        return self.complex_forward or self.forward
+
+    def shape(self, *shapes: tuple[int, ...]) -> tuple[int, ...]:
+        if self.kind in ("elementwise", "compare"):
+            return tuple(np.broadcast_shapes(*shapes))
+        if self.kind == "reduction":
+            if self.name == "dot" and not (len(shapes[0]) == len(shapes[1]) == 1 and shapes[0] == shapes[1]):
+                raise ValueError("dot takes two vectors of the same length; use @ for matrices")
+            return ()
+        if self.kind == "matmul":
+            return matmul_shape(*shapes)
+        raise AssertionError(self.kind)
+
+
+def matmul_shape(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
+    """NumPy's matmul shape rule, without computing anything."""
+    if not a or not b:
+        raise ValueError("@ needs arrays, not scalars")
+    a2 = (1, *a) if len(a) == 1 else a
+    b2 = (*b, 1) if len(b) == 1 else b
+    if a2[-1] != b2[-2]:
+        raise ValueError(f"inner dimensions {a2[-1]} and {b2[-2]} differ")
+    batch = tuple(np.broadcast_shapes(a2[:-2], b2[:-2]))
+    out = (*batch, a2[-2], b2[-1])
+    if len(a) == 1:
+        out = out[:-2] + out[-1:]
+    if len(b) == 1:
+        out = out[:-1]
+    return out
+
+
+# --- names in each library ------------------------------------------------------
+
+
+def _dotted(path: str):
+    """numpy.linalg.norm, jax.scipy.special.erf: the longest importable module, then attributes."""
+    parts = path.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        try:
+            value = import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        for attr in parts[cut:]:
+            value = getattr(value, attr)
+        return value
+    raise ImportError(path)
+
+
+def _lookup(name, operator, names, library, module, like):
+    for key in (library, like):
+        if key is not None and key in names:
+            spec = names[key]
+            break
+    else:
+        if operator is not None:
+            return operator
+        spec = name
+    if spec is None:
+        raise LookupError(f"{library} has no function for the primitive '{name}'")
+    if isinstance(spec, Missing):
+        return Unavailable(library, name, spec.reason)
+    try:
+        if isinstance(spec, str) and "." in spec:
+            return _dotted(spec)
+        if module is None:
+            module = import_module(LIBRARY_ROOTS.get(library, library))
+        return spec(module) if callable(spec) else getattr(module, spec)
+    except AttributeError as exc:
+        raise LookupError(f"{library} has no {spec!r} for the primitive '{name}': declare its name ({exc})") from None
+
+
+def native(primitive: Primitive, library: str, *, module=None, like: str | None = None):
+    """The primitive's function in `library` (a key of LIBRARY_ROOTS, or a module path
+    such as "autograd.numpy"), by the declaration's names and the convention.
+    like: a library whose names this one follows (NUMPY_LIKE by default)."""
+    like = NUMPY_LIKE.get(library) if like is None else like
+    return _lookup(primitive.name, primitive.operator, primitive.names, library, module, like)
+
+
+class Unavailable:
+    """A library's entry for a primitive it has no native function for: calling it, or
+    lowering a function that uses it (Program), raises MissingPrimitive with the reason,
+    which a backend turns into `skipped` rows."""
+
+    def __init__(self, library: str, name: str, reason: str):
+        self.library, self.name, self.reason = library, name, reason
+
+    def __call__(self, *args):
+        raise MissingPrimitive(self.message)
+
+    @property
+    def message(self) -> str:
+        return f"{self.library} has no native '{self.name}': {self.reason}"
+
+
+class SkipCell(Exception):
+    """Raised by a backend that does not apply to a problem (say, complex step on
+    relu): its rows become `skipped` with this reason, not `error`. Declared here, below
+    every backend (diffcompare.backends re-exports it), so that MissingPrimitive is one."""
+
+
+class MissingPrimitive(SkipCell, LookupError):
+    """A library lacks a primitive the function uses: the backend's cells are `skipped`
+    with the reason, whichever backend lowers the function (built-in or a plug-in)."""
+
+
+class Missing:
+    """A declaration's name for a library without the primitive, with the reason (shown in
+    `skipped` rows): torch=Missing("...")."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+
+
+# --- declarations -----------------------------------------------------------------
+
+_FIELDS = {
+    "smooth",
+    "hazard",
+    "kink",
+    "hazard_in",
+    "hazard_of",
+    "kink_words",
+    "operator",
+    "complex_forward",
+    "rows",
+    "fuzz",
+    "fuzz_integers",
+    "latex",
+    "jump",
+    "kink_gap",
+    "fuzz_domain",
+    "complex_ok",
+}
+
+
+def _declare(name: str, kind: str, vjps, forward=None, **knowledge) -> Primitive:
+    """One primitive from its declaration; keywords that are not Primitive fields are
+    its names in libraries (numpy=, torch=, jax=, sympy=, mpmath=)."""
+    names = {k: knowledge.pop(k) for k in list(knowledge) if k not in _FIELDS}
+    unknown = set(names) - set(LIBRARY_ROOTS)
+    if unknown:
+        raise TypeError(f"{name}: unknown library or field {sorted(unknown)}")
+    if forward is None:
+        forward = _lookup(name, None, names, "numpy", np, None)
+    if knowledge.get("kink") is not None:
+        knowledge.setdefault("smooth", False)
+    return Primitive(name, len(vjps), kind, forward, tuple(vjps), names=names, **knowledge)
+
+
+def elementwise(name: str, *vjps: VJP | None, **declaration) -> Primitive:
+    return _declare(name, "elementwise", vjps, **declaration)
+
+
+def reduction(name: str, *vjps: VJP, **declaration) -> Primitive:
+    return _declare(name, "reduction", vjps, **declaration)
+
+
+def comparison(name: str, forward, operator, sympy: str) -> Primitive:
+    """Only inside where(); no derivative. Python's operator, NumPy's ufunc, SymPy's relation."""
+    return _declare(
+        name, "compare", (None, None), forward=forward, operator=operator, sympy=sympy, kink=_tie, smooth=True
+    )
+
+
+def _table(*prims: Primitive) -> dict[str, Primitive]:
+    return {p.name: p for p in prims}
