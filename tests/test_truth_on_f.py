@@ -17,6 +17,7 @@ from diffcompare.exact import reference as reference_module
 from diffcompare.exact.reference import ZERO_FLOOR, chain_reference, longdouble_reference, settle
 from diffcompare.exact.truth import Truth, truth_of
 from diffcompare.running.runner import load_problems
+from diffcompare.spec.problem import build_problem
 from tests.conftest import PROBLEMS
 
 EXACT_AD = ["torch", "jax", "chainrule"]
@@ -316,7 +317,7 @@ CAMPAIGN_CLASSES = {
         {"sympy/float64": "agree", "central/float32": "agree", "central/float64": "agree", "*": "disagree"},
         "non-finite value",
     ),
-    "sympy_softplus_overflow": ({"sympy/float64": "disagree", "*": "agree"}, "SymPy's derivative meets exp(x) = inf"),
+    "softplus_overflow_sympy": ({"sympy/float64": "disagree", "*": "agree"}, "SymPy's derivative meets exp(x) = inf"),
     "near_kink_central": (
         {
             "central/float32": "disagree",
@@ -339,3 +340,22 @@ def test_the_campaigns_true_disagreements_keep_their_verdicts(name):
         assert row.verdict == expected, (row.backend, row.dtype, row.message)
         if row.verdict == "disagree":
             assert words in row.message, (row.backend, row.dtype, row.message)
+
+
+def test_the_mpmath_chain_rule_adds_nothing_from_what_f_does_not_read():
+    """where's branch not taken and the elements an index does not select are zero by structure:
+    their NaN local derivatives (sqrt of a negative number) add nothing, as in SymPy's Piecewise."""
+    from diffcompare.exact.mpchain import MpChainRule, exact_inputs
+
+    for function, point, truth in [
+        ("where(x > 0.1, 2 * x, sqrt(0.1 - x))", {"x": 0.5}, [2]),
+        ("sum(sqrt(x)[0:1])", {"x": [1.0, -1.0]}, [0.5, 0]),
+        ("sqrt(x)[0] * where(x[1] < 0, 3.0, log(x[1]))", {"x": [4.0, -1.0]}, [0.75, 0]),
+    ]:
+        problem = build_problem({"function": function, "point": point}, "<t>", "t")
+        _, grads, _ = MpChainRule(problem.function, problem.wrt).gradient(exact_inputs(problem.point), 30)
+        assert [float(v) for v in np.ravel(grads["x"])] == truth, function
+    # a numeric 0 times an infinite local derivative stays NaN: f's one-sided derivatives decide
+    problem = build_problem({"function": "x * sqrt(abs(x))", "point": {"x": 0.0}}, "<t>", "t")
+    _, grads, _ = MpChainRule(problem.function, problem.wrt).gradient(exact_inputs(problem.point), 30)
+    assert not mpmath.isfinite(grads["x"][()])

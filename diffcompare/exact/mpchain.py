@@ -163,12 +163,54 @@ REDUCTIONS = {
 }
 
 
+class _StrongZero:
+    """An adjoint that is 0 by structure, not by value: what where passes to the branch it does
+    not take, and indexing to the elements it does not select. Times anything, NaN and ∞
+    included, it stays itself, so a branch or element that f does not read adds nothing to the
+    gradient even where its own local derivative is not a number (sqrt(0.1 - x) not taken at
+    x = 0.5): the exact derivative of f, which SymPy's Piecewise gives too. A product of a
+    numeric 0 and ∞ stays NaN: there the chain rule breaks, and f's one-sided derivatives decide."""
+
+    __slots__ = ()
+
+    def __mul__(self, other):
+        return self
+
+    __rmul__ = __truediv__ = __mul__
+
+    def __add__(self, other):
+        return _unwrapped(other)
+
+    __radd__ = __rsub__ = __add__
+
+    def __sub__(self, other):
+        return -_unwrapped(other)
+
+    def __neg__(self):
+        return self
+
+    def __repr__(self):
+        return "STRONG_ZERO"
+
+
+STRONG_ZERO = _StrongZero()
+
+
+def _unwrapped(value):
+    """A 0-d object array's element (numpy unwraps them in its own arithmetic, not in ours)."""
+    return value[()] if isinstance(value, np.ndarray) and value.ndim == 0 else value
+
+
+def _numeric(value):
+    return mpmath.mpf(0) if value is STRONG_ZERO else value
+
+
 def _where(c, a, b):
     return np.where(np.asarray(c, dtype=bool), np.asarray(a, dtype=object), np.asarray(b, dtype=object))
 
 
 def _where_vjps():
-    zero = mpmath.mpf(0)
+    zero = STRONG_ZERO
     return (
         None,
         lambda g, ans, c, a, b: np.where(np.asarray(c, dtype=bool), g, zero),
@@ -247,7 +289,7 @@ class MpChainRule:
         op = node.op
         if op == "index":
             out = np.empty(np.shape(args[0]), dtype=object)
-            out.fill(mpmath.mpf(0))
+            out.fill(STRONG_ZERO)  # the elements not selected: f does not read them here
             out[node.attr] += g
             return out
         if op in REDUCTIONS:
@@ -290,7 +332,7 @@ class MpChainRule:
                 grads[var] = grad
             for i, node in enumerate(self.order):
                 if node.op == "var" and node.attr in grads and adjoints[i] is not None:
-                    grads[node.attr] = np.asarray(adjoints[i], dtype=object)
+                    grads[node.attr] = np.vectorize(_numeric, otypes=[object])(np.asarray(adjoints[i], dtype=object))
             scale = _largest(values, adjoints)
         return values, grads, scale
 
