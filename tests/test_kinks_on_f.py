@@ -110,10 +110,11 @@ def test_a_side_without_a_limit_is_undefined():
     assert item.verdict == "undefined" and item.message.startswith("f is not finite at this point")
 
 
-def test_a_jump_is_an_infinite_side_and_the_other_side_is_not_blamed():
+def test_a_jump_is_a_side_that_does_not_exist_and_the_other_side_is_not_blamed():
     item = _judged("where(x > 0, 1, 0) + x", {"x": 0.0})[("x", ())]
     assert item.verdict == "undefined"
-    assert "its right derivative is infinite" in item.message and "left derivative" not in item.message
+    assert "its right derivative does not exist: f jumps by 1.0 on that side" in item.message
+    assert "so f is not continuous here" in item.message and "left derivative" not in item.message
 
 
 @pytest.mark.parametrize(
@@ -329,11 +330,14 @@ def test_a_kink_in_a_long_vector_is_a_kink_of_the_elements_that_move_it_only():
     assert len(rest) == 2 * 299 and set(rest["verdict"]) == {"agree"}
 
 
-def test_past_the_one_sided_limit_a_kink_stands_for_the_elements_it_reaches_and_says_so():
+def test_past_the_one_sided_limit_the_elements_a_kink_reaches_are_unsettled_and_say_why():
     x = [0.0] * 270 + [1.0] * 30  # 270 elements on abs's kink: too many for one-sided derivatives
     frame = diffcompare.compare("sum(abs(x[:270])) + sum(sin(x))", {"x": x}, backends=["chainrule"], dtypes=["float64"])
     index = frame["index"].astype(int)
     kinks = frame[index < 270]
-    assert set(kinks["verdict"]) == {"kink"}
-    assert "its one-sided derivatives are not computed: 270 elements are past the 256" in kinks["message"].iloc[0]
+    assert set(kinks["verdict"]) == {"unsettled"}  # abs on its kink says nothing of f without its sides
+    assert (
+        "'abs(x[:270])' is at 0, where it is not differentiable; f's one-sided derivatives are not computed "
+        "(270 elements are past the 256 given one-sided derivatives): whether f is differentiable in x[0] is not known"
+    ) == kinks["message"].iloc[0]
     assert set(frame[index >= 270]["verdict"]) == {"agree"}  # x[270:] never reach an abs on its kink

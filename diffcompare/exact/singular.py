@@ -246,7 +246,7 @@ def judged_on_f(problem, reference, deadline=None):
                     f"though {_at_kinks(kinked)}: a chain rule as written takes one side there"
                 )
     except ExactLimit as exc:
-        _fill_unsided(broken, reached, found, kink_text, where, f"its one-sided derivatives are not computed: {exc}")
+        _fill_unsided(broken, reached, found, kink_text, where, str(exc))
     reference = _with_limits(reference, limits, notes, where, flat)
     return dataclasses.replace(reference, breaks=breaks), found
 
@@ -279,25 +279,41 @@ def _kink_args(node):
 
 
 def _fill_unsided(broken, reached, found, kink_text, where, reason):
+    """Without f's one-sided derivatives (too many elements, or past the deadline) nothing is
+    known of f at a singular step: neither a kink nor a point where f is not differentiable
+    may be claimed (relu(x) - relu(-x) has both steps on their kinks and is just x), so the
+    elements are `unsettled`, saying what the chain rule meets and why f was not asked."""
     for var, index in broken:
         if (var, index) not in found:
-            text = f"∂f/∂{element_label(var, index)} is not finite at this point" + (f": {where}" if where else "")
-            found[(var, index)] = Singular("undefined", f"{text}; {reason}")
+            label = element_label(var, index)
+            text = f"the chain rule breaks in {label}" + (f": {where}" if where else "")
+            found[(var, index)] = Singular("unsettled", f"{text}; {_not_known(label, reason)}")
     if kink_text:
         for var, index in reached:
-            found.setdefault((var, index), Singular("kink", f"kink: {kink_text}; {reason}"))
+            found.setdefault(
+                (var, index), Singular("unsettled", f"{kink_text}; {_not_known(element_label(var, index), reason)}")
+            )
+
+
+def _not_known(label: str, reason: str) -> str:
+    return f"f's one-sided derivatives are not computed ({reason}): whether f is differentiable in {label} is not known"
 
 
 def _past_exact(reference, in_float: list, reached: dict, broken, found, where: str, because, reason: str):
-    """Past the exact side's reach (a long-double reference): the chain rule's verdicts, said so."""
+    """Past the exact side's reach (a long-double reference): what the chain rule meets, and
+    that f itself was not asked (as _fill_unsided)."""
     for var, index in broken:
         note = reference.notes[var][index]
-        text = f"∂f/∂{element_label(var, index)} is {note} at this point" + (f": {where}" if where else "")
-        found[(var, index)] = Singular("undefined", text + (because if note == "not finite" else ""))
+        label = element_label(var, index)
+        text = f"∂f/∂{label} is {note} in the chain rule" + (f": {where}" if where else "")
+        text += because if note == "not finite" else ""
+        found[(var, index)] = Singular("unsettled", f"{text}; {_not_known(label, reason)}")
     if in_float:
-        message = f"kink: {_at_kinks([in_float[0][0]])}; its one-sided derivatives are not computed: {reason}"
+        kink_text = _at_kinks([in_float[0][0]])
         for var, index in _elements(reached, list(reached)):
-            found.setdefault((var, index), Singular("kink", message))
+            found.setdefault(
+                (var, index), Singular("unsettled", f"{kink_text}; {_not_known(element_label(var, index), reason)}")
+            )
     return found
 
 
