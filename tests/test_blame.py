@@ -188,11 +188,26 @@ def blamed_steps(function: str, point: dict, dtype: str) -> dict[str, float]:
     return {b.step: b.relative for b in ChainRule(p.function, dtype).blame(p.point, p.wrt, floor=1e-6)}
 
 
-def test_argument_hazards_are_declared_for_sin_and_cos():
-    assert ARGUMENT_HAZARDS == ["cos", "sin"]
+def test_argument_hazards_are_declared_for_sin_cos_and_the_special_functions():
+    # sin and cos amplify the argument's rounding at large arguments and near their roots; erfc,
+    # gamma, lgamma and digamma by their condition number |u·f'(u)/f(u)| (poles, roots, underflow)
+    assert ARGUMENT_HAZARDS == ["cos", "digamma", "erfc", "gamma", "lgamma", "sin"]
 
 
-@pytest.mark.parametrize("prim", ARGUMENT_HAZARDS)
+@pytest.mark.parametrize(
+    ("function", "point", "dtype", "blamed"),
+    [
+        ("lgamma(x * 0.1)", {"x": 10.000001}, "float32", True),  # lgamma(1.0000001) is near its root at 1
+        ("lgamma(x * 0.1)", {"x": 10.000001}, "float64", False),  # float64's rounding of 0.1·x: 1e-9 there
+        ("digamma(x * 0.1)", {"x": 14.616321}, "float32", True),  # near ψ's root at 1.4616321…
+        ("gamma(x)", {"x": 3.0}, "float64", False),  # the point itself: nothing rounded
+    ],
+)
+def test_a_special_function_is_blamed_near_its_roots_where_its_argument_is_rounded(function, point, dtype, blamed):
+    assert (function in blamed_steps(function, point, dtype)) is blamed
+
+
+@pytest.mark.parametrize("prim", ["cos", "sin"])
 @pytest.mark.parametrize(
     ("function", "point", "dtype", "rounded"),
     [
