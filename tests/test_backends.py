@@ -59,6 +59,13 @@ CASES = {
     ),
     "broadcast": ("sum(A * v + v)", {"A": [[1.0, -2.0], [3.0, 0.5]], "v": [0.3, -0.2]}),
     "pi-e": ("sin(pi * x) + e ** x", {"x": 0.3}),
+    "max-of-one-array": ("max(v ** 2) + min(sin(v))", {"v": [1.0, -2.0, 3.0]}),
+    "max-of-three": ("max(x, y, x * y) + min(x, y, 0.25)", {"x": 0.5, "y": 2.0}),
+    "reductions-along-axes": (
+        "sum(sin(A), axis=1)[0] + 2 * sum(sin(A), axis=1)[1] + mean(A, axis=0)[1] + prod(A, axis=-1)[0] + norm(A, axis=(0, 1))"
+        " + logsumexp(A, axis=-2)[2] + max(A, axis=1)[1] * min(A, axis=(1,))[0]",
+        {"A": [[1.0, -2.0, 0.5], [3.0, 0.5, -1.0]]},
+    ),
 }
 
 

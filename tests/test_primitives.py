@@ -95,6 +95,8 @@ CASES = {
     "dot": ("dot(v, u)", {"v": V, "u": [0.5, 0.25, 2.0]}, None),
     "norm": ("norm(A)", {"A": [[1.0, -2.0], [3.0, 0.5]]}, None),
     "logsumexp": ("logsumexp(v)", {"v": V}, None),
+    "amax": ("max(v ** 2)", {"v": V}, None),
+    "amin": ("min(sin(v))", {"v": V}, None),
 }
 # Primitives torch has no native function for: its cells are skipped, saying why.
 TORCH_MISSING = {"cbrt", "gamma"}

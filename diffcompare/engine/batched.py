@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from diffcompare.lang.ir import Node, topo_order
+from diffcompare.lang.ir import Node, axis_keyword, topo_order
 from diffcompare.lang.primitives import PRIMITIVES
 
 
@@ -115,11 +115,14 @@ class BatchedProgram:
     def _reduce(self, node, args, flags):
         """The primitive's row-wise form (Primitive.rows): one operand as (B, n); two
         (dot's vectors) with a leading axis, of length 1 where not batched."""
-        rows = PRIMITIVES[node.op].rows
         if len(args) > 1:
+            rows = PRIMITIVES[node.op].rows
             return rows(*(v if f else v[None] for v, f in zip(args, flags)))
+        # One operand: the forward rule (real or complex) along its axes, each shifted by the
+        # batch axis in front: sum(A, axis=1) of (B, m, n) is along axis 2; sum(A) along 1 and 2.
         x = args[0]
-        return rows(x.reshape(x.shape[0], -1))
+        axes = range(x.ndim - 1) if node.attr is None else node.attr
+        return self.forward[node.op](x, axis=tuple(a + 1 for a in axes))
 
 
 def _finite(terms: np.ndarray) -> np.ndarray:
@@ -131,7 +134,7 @@ def _finite(terms: np.ndarray) -> np.ndarray:
 def node_value(node: Node, args: list, forward: dict):
     if node.op == "index":
         return args[0][node.attr]
-    return forward[node.op](*args)
+    return forward[node.op](*args, **axis_keyword(node))
 
 
 CHUNK_ELEMENTS = 4_000_000  # array elements one batched evaluation may hold per node

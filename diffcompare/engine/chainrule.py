@@ -21,7 +21,7 @@ from diffcompare.engine import tape as _tape
 from diffcompare.engine.blame import Blame
 from diffcompare.engine.singular_steps import kink_steps, undefined_at
 from diffcompare.engine.tape import TapeStep
-from diffcompare.lang.ir import Node
+from diffcompare.lang.ir import Node, axis_keyword
 from diffcompare.lang.primitives import PRIMITIVES
 from diffcompare.lang.program import Program
 
@@ -153,7 +153,7 @@ class ChainRule:
         rule = PRIMITIVES[node.op].vjps[k]
         if rule is None:
             return None
-        return unbroadcast(rule(g, ans, *args), node.args[k].shape)
+        return unbroadcast(rule(g, ans, *args, **axis_keyword(node)), node.args[k].shape)
 
     def gradient(self, inputs: dict[str, np.ndarray], wrt: list[str]) -> dict[str, np.ndarray]:
         values = self.forward(inputs)

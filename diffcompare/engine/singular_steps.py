@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from diffcompare.lang.ir import Node
+from diffcompare.lang.ir import Node, axis_keyword
 from diffcompare.lang.primitives import PRIMITIVES
 
 
@@ -34,7 +34,7 @@ def kink_steps(order: list[Node], slot: dict, needs: list[bool], values: list) -
         if not any(needs[slot[id(a)]] for a in args):
             continue
         operands = [values[slot[id(a)]] for a in args]
-        mask = np.asarray(p.kink(*operands), dtype=bool)
+        mask = np.asarray(p.kink(*operands, **axis_keyword(node)), dtype=bool)
         if mask.any():
             found.append((node, mask, operands))
     return found

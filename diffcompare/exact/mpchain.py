@@ -31,7 +31,7 @@ import sympy
 
 from diffcompare.engine.chainrule import kink_steps, unbroadcast
 from diffcompare.exact.numeric import MPMATH, Plan, object_array
-from diffcompare.lang.ir import Node, topo_order
+from diffcompare.lang.ir import Node, axis_keyword, topo_order
 from diffcompare.lang.primitives import PRIMITIVES, native
 
 CHUNK = 4096  # elements between deadline checks in one elementwise step
@@ -150,7 +150,24 @@ def _logsumexp_vjp(g, ans, x):
     return np.vectorize(lambda v: g * _EXP(v - ans), otypes=[object])(x)
 
 
-REDUCTIONS = {
+def _extreme(pick):
+    """max(x)/min(x) of a list; NaN where an element is NaN (as NumPy, torch and jax)."""
+
+    def value(items):
+        return NAN if any(mpmath.isnan(v) for v in items) else pick(items)
+
+    return value
+
+
+def _extreme_vjp(g, ans, x):
+    """The adjoint split evenly among the elements tied at the extreme (rules._extreme_vjp)."""
+    flat = _flat(x)
+    hits = [v == ans[()] if isinstance(ans, np.ndarray) else v == ans for v in flat]
+    share = sum(hits)
+    return np.asarray([g * mpmath.mpf(1) / share if h else g * 0 for h in hits], dtype=object).reshape(np.shape(x))
+
+
+_FULL = {
     "sum": (lambda x: mpmath.fsum(_flat(x)), (lambda g, ans, x: np.broadcast_to(g, np.shape(x)),)),
     "mean": (
         lambda x: mpmath.fsum(_flat(x)) / np.size(x),
@@ -160,6 +177,60 @@ REDUCTIONS = {
     "dot": (lambda a, b: mpmath.fdot(_flat(a), _flat(b)), PRIMITIVES["dot"].vjps),
     "norm": (lambda x: _SQRT(mpmath.fsum(v * v for v in _flat(x))), (_norm_vjp,)),
     "logsumexp": (lambda x: _LOG(mpmath.fsum(_EXP(v) for v in _flat(x))), (_logsumexp_vjp,)),
+    "amax": (lambda x: _extreme(max)(_flat(x)), (_extreme_vjp,)),
+    "amin": (lambda x: _extreme(min)(_flat(x)), (_extreme_vjp,)),
+}
+
+
+def _fiber_rows(x, axis):
+    """x (an object array) with the reduced axes moved last and merged, and the way back."""
+    x = np.asarray(x, dtype=object)
+    last = tuple(range(x.ndim - len(axis), x.ndim))
+    moved = np.moveaxis(x, axis, last)
+    lead = moved.shape[: x.ndim - len(axis)]
+
+    def back(rows):
+        return np.moveaxis(np.asarray(rows, dtype=object).reshape(moved.shape), last, axis)
+
+    return moved.reshape(lead + (-1,)), back
+
+
+def _along(forward):
+    """A reduction of every element, taken fiber by fiber along axis= (None: every element)."""
+
+    def reduce(*args, axis=None):
+        if axis is None:
+            return forward(*args)
+        rows, _ = _fiber_rows(args[0], axis)
+        out = np.empty(rows.shape[:-1], dtype=object)
+        for index in np.ndindex(out.shape):
+            out[index] = _real(forward(rows[index]))
+        return out
+
+    return reduce
+
+
+def _along_vjp(rule):
+    """A reduction's VJP rule, fiber by fiber along axis=: each fiber's adjoint and result."""
+
+    def vjp(g, ans, *args, axis=None):
+        if axis is None or rule is None:
+            return rule(g, ans, *args)
+        rows, back = _fiber_rows(args[0], axis)
+        g = np.broadcast_to(np.asarray(g, dtype=object), rows.shape[:-1])
+        ans = np.asarray(ans, dtype=object)
+        out = np.empty(rows.shape, dtype=object)
+        for index in np.ndindex(rows.shape[:-1]):
+            out[index] = np.asarray(rule(g[index], ans[index], rows[index]), dtype=object).ravel()
+        return back(out)
+
+    return vjp
+
+
+# Reductions: (forward on an array, local VJP rules (g, ans, *args) -> array), each taking
+# axis= (None: every element; else a tuple of axes, one fiber at a time).
+REDUCTIONS = {
+    name: (_along(forward), tuple(_along_vjp(rule) for rule in rules)) for name, (forward, rules) in _FULL.items()
 }
 
 
@@ -262,6 +333,8 @@ class MpChainRule:
         if p.kind == "compare":
             return _apply(p.operator, args, deadline)
         if op in REDUCTIONS:
+            if node.attr is not None:
+                return np.asarray(REDUCTIONS[op][0](*args, axis=node.attr), dtype=object)
             return _scalar(REDUCTIONS[op][0](*args))
         return _apply(_compiled(op, -1, digits), args, deadline)
 
@@ -293,7 +366,7 @@ class MpChainRule:
             out[node.attr] += g
             return out
         if op in REDUCTIONS:
-            return np.asarray(REDUCTIONS[op][1][k](g, ans, *args), dtype=object)
+            return np.asarray(REDUCTIONS[op][1][k](g, ans, *args, **axis_keyword(node)), dtype=object)
         if op == "where":
             return _where_vjps()[k](g, ans, *args)
         if op == "matmul":
@@ -347,6 +420,9 @@ def kink_distance(node: Node, operands: list, mask: np.ndarray):
     """How far (exactly) the operands of a non-smooth step are from its kink, the smallest
     over the elements `mask` selects: |u| for abs and relu, |a - b| for a tie or where's
     boundary, the distance to the nearer bound for clamp."""
+    if PRIMITIVES[node.op].kind == "reduction":  # max(x)/min(x): the gap between tied elements
+        values = [v for v, m in zip(_flat(operands[0]), np.ravel(mask)) if m]
+        return max(values) - min(values) if values else None
     arrays = np.broadcast_arrays(*[np.asarray(o, dtype=object) for o in operands])
     mask = np.broadcast_to(mask, arrays[0].shape)
     best = None

@@ -55,6 +55,7 @@ import numpy as np
 
 from diffcompare.exact.mpchain import NAN, REDUCTIONS, _apply, _compiled, is_finite
 from diffcompare.exact.numeric import object_array
+from diffcompare.lang.ir import axis_keyword
 from diffcompare.lang.primitives import PRIMITIVES
 
 
@@ -139,6 +140,38 @@ def _clamp(u, lo, hi, tu, tlo, thi):
     return _tie(_min)(max(u, lo), hi, low, thi)
 
 
+def _extreme_slope(pick, x, slope, axis):
+    """The slope of max(x) (pick = _max) or min(x) of one array along a ray, fiber by fiber
+    (every element where there is no axis=): the extreme element's slope, and at a tie the
+    largest (max) or smallest (min) of the tied elements' slopes: one side of the kink."""
+    if slope is None:
+        return None
+    x = np.asarray(x, dtype=object)
+    axis = tuple(range(x.ndim)) if axis is None else axis
+    last = tuple(range(x.ndim - len(axis), x.ndim))
+    lead = np.moveaxis(x, axis, last).shape[: x.ndim - len(axis)]
+    rows = np.moveaxis(x, axis, last).reshape(lead + (-1,))
+    tilts = np.moveaxis(np.broadcast_to(np.asarray(slope, dtype=object), x.shape), axis, last).reshape(rows.shape)
+    out = np.empty(lead, dtype=object)
+    for index in np.ndindex(lead):
+        row, tilt = list(rows[index]), list(tilts[index])
+        if all(t is None for t in tilt):
+            out[index] = None
+            continue
+        if not all(is_finite(v) for v in row):
+            out[index] = NAN
+            continue
+        top = max(row) if pick is _max else min(row)
+        best = None
+        for v, t in zip(row, tilt):
+            if v == top:
+                t = _or_zero(t)
+                best = t if best is None else pick(best, t)
+        out[index] = best
+    return out
+
+
+EXTREMES = {"amax": _max, "amin": _min}
 PIECEWISE = {"abs": _abs, "relu": _relu, "max": _tie(_max), "min": _tie(_min), "clamp": _clamp}
 
 
@@ -207,8 +240,10 @@ class Slopes:
                     slopes[i] = object_array(given[0][node.attr])
                 elif node.op == "matmul":
                     slopes[i] = self._matmul(args, given)
+                elif node.op in EXTREMES:
+                    slopes[i] = _extreme_slope(EXTREMES[node.op], args[0], given[0], node.attr)
                 elif node.op in REDUCTIONS:
-                    slopes[i] = self._reduction(node.op, values[i], args, given)
+                    slopes[i] = self._reduction(node, values[i], args, given)
                 elif node.op in PIECEWISE:
                     slopes[i] = _apply(PIECEWISE[node.op], [*args, *given], self.deadline)
                 elif PRIMITIVES[node.op].jump:
@@ -320,17 +355,33 @@ class Slopes:
         depth = mpmath.mp.prec // 2
         return all(is_finite(forward(*[self._nudged(a, w, depth) for a, w in zip(args, way)])) for way in ways)
 
-    def _reduction(self, op: str, ans, args: list, given: list):
-        total, moved = ZERO, False
+    def _reduction(self, node, ans, args: list, given: list):
+        """A smooth reduction's slope: its local derivatives (the VJP of ones) times the
+        operands' slopes, summed over each fiber (every element where there is no axis=)."""
+        axis = node.attr
+        total, moved = None, None
         for k, slope in enumerate(given):
             if slope is None:
                 continue
-            local = np.asarray(REDUCTIONS[op][1][k](object_array(ONE), ans, *args), dtype=object).ravel()
-            for part, s in zip(local, np.asarray(slope, dtype=object).ravel()):
-                if s is not None:
-                    total += (part if is_finite(part) else NAN) * s
-                    moved = True
-        return object_array(total) if moved else None
+            ones = np.full(np.shape(ans), ONE, dtype=object)
+            local = np.asarray(REDUCTIONS[node.op][1][k](ones, ans, *args, **axis_keyword(node)), dtype=object)
+            slope = np.broadcast_to(np.asarray(slope, dtype=object), local.shape)
+            parts = np.empty(local.shape, dtype=object)
+            for index in np.ndindex(local.shape):
+                s = slope[index]
+                part = local[index]
+                parts[index] = ZERO if s is None else (part if is_finite(part) else NAN) * s
+            here = np.sum(parts, axis=axis) if axis is not None else np.sum(parts.ravel()) if parts.size else ZERO
+            reached = np.vectorize(lambda v: v is not None, otypes=[bool])(slope) if slope.size else np.zeros(0, bool)
+            reached = np.any(reached, axis=axis) if axis is not None else np.any(reached)
+            total = here if total is None else total + here
+            moved = reached if moved is None else moved | reached
+        if total is None or not np.any(moved):
+            return None
+        out = object_array(total)
+        if out.ndim:
+            out[~np.asarray(moved)] = None
+        return out
 
     def _matmul(self, args: list, given: list):
         (a, b), (ta, tb) = args, given
@@ -374,6 +425,8 @@ class OneSided:
         i = self.engine.slot[id(node)]
         if ahead[i] is None or back[i] is None:
             return False
+        if PRIMITIVES[node.op].kind == "reduction":  # max(x): its operand's tied elements, by fiber
+            mask = np.any(mask, axis=node.attr)
         mask = np.broadcast_to(mask, np.shape(ahead[i]))
         for index in zip(*np.nonzero(mask)) if mask.ndim else [()]:
             right, back_slope = ahead[i][index], back[i][index]

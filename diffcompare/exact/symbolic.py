@@ -47,8 +47,21 @@ def _elementwise(fn):
 
 
 def _reduce(fn):
-    """A reduction's SymPy form takes each operand as the list of its elements."""
-    return lambda *xs: object_array(fn(*[list(np.ravel(x)) for x in xs]))
+    """A reduction's SymPy form takes each operand as the list of its elements; along
+    axis= (a tuple of axes), the list of each fiber's, giving an object array of the rest."""
+
+    def reduce(*xs, axis=None):
+        if axis is None:
+            return object_array(fn(*[list(np.ravel(x)) for x in xs]))
+        x = np.asarray(xs[0], dtype=object)
+        moved = np.moveaxis(x, axis, tuple(range(x.ndim - len(axis), x.ndim)))
+        rows = moved.reshape(moved.shape[: x.ndim - len(axis)] + (-1,))
+        out = np.empty(rows.shape[:-1], dtype=object)
+        for index in np.ndindex(out.shape):
+            out[index] = fn(list(rows[index]))
+        return out
+
+    return reduce
 
 
 SHORT_DENOMINATOR = 16  # an exponent p/q with q up to 16 (5/2, 3/4) SymPy is given as the number it is

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from diffcompare.lang.limits import LIMITS
-from diffcompare.lang.primitives import PRIMITIVES
+from diffcompare.lang.primitives import PRIMITIVES, normalize_axes, reduced_shape
 
 # Named constants of the language. They are folded to float64 like any other
 # constant sub-expression, which is what Python code using math.pi computes.
@@ -167,13 +167,23 @@ def infer_shapes(root: Node, var_shapes: dict[str, tuple[int, ...]]) -> None:
         try:
             if node.op == "index":
                 node.shape = _index_shape(shapes[0], node.attr)
+            elif node.attr is not None:  # a reduction along axis=: the axes as written, made canonical
+                node.attr = normalize_axes(node.attr, len(shapes[0]))
+                node.shape = reduced_shape(shapes[0], node.attr)
             else:
                 node.shape = PRIMITIVES[node.op].shape(*shapes)
         except (ValueError, IndexError, TypeError) as exc:
+            if node.attr is not None and node.op != "index":
+                raise ShapeError(f"'{node.text}': {exc}") from None
             detail = " and ".join(str(s) for s in shapes)
             raise ShapeError(f"shapes {detail} do not fit in '{node.text}': {exc}") from None
         if node.op != "index" and all(arg.is_constant for arg in node.args):
             node.const_value = _fold(node)
+
+
+def axis_keyword(node: Node) -> dict:
+    """{"axis": axes} for a reduction along axis= (its rules' keyword), else {}."""
+    return {"axis": node.attr} if node.attr is not None and node.op not in ("var", "const", "index") else {}
 
 
 def _fold(node: Node) -> float:
@@ -181,7 +191,7 @@ def _fold(node: Node) -> float:
     handing the number to a framework. numpy scalars never hang on 9**9**9**9."""
     args = [np.float64(arg.const_value) for arg in node.args]
     with np.errstate(all="ignore"):
-        value = PRIMITIVES[node.op].forward(*args)
+        value = PRIMITIVES[node.op].forward(*args, **axis_keyword(node))
     value = float(value)
     if not math.isfinite(value):
         raise ShapeError(f"the constant '{node.text}' is not a finite number ({value})")

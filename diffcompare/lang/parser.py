@@ -147,9 +147,31 @@ def close_names(name: str, candidates) -> list[str]:
     return same or difflib.get_close_matches(name, candidates, n=3, cutoff=0.5 if len(name) == 2 else 0.6)
 
 
+_EXTREMES = ("max", "min")
+
+
+def _axis_number(node: ast.AST) -> int | None:
+    """An integer constant (3, -1) as written; None for anything else."""
+    sign = 1
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        sign, node = -1, node.operand
+    if isinstance(node, ast.Constant) and type(node.value) is int:
+        return sign * node.value
+    return None
+
+
+def _operand_text(args: list[ast.AST]) -> str:
+    return ", ".join(ast.unparse(a) for a in args)
+
+
 def signature(name: str) -> str:
     """How a function is called: min(a, b), clamp(x, lo, hi), sin(x)."""
-    known = {"min": "min(a, b)", "max": "max(a, b)", "clamp": "clamp(x, lo, hi)", "where": "where(cond, a, b)"}
+    known = {
+        "min": "min(x) or min(a, b, …)",
+        "max": "max(x) or max(a, b, …)",
+        "clamp": "clamp(x, lo, hi)",
+        "where": "where(cond, a, b)",
+    }
     if name in known:
         return known[name]
     arity = FUNCTIONS.get(name, 1)
@@ -413,19 +435,14 @@ class _Converter:
         name = node.func.id
         if name not in FUNCTIONS:
             raise ExpressionError(self._unknown_function(name, node))
-        if node.keywords:
-            keywords = {k.arg for k in node.keywords}
-            axis = (
-                " (no axis: a reduction sums, averages … every element to one number)"
-                if keywords & {"axis", "dim"}
-                else ""
-            )
-            raise ExpressionError(f"{name}(...) takes no keyword arguments: write {signature(name)}{axis}")
+        axis = self._axis(name, node) if node.keywords else None
         if any(isinstance(a, ast.Starred) for a in node.args):
             raise ExpressionError(f"starred arguments are not allowed in {name}(...): write {signature(name)}")
+        if name in _EXTREMES and node.args:
+            return self._extreme(name, node, text, axis)
         if len(node.args) != FUNCTIONS[name]:
-            kind = getattr(PRIMITIVES.get(name), "kind", "")
-            note = " (a reduction of every element to one number; there is no axis)" if kind == "reduction" else ""
+            along = getattr(PRIMITIVES.get(name), "axis", False)
+            note = f" (a reduction of every element; along an axis write {name}(x, axis=1))" if along else ""
             raise ExpressionError(
                 f"{name}(...) takes {FUNCTIONS[name]} argument(s), got {len(node.args)}: write {signature(name)}{note}"
             )
@@ -438,7 +455,53 @@ class _Converter:
                 f"write where({_short(cond)} != 0, a, b)"
             )
         args = tuple(self.convert(a, condition=(name == "where" and i == 0)) for i, a in enumerate(node.args))
-        return Node(name, args, text=text)
+        return Node(name, args, attr=axis, text=text)
+
+    def _axis(self, name: str, node: ast.Call):
+        """axis= of a reduction, as written: an integer constant (negative counts from the
+        end) or a tuple of them; the IR's shape inference checks it against the operand."""
+        reduces = getattr(PRIMITIVES.get(name), "axis", False) or (name in _EXTREMES and len(node.args) == 1)
+        words = [k.arg for k in node.keywords]
+        if not reduces:
+            note = " (axis= is for sum, mean, prod, max(x), min(x), norm, logsumexp)" if "axis" in words else ""
+            raise ExpressionError(f"{name}(...) takes no keyword arguments: write {signature(name)}{note}")
+        for k in node.keywords:
+            if k.arg != "axis":
+                shown = f"'{k.arg}'" if k.arg else "**"
+                advice = (
+                    "write axis= (NumPy's and jax's name for torch's dim)"
+                    if k.arg == "dim"
+                    else "the one keyword is axis="
+                )
+                raise ExpressionError(f"{name}(...) takes no keyword {shown}: {advice}, as {name}(x, axis=0)")
+        value = node.keywords[-1].value
+        if len(words) > 1:
+            raise ExpressionError(f"axis= is given twice in {name}(...)")
+        items = value.elts if isinstance(value, ast.Tuple) else [value]
+        axes = tuple(_axis_number(v) for v in items)
+        if any(a is None for a in axes) or (isinstance(value, ast.Tuple) and not axes):
+            raise ExpressionError(
+                f"axis must be an integer constant or a tuple of them, as axis=1, axis=-1 or axis=(0, 1); "
+                f"got '{_short(ast.unparse(value))}'"
+            )
+        return axes if isinstance(value, ast.Tuple) else axes[0]
+
+    def _extreme(self, name: str, node: ast.Call, text: str, axis) -> Node:
+        """max(x)/min(x) of one array is a reduction (amax/amin, as NumPy names it); of two
+        or more arguments it is elementwise. max(a, b, c) is nested binary max(max(a, b), c),
+        as one writes it with torch.maximum or jnp.maximum (neither takes three arguments), so
+        every backend runs the same nesting: at a tie of all three the nested form splits
+        the adjoint ¼, ¼, ½ in every backend alike, and f has a kink there whatever the split."""
+        if len(node.args) == 1:
+            return Node("a" + name, (self.convert(node.args[0]),), attr=axis, text=text)
+        if axis is not None:
+            raise ExpressionError(f"axis= is for {name}(x) of one array, not {name}(a, b, …) of several")
+        args = [self.convert(a) for a in node.args]
+        out = Node(name, (args[0], args[1]), text=text if len(args) == 2 else f"{name}({_operand_text(node.args[:2])})")
+        for i in range(2, len(args)):
+            inner = text if i == len(args) - 1 else f"{name}({_operand_text(node.args[: i + 1])})"
+            out = Node(name, (out, args[i]), text=inner)
+        return out
 
     def _kind(self, name: str) -> str | None:
         """What a name of the scope is, in words; None for a name the scope lacks."""

@@ -8,10 +8,11 @@ plus a short Python loop, much as hand-written code would.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
-from diffcompare.lang.ir import Node, topo_order
+from diffcompare.lang.ir import Node, axis_keyword, topo_order
 from diffcompare.lang.primitives import PRIMITIVES, MissingPrimitive, Unavailable
 
 # Arithmetic and comparisons through Python's operators, as hand-written code for
@@ -61,6 +62,8 @@ class Program:
                 fn = ops[node.op]
                 if isinstance(fn, Unavailable):  # the library lacks it: say so before anything runs
                     raise MissingPrimitive(fn.message)
+                if node.attr is not None:  # a reduction along axis=: every table's function takes axis=
+                    fn = functools.partial(fn, **axis_keyword(node))
                 self.steps.append((i, fn, tuple(slot[id(a)] for a in node.args)))
 
     def run_all(self, env: dict[str, Any]) -> list[Any]:

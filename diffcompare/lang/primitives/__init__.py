@@ -61,6 +61,8 @@ from diffcompare.lang.primitives.core import (
     elementwise,
     matmul_shape,
     native,
+    normalize_axes,
+    reduced_shape,
     reduction,
 )
 from diffcompare.lang.primitives.table import FUNCTIONS, PRIMITIVES, library_ops
@@ -82,5 +84,7 @@ __all__ = [
     "library_ops",
     "matmul_shape",
     "native",
+    "normalize_axes",
+    "reduced_shape",
     "reduction",
 ]

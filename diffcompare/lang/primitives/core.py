@@ -58,6 +58,10 @@ class Primitive:
     # Complex steps: None follows `smooth`; True where a kinked primitive has a complex form
     # that is exact off its kink (atan2 off its cut), which the kink's verdict then governs.
     complex_ok: bool | None = None
+    # Reductions: takes axis= (an int or a tuple of them), as sum(A, axis=1). Every rule of
+    # such a primitive (forward, complex_forward, VJPs, kink) takes the keyword axis: None
+    # reduces every element, else a tuple of distinct non-negative axes (normalize_axes).
+    axis: bool = False
 
     @property
     def analytic(self) -> bool:
@@ -81,6 +85,29 @@ class Primitive:
         if self.kind == "matmul":
             return matmul_shape(*shapes)
         raise AssertionError(self.kind)
+
+
+def normalize_axes(axes, ndim: int) -> tuple[int, ...]:
+    """axis= as written (an int or a tuple of ints, negative counting from the end) as a
+    sorted tuple of distinct non-negative axes of an ndim-D array; ValueError names the fault."""
+    axes = axes if isinstance(axes, tuple) else (axes,)
+    if not axes:
+        raise ValueError("axis=() names no axis: leave axis out to reduce every element")
+    out = []
+    for a in axes:
+        if not -ndim <= a < ndim:
+            raise ValueError(f"axis {a} is out of range for a {ndim}-D array")
+        out.append(a % ndim)
+    if len(set(out)) != len(out):
+        raise ValueError(f"axis {axes} names an axis twice")
+    return tuple(sorted(out))
+
+
+def reduced_shape(shape: tuple[int, ...], axes: tuple[int, ...] | None) -> tuple[int, ...]:
+    """The shape left by a reduction along normalized axes (None: every axis), without keepdims."""
+    if axes is None:
+        return ()
+    return tuple(n for i, n in enumerate(shape) if i not in axes)
 
 
 def matmul_shape(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
@@ -202,6 +229,7 @@ _FIELDS = {
     "kink_gap",
     "fuzz_domain",
     "complex_ok",
+    "axis",
 }
 
 

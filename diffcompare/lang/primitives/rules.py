@@ -21,15 +21,74 @@ def _erf(x):
     return np.asarray(np.vectorize(math.erf, otypes=[np.float64])(x), dtype=x.dtype)
 
 
-def _logsumexp(x):
-    m = np.max(x)
-    if not np.isfinite(m):
-        return np.log(np.sum(np.exp(x)))
-    return m + np.log(np.sum(np.exp(x - m)))
+def _logsumexp(x, axis=None):
+    if axis is None:
+        m = np.max(x)
+        if not np.isfinite(m):
+            return np.log(np.sum(np.exp(x)))
+        return m + np.log(np.sum(np.exp(x - m)))
+    m = np.max(x, axis=axis, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0)
+    return np.squeeze(m, axis=axis) + np.log(np.sum(np.exp(x - m), axis=axis))
 
 
-def _norm(x):
-    return np.linalg.norm(np.ravel(x))
+def _norm(x, axis=None):
+    if axis is None:
+        return np.linalg.norm(np.ravel(x))
+    return np.sqrt(np.sum(x * x, axis=axis))
+
+
+def _kept(value, axis):
+    """A reduction's result (or its adjoint) with the reduced axes put back as length 1, so
+    that it broadcasts against the operand: keepdims after the fact. axis None: a scalar."""
+    return value if axis is None else np.expand_dims(value, axis)
+
+
+def _fibers(x, axis):
+    """x with the reduced axes moved last and merged: (kept shape..., n); and a function
+    taking an array of that layout back to x's shape."""
+    x = np.asarray(x)
+    axis = tuple(range(x.ndim)) if axis is None else axis
+    last = tuple(range(x.ndim - len(axis), x.ndim))
+    moved = np.moveaxis(x, axis, last)
+    lead = moved.shape[: x.ndim - len(axis)]
+
+    def back(rows):
+        return np.moveaxis(np.reshape(rows, moved.shape), last, axis)
+
+    return moved.reshape(lead + (-1,)), back
+
+
+def _extreme_vjp(g, ans, x, axis=None):
+    """max(x)/min(x) of one array: the adjoint split evenly among the elements tied at the
+    extreme, as torch.amax/amin (and torch.max(x) without dim) and jnp.max/min do (measured;
+    torch.max(x, dim) instead gives it all to one index)."""
+    hit = np.asarray(x == _kept(ans, axis))
+    count = np.sum(hit, axis=axis, keepdims=axis is not None)
+    return _kept(g, axis) * hit / count
+
+
+def _extreme_kink(largest: bool):
+    """max(x) (largest) or min(x) of one array: the elements tied at their fiber's extreme,
+    where two or more are; on floats or exact mpmath numbers (object arrays)."""
+
+    def kink(x, axis=None):
+        x = np.asarray(x)
+        if x.dtype == object:
+            rows, back = _fibers(x, axis)
+            out = np.zeros(rows.shape, dtype=bool)
+            for index in np.ndindex(rows.shape[:-1]):
+                row = list(rows[index])
+                top = max(row) if largest else min(row)
+                hits = [v == top for v in row]
+                if sum(hits) > 1:
+                    out[index] = hits
+            return back(out)
+        top = (np.max if largest else np.min)(x, axis=axis, keepdims=True)
+        hit = x == top
+        return hit & (np.sum(hit, axis=axis, keepdims=True) > 1)
+
+    return kink
 
 
 # --- local derivative helpers ---------------------------------------------------
@@ -51,13 +110,13 @@ def _matmul_vjp_b(g, ans, a, b):
     return np.swapaxes(a, -1, -2) @ g
 
 
-def _prod_vjp(g, ans, x):
-    # The product of all the other elements, without dividing by x (which may be 0).
-    flat = np.ravel(x)
-    ones = np.ones(1, dtype=flat.dtype)
-    left = np.concatenate([ones, np.cumprod(flat[:-1])])
-    right = np.concatenate([np.cumprod(flat[::-1][:-1])[::-1], ones])
-    return g * (left * right).reshape(np.shape(x))
+def _prod_vjp(g, ans, x, axis=None):
+    # The product of all the other elements of each fiber, without dividing by x (which may be 0).
+    rows, back = _fibers(x, axis)
+    ones = np.ones(rows.shape[:-1] + (1,), dtype=rows.dtype)
+    left = np.concatenate([ones, np.cumprod(rows[..., :-1], axis=-1)], axis=-1)
+    right = np.concatenate([np.cumprod(rows[..., ::-1][..., :-1], axis=-1)[..., ::-1], ones], axis=-1)
+    return _kept(g, axis) * back(left * right)
 
 
 def _tie_share(x, y):
@@ -173,9 +232,10 @@ def _complex_erf(z):
     return (real + 1j * b * (2 / math.sqrt(math.pi)) * np.exp(-a * a)).astype(z.dtype)
 
 
-def _complex_logsumexp(z):
-    m = np.max(np.real(z))
-    return m + np.log(np.sum(np.exp(z - m)))
+def _complex_logsumexp(z, axis=None):
+    m = np.max(np.real(z), axis=axis, keepdims=True)
+    out = m + np.log(np.sum(np.exp(z - m), axis=axis, keepdims=True))
+    return out.reshape(()) if axis is None else np.squeeze(out, axis=axis)
 
 
 def _logsumexp_rows(x):
