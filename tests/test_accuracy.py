@@ -219,3 +219,24 @@ def test_sweep_writes_the_v(tmp_path):
 def test_every_builtin_backend_is_in_the_seed_run(seed_results):
     assert set(seed_results["backend"]) == set(BUILTIN)
     assert math.isfinite(seed_results["time_s"].dropna().median())
+
+
+def test_an_expected_value_is_judged_as_written_not_as_float64_rounds_it(tmp_path):
+    """17 digits are 17 digits: -87.999999999999979 is the true ∂f/∂y = -87.99999999999997868…
+    rounded as written (its float64 is 7.1e-15 off), and 480.00000000000000 is not the true
+    479.99999999999998224… (repr reads it as 480.0, which would judge it at ±0.05)."""
+    path = tmp_path / "written.yaml"
+    path.write_text(
+        "name: seventeen-digits\nfunction: 100 * (y - x ** 2) ** 2\npoint: {x: -1.2, y: 1.0}\nwrt: [y]\n"
+        "expected: {y: -87.999999999999979}\n---\n"
+        "name: wrong-in-the-seventeenth\nfunction: 200 * (1 - x ** 2)\npoint: {x: -1.2}\n"
+        "expected: {x: 480.00000000000000}\n---\n"
+        "name: a-float32-in-full\nfunction: 0.1 * x\npoint: {x: 2.0}\nexpected: {x: 0.10000000149011612}\n",
+        encoding="utf-8",
+    )
+    frame = diffcompare.run(path, backends=["expected"]).set_index("problem")
+    assert frame.loc["seventeen-digits", "verdict"] == "agree"
+    assert frame.loc["wrong-in-the-seventeenth", "verdict"] == "disagree"
+    assert "float32" not in frame.loc["wrong-in-the-seventeenth", "message"]  # 480 is short: no float32 hint
+    assert frame.loc["a-float32-in-full", "verdict"] == "disagree"
+    assert "likely computed in float32" in frame.loc["a-float32-in-full", "message"]

@@ -53,9 +53,11 @@ class ExpectedBackend(BaseBackend):
         return list(problem.expected)
 
     def gradient(self, problem, dtype):
-        values, bounds = {}, {}
+        values, bounds, lows = {}, {}, {}
         for var, numbers in problem.expected.items():
             shape = problem.point[var].shape
             values[var] = np.broadcast_to(numbers.values, shape).copy()
             bounds[var] = np.broadcast_to(numbers.half_units, shape).copy()
-        return Gradient(values, bounds=bounds)
+            if numbers.remainders is not None:
+                lows[var] = np.broadcast_to(numbers.remainders, shape).copy()
+        return Gradient(values, bounds=bounds, values_lo=lows)

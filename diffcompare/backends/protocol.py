@@ -32,6 +32,9 @@ class Gradient:
     setup_s: float = float("nan")  # building: tracing, compiling, differentiating, and the first call
     f_time_s: float = float("nan")  # median seconds of the function alone, same backend and dtype
     extras: dict[str, float] = field(default_factory=dict)  # backend-specific columns (expr_ops …)
+    # the low part of a value that holds more than float64 does (an `expected:` value written
+    # with 17 digits): judged as values + values_lo, per variable, in the variable's shape
+    values_lo: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 class Method(str, Enum):

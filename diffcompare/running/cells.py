@@ -195,6 +195,8 @@ def _cell_blocks(problem, name, backend, dtype, reference, singular, failure, ex
             blocks.append(_block(problem, name, method.value, dtype, var, cols, library=library))
             continue
         hi, lo = reference.hi[var].ravel(), reference.lo[var].ravel()
+        if var in gradient.values_lo:  # (values + values_lo) - (hi + lo) = (values - hi) - (lo - values_lo)
+            lo = lo - np.asarray(gradient.values_lo[var], dtype=np.float64).ravel()
         j = judge_cell(values, hi, lo, method=method, dtype=dtype, bounds=estimate, rtol=rtol, atol=atol)
         verdict, message = j.verdict, j.message
         if var in reference.bound:

@@ -36,6 +36,9 @@ class Numbers:
 
     values: np.ndarray  # float64
     half_units: np.ndarray  # half a unit in the last written digit, per element
+    # what the written decimal holds beyond its float64 (-87.999999999999979 is 2.1e-15 past
+    # the nearest float64), so that a value is judged as written, not as float64 rounds it
+    remainders: np.ndarray | None = None
 
 
 def _text_hint(text: str) -> str:
@@ -49,8 +52,9 @@ def _text_hint(text: str) -> str:
     return ""
 
 
-def _to_number(value: Any) -> tuple[float, float]:
-    """One scalar from YAML -> (float, half a unit in its last written digit)."""
+def _to_number(value: Any) -> tuple[float, float, float]:
+    """One scalar from YAML -> (float, half a unit in its last written digit, the written
+    decimal minus that float)."""
     if value is None:
         raise ValueError("expected a number, got nothing (an empty value or null): write a number")
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
@@ -68,14 +72,18 @@ def _to_number(value: Any) -> tuple[float, float]:
         number = math.inf
     if not math.isfinite(number):
         raise ValueError(f"expected a finite number, got {shown(value)}")
-    text = value if isinstance(value, str) else repr(value)
+    # The text as written where the loader kept it (spec.safeyaml.WrittenFloat): repr(480.00000000000000)
+    # is "480.0", which would judge a 17-digit value at ±0.05.
+    text = value if isinstance(value, str) else getattr(value, "text", None) or repr(value)
     try:
-        exponent = Decimal(text.strip().replace("_", "")).as_tuple().exponent
+        written = Decimal(text.strip().replace("_", ""))
+        exponent = written.as_tuple().exponent
+        remainder = float(written - Decimal(number)) if math.isfinite(number) else 0.0
     except InvalidOperation:
-        exponent = 0
+        exponent, remainder = 0, 0.0
     # Half a unit in the last written digit, past float64's range as inf or 0 (0e400 is a finite zero).
     half = float(Decimal(5).scaleb(int(exponent) - 1)) if isinstance(exponent, int) else 0.0
-    return number, half
+    return number, half, remainder
 
 
 def nested_shape(value: list) -> tuple[int, ...]:
@@ -112,9 +120,10 @@ def to_numbers(value: Any) -> Numbers:
         pairs = [_to_number(v) for v in flat]
         values = np.array([p[0] for p in pairs], dtype=np.float64).reshape(shape)
         halves = np.array([p[1] for p in pairs], dtype=np.float64).reshape(shape)
-        return Numbers(values, halves)
-    number, half = _to_number(value)
-    return Numbers(np.array(number, dtype=np.float64), np.array(half))
+        remainders = np.array([p[2] for p in pairs], dtype=np.float64).reshape(shape)
+        return Numbers(values, halves, remainders)
+    number, half, remainder = _to_number(value)
+    return Numbers(np.array(number, dtype=np.float64), np.array(half), np.array(remainder))
 
 
 def _expression_text(value: Any) -> str:

@@ -14,6 +14,7 @@ Two YAML 1.1 readings that surprise are turned off: `1:30` is not the base-60 nu
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -118,6 +119,22 @@ def _construct_int(loader: LimitedLoader, node):
     return yaml.SafeLoader.construct_yaml_int(loader, node)
 
 
+class WrittenFloat(float):
+    """A float from the file that keeps the text it was written as: `expected:` values are judged
+    at the precision written, and 480.00000000000000 (17 digits) is not 480.0 (4 digits),
+    which repr would make of it."""
+
+    __slots__ = ("text",)
+
+    def __new__(cls, value: float, text: str):
+        number = super().__new__(cls, value)
+        number.text = text
+        return number
+
+    def __reduce__(self):  # pickled with its text, to worker processes
+        return (WrittenFloat, (float(self), self.text))
+
+
 def _construct_float(loader: LimitedLoader, node):
     text = str(node.value)
     if len(text) > LIMITS["digits"]:
@@ -127,7 +144,8 @@ def _construct_float(loader: LimitedLoader, node):
         )
     if SEXAGESIMAL.match(text.strip()):
         return text
-    return yaml.SafeLoader.construct_yaml_float(loader, node)
+    number = yaml.SafeLoader.construct_yaml_float(loader, node)
+    return WrittenFloat(number, text) if math.isfinite(number) else number
 
 
 LimitedLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
