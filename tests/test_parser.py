@@ -38,7 +38,7 @@ def parse(text, *names):
         ("(z := x)", "walrus (:=) is not allowed"),
         ("x if y else 1", "conditional expression is not allowed: 'x if y else 1': write 'where(y != 0, x, 1)'"),
         ("x and y", "and/or is not allowed"),
-        ("[1, 2]", "list literal is not allowed"),
+        ("[]", "an empty list [] is not an array"),
         ("(x, y)", "tuple is not allowed"),
         ("{'a': 1}", "dict literal is not allowed"),
         ("foo(x)", "unknown function 'foo'"),
@@ -166,7 +166,7 @@ def test_shapes_are_checked_when_parsed(text, shapes, message):
         ("x.sum()", "write 'sum(x)': functions are called by their bare names (not as methods)"),
         ("math.pi * x", "write 'pi': constants are written by their bare names (no 'math.' prefix)"),
         ("np.foo(x)", "functions are called by their bare names, and 'foo' is not one"),
-        ("x.T", "attribute access is not allowed: 'x.T': transpose is not available yet"),
+        ("x.mT", "attribute access is not allowed: 'x.mT': write 'transpose(x)'"),
         ("x.real", "attribute access is not allowed: 'x.real': the language has no attributes or methods"),
         ("z + 1", "unknown name 'z'"),
         ("xx + 1", "unknown name 'xx': did you mean 'x'?"),
@@ -179,7 +179,11 @@ def test_shapes_are_checked_when_parsed(text, shapes, message):
         ("(z := x)", "walrus (:=) is not allowed: '(z := x)': name the step in `let:` instead"),
         ("x if y > 0 else 1", "write 'where(y > 0, x, 1)'"),
         ("x and y", "and/or is not allowed: 'x and y': for 'c1 and c2' nest where(...)"),
-        ("[1, 2]", "list literal is not allowed: '[1, 2]': arrays belong in `point:` (x: [1.0, 2.0])"),
+        ("[*x]", "starred elements are not allowed in a list: '[*x]': write each element"),
+        ("reshape(x, (y, 2))", "reshape: the shape must be integer constants, as (2, 3) or 4; got '(y, 2)'"),
+        ("roll(x, y)", "roll: shift must be an integer constant, not 'y' (computed values are not supported)"),
+        ("stack(x, x, dim=1)", "stack(...) takes no keyword 'dim' here: write axis= (NumPy's and jax's name"),
+        ("reshape(x)", "reshape(...) needs its shape: write reshape(A, (2, 3))"),
         ("True * x", "constant True is not allowed: write 1"),
         ("1j * x", "constant 1j is not allowed: complex numbers are not supported"),
         ("x > 0", "only allowed as the condition of where(...): write where(x > 0, 1, 0) for a 0/1 step"),
@@ -221,7 +225,7 @@ def test_a_new_primitive_is_suggested_without_a_change_to_the_parser(monkeypatch
 
     for name in ("floor", "transpose"):  # as if the language had neither (yet)
         monkeypatch.delitem(FUNCTIONS, name, raising=False)
-    for text in ("x // 2", "x.T", "np.floor(x)"):
+    for text in ("x // 2", "x.mT", "np.floor(x)"):
         assert "floor(" not in refusal(text) and "transpose(" not in refusal(text)
     monkeypatch.setitem(FUNCTIONS, "floor", 1)
     monkeypatch.setitem(FUNCTIONS, "transpose", 1)
@@ -229,7 +233,7 @@ def test_a_new_primitive_is_suggested_without_a_change_to_the_parser(monkeypatch
     for text, message in [
         ("x // 2", "operator '//' is not allowed: write floor(x / 2)"),
         ("(x + 1) // y", "write floor((x + 1) / y)"),
-        ("x.T", "write 'transpose(x)'"),
+        ("x.mT", "write 'transpose(x)'"),
         ("np.floor(x)", "write 'floor(x)'"),
         ("sigmod2(x)", "did you mean 'sigmoid2'"),
     ]:

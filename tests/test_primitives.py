@@ -24,8 +24,8 @@ from diffcompare.spec.problem import build_problem
 
 torch = pytest.importorskip("torch")
 jnp = pytest.importorskip("jax.numpy")
-from diffcompare.backends.jax_backend import JAX_OPS  # noqa: E402
-from diffcompare.backends.torch_backend import TORCH_OPS  # noqa: E402
+from diffcompare.backends.jax_backend import JAX_OPS, jax_constant  # noqa: E402
+from diffcompare.backends.torch_backend import TORCH_OPS, torch_constant  # noqa: E402
 
 BACKENDS = ["sympy", "torch", "jax", "chainrule", "central", "richardson", "complex_step"]
 
@@ -97,6 +97,18 @@ CASES = {
     "logsumexp": ("logsumexp(v)", {"v": V}, None),
     "amax": ("max(v ** 2)", {"v": V}, None),
     "amin": ("min(sin(v))", {"v": V}, None),
+    "stack": ("sum(sin([x, x * y, 2.0]) * [1, 2, 3])", {"x": 0.7, "y": 2.0}, "cos(x) + 2 * y * cos(x * y)"),
+    "concatenate": ("sum(sin(concatenate(v, v ** 2)))", {"v": V}, None),
+    "transpose": ("sum(sin(transpose(A)) @ [1.0, 2.0])", {"A": [[1.0, -2.0], [3.0, 0.5]]}, None),
+    "reshape": ("sum(sin(reshape(v, (3, 1))) @ [2.0])", {"v": V}, None),
+    "roll": ("sum(v * roll(v, 1) * [1, 2, 3])", {"v": V}, None),
+    "tril": ("sum(sin(tril(A)) * [[1, 2], [3, 4]])", {"A": [[1.0, -2.0], [3.0, 0.5]]}, None),
+    "triu": ("sum(sin(triu(A, 1)) * [[1, 2], [3, 4]])", {"A": [[1.0, -2.0], [3.0, 0.5]]}, None),
+    "diag": ("sum(sin(diag(v)) @ [1, 2, 3]) + sum(diag(A) ** 3)", {"v": V, "A": [[1.0, -2.0], [3.0, 0.5]]}, None),
+    "outer": ("sum(sin(outer(v, u)))", {"v": V, "u": [0.5, 0.25, 2.0]}, None),
+    "arange": ("sum(sin(v) * arange(1, 4))", {"v": V}, None),
+    "zeros": ("sum((zeros((3,)) + v) ** 2)", {"v": V}, None),
+    "ones": ("sum(ones((3,)) / (1 + v ** 2))", {"v": V}, None),
 }
 # Primitives torch has no native function for: its cells are skipped, saying why.
 TORCH_MISSING = {"cbrt", "gamma"}
@@ -141,10 +153,14 @@ def _values(problem) -> dict[str, float]:
     root, point = problem.function, problem.point
     out = {
         "numpy": Program(root, NUMPY_OPS, constant=numpy_constant("float64"))(point),
-        "jax": Program(root, JAX_OPS)({k: jnp.asarray(v, dtype="float64") for k, v in point.items()}),
+        "jax": Program(root, JAX_OPS, constant=jax_constant("float64"))(
+            {k: jnp.asarray(v, dtype="float64") for k, v in point.items()}
+        ),
     }
     if not ops_of(problem) & TORCH_MISSING:
-        out["torch"] = Program(root, TORCH_OPS)({k: torch.tensor(v, dtype=torch.float64) for k, v in point.items()})
+        out["torch"] = Program(root, TORCH_OPS, constant=torch_constant(torch.float64))(
+            {k: torch.tensor(v, dtype=torch.float64) for k, v in point.items()}
+        )
     if analytic(problem):
         cplx = {k: v.astype(np.complex128) for k, v in point.items()}
         value = Program(root, COMPLEX_OPS, constant=numpy_constant("float64"))(cplx)

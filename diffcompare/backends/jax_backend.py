@@ -34,6 +34,12 @@ def _where(dtype: str):
     return where
 
 
+def jax_constant(dtype: str):
+    """Numbers stay Python numbers (weakly typed); a constant array is a jax array of the
+    row's dtype (a NumPy float64 array would carry a float32 row's steps in float64)."""
+    return lambda v: jnp.asarray(v, dtype=dtype) if isinstance(v, np.ndarray) else v
+
+
 @functools.cache
 def jax_ops(dtype: str) -> dict:
     """jax.numpy's functions by the primitives' declarations (diffcompare.lang.primitives:
@@ -53,7 +59,7 @@ class JaxBackend(BaseBackend):
 
     def gradient(self, problem, dtype):
         start = time.perf_counter()
-        program = Program(problem.function, jax_ops(dtype))
+        program = Program(problem.function, jax_ops(dtype), constant=jax_constant(dtype))
         wrt = list(problem.wrt)
         held = [k for k in problem.point if k not in wrt]
 

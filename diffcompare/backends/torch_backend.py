@@ -42,6 +42,12 @@ def _where(dtype: torch.dtype):
     return where
 
 
+def torch_constant(dtype: torch.dtype):
+    """Numbers stay Python numbers; a constant array ([0, 1, 0], arange(1, 4)) is a tensor
+    of the row's dtype, as hand-written code writes torch.tensor([0., 1., 0.])."""
+    return lambda v: torch.tensor(v, dtype=dtype) if isinstance(v, np.ndarray) else v
+
+
 @functools.cache
 def torch_ops(dtype: torch.dtype) -> dict:
     """torch's functions by the primitives' declarations (diffcompare.lang.primitives:
@@ -71,7 +77,7 @@ class TorchBackend(BaseBackend):
     def gradient(self, problem, dtype):
         start = time.perf_counter()
         torch_dtype = getattr(torch, dtype)
-        program = Program(problem.function, torch_ops(torch_dtype))
+        program = Program(problem.function, torch_ops(torch_dtype), constant=torch_constant(torch_dtype))
         leaves = {
             k: torch.tensor(v, dtype=torch_dtype, requires_grad=k in problem.wrt) for k, v in problem.point.items()
         }

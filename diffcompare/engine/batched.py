@@ -82,6 +82,8 @@ class BatchedProgram:
                     values[i] = node_value(node, args, self.forward)
                 elif node.op == "index":
                     values[i] = args[0][(slice(None), *node.attr)]
+                elif PRIMITIVES[node.op].kind == "array":  # its own rule, the batch axis in front
+                    values[i] = PRIMITIVES[node.op].batched(args, flags, **axis_keyword(node))
                 elif PRIMITIVES[node.op].kind == "reduction":
                     values[i] = self._reduce(node, args, flags)
                 elif node.op == "matmul":

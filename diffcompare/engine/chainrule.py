@@ -150,7 +150,7 @@ class ChainRule:
             out = np.zeros(np.shape(args[0]), dtype=np.result_type(g))
             out[node.attr] += g
             return out
-        rule = PRIMITIVES[node.op].vjps[k]
+        rule = PRIMITIVES[node.op].vjp(k)
         if rule is None:
             return None
         return unbroadcast(rule(g, ans, *args, **axis_keyword(node)), node.args[k].shape)

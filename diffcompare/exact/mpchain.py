@@ -130,6 +130,13 @@ def _scalar(value) -> np.ndarray:
     return object_array(_real(value))
 
 
+def _constant(value) -> np.ndarray:
+    """A folded constant (a float64, or an array of them: [0, 1, 0]) as exact mpf."""
+    if np.ndim(value) == 0:
+        return _scalar(mpmath.mpf(value))
+    return np.vectorize(lambda v: mpmath.mpf(float(v)), otypes=[object])(value)
+
+
 # Reductions: (forward on the list of elements, local VJP rules (g, ans, *args) -> array).
 def _prod_vjp(g, ans, x):
     flat = _flat(x)
@@ -327,6 +334,8 @@ class MpChainRule:
             return _apply(_div, args, deadline)
         if op == "matmul":
             return np.asarray(np.matmul(*args), dtype=object)
+        if PRIMITIVES[op].kind == "array":  # array building: its NumPy rule on object arrays
+            return np.asarray(PRIMITIVES[op].forward(*args, **axis_keyword(node)), dtype=object)
         if op == "where":
             return _where(*args)
         p = PRIMITIVES[op]
@@ -346,7 +355,7 @@ class MpChainRule:
                 if deadline is not None:
                     deadline.check()
                 if node.is_constant:
-                    values[i] = _scalar(mpmath.mpf(node.const_value))
+                    values[i] = _constant(node.const_value)
                 elif node.op == "var":
                     values[i] = inputs[node.attr]
                 else:
@@ -371,6 +380,8 @@ class MpChainRule:
             return _where_vjps()[k](g, ans, *args)
         if op == "matmul":
             return np.asarray(PRIMITIVES[op].vjps[k](g, ans, *args), dtype=object)
+        if PRIMITIVES[op].kind == "array":
+            return np.asarray(PRIMITIVES[op].vjp(k)(g, ans, *args, **axis_keyword(node)), dtype=object)
         local = _apply(_compiled(op, k, digits), args, deadline)
         return _apply(operator.mul, [g, local], deadline)
 

@@ -240,6 +240,8 @@ class Slopes:
                     slopes[i] = object_array(given[0][node.attr])
                 elif node.op == "matmul":
                     slopes[i] = self._matmul(args, given)
+                elif PRIMITIVES[node.op].kind == "array":
+                    slopes[i] = _structural(node, args, given)
                 elif node.op in EXTREMES:
                     slopes[i] = _extreme_slope(EXTREMES[node.op], args[0], given[0], node.attr)
                 elif node.op in REDUCTIONS:
@@ -390,6 +392,25 @@ class Slopes:
         reach = reach + np.matmul(np.ones(np.shape(a), np.int64), _depends(tb, b))
         total[np.asarray(reach) == 0] = None
         return total
+
+
+def _structural(node, args: list, given: list):
+    """An array-building step's slope: the step itself on its operands' slopes (it is linear;
+    None, not depending, carried through where it only moves elements), outer's by the
+    product rule."""
+    p, params = PRIMITIVES[node.op], axis_keyword(node)
+    if not p.linear:
+        (a, b), (ta, tb) = args, given
+        total = object_array(p.forward(_filled(ta, a), b, **params) + p.forward(a, _filled(tb, b), **params))
+        reach = p.forward(_depends(ta, a), np.ones(np.shape(b), np.int64), **params)
+        reach = reach + p.forward(np.ones(np.shape(a), np.int64), _depends(tb, b), **params)
+        total[np.asarray(reach) == 0] = None
+        return total
+    slopes = [
+        np.full(np.shape(a), None, dtype=object) if t is None else np.asarray(t, dtype=object)
+        for t, a in zip(given, args)
+    ]
+    return object_array(np.asarray(p.forward(*slopes, **params), dtype=object))
 
 
 class OneSided:

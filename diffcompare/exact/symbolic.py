@@ -141,8 +141,17 @@ _ARITHMETIC = {
     "where": _elementwise(_where),
 }
 
+
+def _structural(forward):
+    """An array-building step (lang.primitives.arrays): its NumPy rule on object arrays, the
+    zeros it fills in (tril, diag) made SymPy's."""
+    sympify = np.vectorize(sympy.sympify, otypes=[object])
+    return lambda *args, **params: object_array(sympify(np.asarray(forward(*args, **params), dtype=object)))
+
+
 SYMPY_OPS = {
     name: _ARITHMETIC.get(name)
+    or (_structural(p.forward) if p.kind == "array" else None)
     or (_reduce if p.kind == "reduction" else _elementwise)(native(p, "sympy", module=sympy))
     for name, p in PRIMITIVES.items()
 }
@@ -194,7 +203,10 @@ def element_symbols(name: str, shape: tuple[int, ...]) -> np.ndarray:
 
 def to_sympy(root: Node, symbols: dict[str, np.ndarray]) -> np.ndarray:
     program = Program(
-        root, SYMPY_OPS, constant=lambda v: object_array(exact(v)), index=lambda x, ix: object_array(x[ix])
+        root,
+        SYMPY_OPS,
+        constant=lambda v: _exact_array(v) if np.ndim(v) else object_array(exact(v)),
+        index=lambda x, ix: object_array(x[ix]),
     )
     return program(symbols)
 
@@ -364,7 +376,7 @@ def readable_gradient(
     program = Program(
         problem.function,
         READABLE_OPS,
-        constant=lambda v: object_array(_readable_constant(v)),
+        constant=lambda v: _exact_array(v) if np.ndim(v) else object_array(_readable_constant(v)),
         index=lambda x, ix: object_array(x[ix]),
     )
     out = []

@@ -167,6 +167,8 @@ def infer_shapes(root: Node, var_shapes: dict[str, tuple[int, ...]]) -> None:
         try:
             if node.op == "index":
                 node.shape = _index_shape(shapes[0], node.attr)
+            elif PRIMITIVES[node.op].kind == "array":  # array building: its parameters checked, made canonical
+                node.shape, node.attr = PRIMITIVES[node.op].infer(shapes, **(node.attr or {}))
             elif node.attr is not None:  # a reduction along axis=: the axes as written, made canonical
                 node.attr = normalize_axes(node.attr, len(shapes[0]))
                 node.shape = reduced_shape(shapes[0], node.attr)
@@ -182,16 +184,27 @@ def infer_shapes(root: Node, var_shapes: dict[str, tuple[int, ...]]) -> None:
 
 
 def axis_keyword(node: Node) -> dict:
-    """{"axis": axes} for a reduction along axis= (its rules' keyword), else {}."""
+    """{"axis": axes} for a reduction along axis= (its rules' keyword), an array-building step's
+    parameters (lang.primitives.arrays), else {}."""
+    if isinstance(node.attr, dict):
+        return dict(node.attr)
     return {"axis": node.attr} if node.attr is not None and node.op not in ("var", "const", "index") else {}
 
 
-def _fold(node: Node) -> float:
+def _fold(node: Node) -> float | np.ndarray:
     """Evaluate a constant sub-expression in float64, as Python would before
-    handing the number to a framework. numpy scalars never hang on 9**9**9**9."""
-    args = [np.float64(arg.const_value) for arg in node.args]
+    handing the number to a framework. numpy scalars never hang on 9**9**9**9.
+    An array-valued one ([0, 1, 0], arange(1, 4), zeros((2,))) is a float64 array, which
+    each backend gives its own form (torch.tensor, jnp.asarray), as hand-written code would."""
+    args = [np.float64(arg.const_value) if np.ndim(arg.const_value) == 0 else arg.const_value for arg in node.args]
     with np.errstate(all="ignore"):
         value = PRIMITIVES[node.op].forward(*args, **axis_keyword(node))
+    if np.ndim(value) > 0:
+        value = np.asarray(value, dtype=np.float64)
+        if not np.all(np.isfinite(value)):
+            raise ShapeError(f"the constant '{node.text}' is not finite everywhere")
+        value.setflags(write=False)
+        return value
     value = float(value)
     if not math.isfinite(value):
         raise ShapeError(f"the constant '{node.text}' is not a finite number ({value})")

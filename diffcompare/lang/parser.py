@@ -12,6 +12,8 @@ import math
 import re
 from collections.abc import Callable
 
+from diffcompare.lang.arrays_syntax import SIGNATURES, array_call, list_literal
+from diffcompare.lang.arrays_syntax import integer_constant as _axis_number
 from diffcompare.lang.ir import NAMED_CONSTANTS, Node, continues_chain
 from diffcompare.lang.limits import LIMITS
 from diffcompare.lang.primitives import FUNCTIONS, PRIMITIVES
@@ -54,7 +56,6 @@ _REFUSED = {
     ast.NamedExpr: "walrus (:=)",
     ast.IfExp: "conditional expression",
     ast.BoolOp: "and/or",
-    ast.List: "list literal",
     ast.Tuple: "tuple",
     ast.Dict: "dict literal",
     ast.Set: "set literal",
@@ -150,16 +151,6 @@ def close_names(name: str, candidates) -> list[str]:
 _EXTREMES = ("max", "min")
 
 
-def _axis_number(node: ast.AST) -> int | None:
-    """An integer constant (3, -1) as written; None for anything else."""
-    sign = 1
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-        sign, node = -1, node.operand
-    if isinstance(node, ast.Constant) and type(node.value) is int:
-        return sign * node.value
-    return None
-
-
 def _operand_text(args: list[ast.AST]) -> str:
     return ", ".join(ast.unparse(a) for a in args)
 
@@ -174,6 +165,8 @@ def signature(name: str) -> str:
     }
     if name in known:
         return known[name]
+    if name in SIGNATURES:
+        return SIGNATURES[name]
     arity = FUNCTIONS.get(name, 1)
     return f"{name}({', '.join(('x',) if arity == 1 else ('a', 'b', 'c', 'd', 'e')[:arity])})"
 
@@ -260,7 +253,6 @@ _REFUSED_ADVICE = {
     ast.JoinedStr: "an expression is not text; remove the quotes",
     ast.FormattedValue: "an expression is not text; remove the quotes",
     ast.NamedExpr: "name the step in `let:` instead",
-    ast.List: "arrays belong in `point:` (x: [1.0, 2.0]); an expression uses their names",
     ast.Dict: "values belong in `point:`; an expression uses their names",
     ast.Set: "values belong in `point:`; an expression uses their names",
     ast.Tuple: "the function is one scalar expression; write one problem (document) per function",
@@ -368,7 +360,11 @@ class _Converter:
             if op is None:
                 raise ExpressionError(f"comparison '{text}' is not allowed (use < <= > >= == !=)")
             return Node(op, (self.convert(node.left), self.convert(node.comparators[0])), text=text)
+        if isinstance(node, ast.List):
+            return list_literal(node, text, self.convert, ExpressionError)
         if isinstance(node, ast.Attribute):
+            if node.attr == "T" and "transpose" in FUNCTIONS:  # A.T, and no other attribute
+                return Node("transpose", (self.convert(node.value),), attr={}, text=text)
             raise ExpressionError(self._attribute(node))
         what = _REFUSED.get(type(node), type(node).__name__)
         raise ExpressionError(f"{what} is not allowed: '{_short(text)}'{_refused_advice(node)}")
@@ -435,6 +431,8 @@ class _Converter:
         name = node.func.id
         if name not in FUNCTIONS:
             raise ExpressionError(self._unknown_function(name, node))
+        if getattr(PRIMITIVES.get(name), "kind", None) == "array":
+            return array_call(name, node, text, self.convert, ExpressionError)
         axis = self._axis(name, node) if node.keywords else None
         if any(isinstance(a, ast.Starred) for a in node.args):
             raise ExpressionError(f"starred arguments are not allowed in {name}(...): write {signature(name)}")

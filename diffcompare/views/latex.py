@@ -118,8 +118,22 @@ class _Printer:
             return rf"\left\Vert {args[0]}\right\Vert", _ATOM
         if name == "exp" and len(args) == 1 and len(args[0]) <= 24:
             return f"e^{{{args[0]}}}", _POW
+        if name == "transpose" and len(args) == 1:
+            return f"{{{self.wrap(node.args[0], _ATOM)}}}^{{\\top}}", _POW
+        args += [rf"\mathrm{{{k.arg}}}={self(k.value)[0]}" for k in node.keywords if k.arg]
         head = NAMED.get(name, r"\operatorname{" + name.replace("_", r"\_") + "}")
         return rf"{head}\left({', '.join(args)}\right)", _ATOM
+
+    def _List(self, node):  # an array written out: [a, b], [[a, b], [c, d]]
+        return rf"\left[{', '.join(self(e)[0] for e in node.elts)}\right]", _ATOM
+
+    def _Tuple(self, node):  # a shape: reshape(A, (2, 3))
+        return rf"\left({', '.join(self(e)[0] for e in node.elts)}\right)", _ATOM
+
+    def _Attribute(self, node):  # A.T, the one attribute the language has
+        if node.attr != "T":
+            raise ValueError(f"no LaTeX for the attribute {node.attr}")
+        return f"{{{self.wrap(node.value, _ATOM)}}}^{{\\top}}", _POW
 
     def _Subscript(self, node):
         index = ast.get_source_segment(self.text, node.slice) or ""

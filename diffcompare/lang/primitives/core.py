@@ -29,7 +29,7 @@ NUMPY_LIKE = {"jax": "numpy"}
 class Primitive:
     name: str
     arity: int
-    kind: str  # elementwise | reduction | matmul | compare
+    kind: str  # elementwise | reduction | matmul | compare | array
     forward: Callable[..., np.ndarray]
     vjps: tuple[VJP | None, ...]  # None: not differentiable in that operand
     smooth: bool = True  # False: has kinks (relu, abs, min, max, clamp, where)
@@ -62,6 +62,20 @@ class Primitive:
     # such a primitive (forward, complex_forward, VJPs, kink) takes the keyword axis: None
     # reduces every element, else a tuple of distinct non-negative axes (normalize_axes).
     axis: bool = False
+    # Array building (kind "array", lang.primitives.arrays): infer(shapes, **params) -> (shape,
+    # canonical params); vjp_any(k, g, ans, *args, **params), the VJP in operand k of any
+    # number of operands; batched(args, flags, **params) with a leading batch axis where
+    # flags say; linear: the step is linear in its operands (all but outer).
+    infer: Callable[..., Any] | None = field(default=None, repr=False)
+    vjp_any: Callable[..., Any] | None = field(default=None, repr=False)
+    batched: Callable[..., Any] | None = field(default=None, repr=False)
+    linear: bool = True
+
+    def vjp(self, k: int) -> VJP | None:
+        """The VJP rule in operand k (None: not differentiable in it)."""
+        if self.vjp_any is not None:
+            return lambda g, ans, *args, **params: self.vjp_any(k, g, ans, *args, **params)
+        return self.vjps[k]
 
     @property
     def analytic(self) -> bool:
@@ -230,6 +244,10 @@ _FIELDS = {
     "fuzz_domain",
     "complex_ok",
     "axis",
+    "infer",
+    "vjp_any",
+    "batched",
+    "linear",
 }
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from importlib import import_module
 
+from diffcompare.lang.primitives.arrays import ARRAYS
 from diffcompare.lang.primitives.core import LIBRARY_ROOTS, Primitive, Unavailable, _table, native
 from diffcompare.lang.primitives.elementary import ARITHMETIC, ELEMENTARY, NEG
 from diffcompare.lang.primitives.piecewise import COMPARISONS, KINKED, PIECEWISE_CONSTANT
@@ -13,7 +14,7 @@ from diffcompare.lang.primitives.reductions import REDUCTIONS
 from diffcompare.lang.primitives.special import SPECIAL
 
 PRIMITIVES: dict[str, Primitive] = _table(
-    *ARITHMETIC, *ELEMENTARY, *SPECIAL, NEG, *KINKED, *PIECEWISE_CONSTANT, *COMPARISONS, *REDUCTIONS
+    *ARITHMETIC, *ELEMENTARY, *SPECIAL, NEG, *KINKED, *PIECEWISE_CONSTANT, *COMPARISONS, *REDUCTIONS, *ARRAYS
 )
 
 # The names a problem may call, with their arity; operators map to the rest.
