@@ -189,7 +189,7 @@ def test_shapes_are_checked_when_parsed(text, shapes, message):
         ("x > 0", "only allowed as the condition of where(...): write where(x > 0, 1, 0) for a 0/1 step"),
         ("where(0 < x < 1, x, y)", "nest where(...) instead: where(0 < x, where(x < 1, a, b), b)"),
         ("where(x, x, y)", "for 'x is not zero' write where(x != 0, a, b)"),
-        ("x[y]", "not 'y': computed indices are not supported; write x[0], x[1:], A[:, 1]"),
+        ("x[y]", "not 'y', a differentiated variable: an index array is data: list wrt without 'y'"),
         ("x[0.5]", "not '0.5': write an integer, as x[0]"),
         ("min()", "min(...) takes 2 argument(s), got 0: write min(x) or min(a, b, …)"),
         ("sum(x, 0)", "write sum(x) (a reduction of every element; along an axis write sum(x, axis=1))"),

@@ -109,6 +109,7 @@ CASES = {
     "arange": ("sum(sin(v) * arange(1, 4))", {"v": V}, None),
     "zeros": ("sum((zeros((3,)) + v) ** 2)", {"v": V}, None),
     "ones": ("sum(ones((3,)) / (1 + v ** 2))", {"v": V}, None),
+    "take": ("sum(sin(v[i]) * (i + 1) for i in range(3)) + sum(v[i] * v[2 - i] for i in range(3))", {"v": V}, None),
 }
 # Primitives torch has no native function for: its cells are skipped, saying why.
 TORCH_MISSING = {"cbrt", "gamma"}

@@ -40,6 +40,9 @@ class Node:
     label: str | None = None
     shape: tuple[int, ...] = ()
     const_value: float | int | None = field(default=None, repr=False)
+    # A reduction of an index loop, sum(x[i] for i in range(n)): (the loop index's node, its
+    # name), for the check that the term is one number per index (lang.loops).
+    loop: tuple | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
         # Not the dataclass's: that one prints the operands' operands, and a DAG of let
@@ -179,6 +182,10 @@ def infer_shapes(root: Node, var_shapes: dict[str, tuple[int, ...]]) -> None:
                 raise ShapeError(f"'{node.text}': {exc}") from None
             detail = " and ".join(str(s) for s in shapes)
             raise ShapeError(f"shapes {detail} do not fit in '{node.text}': {exc}") from None
+        if node.loop is not None:
+            from diffcompare.lang.loops import check_loop  # the parser's module, which imports this one
+
+            check_loop(node, ShapeError)
         if node.op != "index" and all(arg.is_constant for arg in node.args):
             node.const_value = _fold(node)
 

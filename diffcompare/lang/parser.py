@@ -16,6 +16,15 @@ from diffcompare.lang.arrays_syntax import SIGNATURES, array_call, list_literal
 from diffcompare.lang.arrays_syntax import integer_constant as _axis_number
 from diffcompare.lang.ir import NAMED_CONSTANTS, Node, continues_chain
 from diffcompare.lang.limits import LIMITS
+from diffcompare.lang.loops import (
+    LOOP_REDUCTIONS,
+    bare_loop_message,
+    data_subscript,
+    is_loop,
+    loop_subscript,
+    lower_loop,
+    over_range,
+)
 from diffcompare.lang.primitives import FUNCTIONS, PRIMITIVES
 
 
@@ -270,11 +279,19 @@ _SYNTAX_HINTS = (
 )
 
 
-def parse_expression(text: str, scope: dict[str, Node], *, unknown_name: Callable[[str], str] | None = None) -> Node:
+def parse_expression(
+    text: str,
+    scope: dict[str, Node],
+    *,
+    unknown_name: Callable[[str], str] | None = None,
+    data: dict | None = None,
+) -> Node:
     """Parse one expression; names resolve in scope (variables, earlier lets).
 
     unknown_name(name), where given, says what to do about a name the scope lacks (add it
     to `point:` …); the message suggests the close names of the scope either way.
+    data: the values of the point's variables outside wrt, which x[idx] may index with
+    (an integer index array is read when the problem loads, lang.loops).
     """
     if not isinstance(text, str):
         raise ExpressionError(f"expected an expression as text, got {type(text).__name__}")
@@ -290,7 +307,7 @@ def parse_expression(text: str, scope: dict[str, Node], *, unknown_name: Callabl
         raise ExpressionError(f"expression is nested deeper than the limit of {LIMITS['depth']}") from None
     _check_depth(tree.body)
     try:
-        return _Converter(scope, unknown_name).convert(tree.body)
+        return _Converter(scope, unknown_name, data).convert(tree.body)
     except RecursionError:  # a chain of + or * longer than Python's own recursion allows
         raise ExpressionError(
             "expression is nested too deeply for Python to handle (a chain of hundreds of + or *?)"
@@ -324,9 +341,17 @@ def _check_depth(root: ast.AST) -> None:
 
 
 class _Converter:
-    def __init__(self, scope: dict[str, Node], unknown_name: Callable[[str], str] | None = None):
+    def __init__(
+        self,
+        scope: dict[str, Node],
+        unknown_name: Callable[[str], str] | None = None,
+        data: dict | None = None,
+        loops: dict | None = None,
+    ):
         self.scope = scope
         self.unknown_name = unknown_name
+        self.data = data or {}
+        self.loops = loops or {}  # the loop index in scope -> its range (start, stop)
 
     def convert(self, node: ast.AST, *, condition: bool = False) -> Node:
         text = ast.unparse(node)
@@ -345,7 +370,7 @@ class _Converter:
         if isinstance(node, ast.Call):
             return self._call(node, text)
         if isinstance(node, ast.Subscript):
-            return Node("index", (self.convert(node.value),), attr=self._index(node.slice), text=text)
+            return self._subscript(node, text)
         if isinstance(node, ast.Compare):
             if not condition:
                 raise ExpressionError(
@@ -366,6 +391,8 @@ class _Converter:
             if node.attr == "T" and "transpose" in FUNCTIONS:  # A.T, and no other attribute
                 return Node("transpose", (self.convert(node.value),), attr={}, text=text)
             raise ExpressionError(self._attribute(node))
+        if is_loop(node) and over_range(node):
+            raise ExpressionError(bare_loop_message(text))
         what = _REFUSED.get(type(node), type(node).__name__)
         raise ExpressionError(f"{what} is not allowed: '{_short(text)}'{_refused_advice(node)}")
 
@@ -433,6 +460,8 @@ class _Converter:
             raise ExpressionError(self._unknown_function(name, node))
         if getattr(PRIMITIVES.get(name), "kind", None) == "array":
             return array_call(name, node, text, self.convert, ExpressionError)
+        if name in LOOP_REDUCTIONS and len(node.args) == 1 and is_loop(node.args[0]) and over_range(node.args[0]):
+            return self._loop(name, node, text)
         axis = self._axis(name, node) if node.keywords else None
         if any(isinstance(a, ast.Starred) for a in node.args):
             raise ExpressionError(f"starred arguments are not allowed in {name}(...): write {signature(name)}")
@@ -541,6 +570,48 @@ class _Converter:
         if library:
             return f"{refused}: functions are called by their bare names, and '{attr}' is not one: {unknown_function(attr)}"
         return f"{refused}: the language has no attributes or methods; functions are called by name, as sin(x)"
+
+    def _subscript(self, node: ast.Subscript, text: str) -> Node:
+        """x[0], x[1:], A[:, 1]; x[i + 1] inside a loop; x[idx] with idx a data variable."""
+        names = {n.id for n in ast.walk(node.slice) if isinstance(n, ast.Name)}
+        if names & set(self.loops):
+            base = self.convert(node.value)
+            return loop_subscript(base, node.slice, text, self.loops, self._loop_constant, ExpressionError)
+        if isinstance(node.slice, ast.Name) and node.slice.id in self.scope:
+            name = node.slice.id
+            if name in self.data:
+                return data_subscript(self.convert(node.value), name, self.data[name], text, ExpressionError)
+            if self.scope[name].op == "var":
+                raise ExpressionError(
+                    f"an index must be an integer constant or a slice, not '{name}', a differentiated variable: "
+                    f"an index array is data: list wrt without '{name}' (wrt: [x]) and give '{name}' integers"
+                )
+        return Node("index", (self.convert(node.value),), attr=self._index(node.slice), text=text)
+
+    def _loop(self, name: str, node: ast.Call, text: str) -> Node:
+        if node.keywords:
+            raise ExpressionError(
+                f"{name}(...) of a loop takes no keyword arguments: write {name}(… for i in range(n))"
+            )
+        if self.loops:
+            raise ExpressionError(
+                f"'{_short(text)}': nested loops are not supported; write one loop, or the inner one out by hand"
+            )
+
+        def converter(index_name: str, index: Node, bounds: tuple):
+            scope = {**self.scope, index_name: index}
+            return _Converter(scope, self.unknown_name, self.data, {index_name: bounds}).convert
+
+        return lower_loop(name, node.args[0], text, converter, self.convert, self.scope, ExpressionError)
+
+    def _loop_constant(self, node: ast.AST) -> int | None:
+        """An integer in a loop's index: a constant, or a sweep parameter with an integer value."""
+        value = _axis_number(node)
+        if value is None and isinstance(node, ast.Name) and getattr(self.scope.get(node.id), "op", None) == "const":
+            written = self.scope[node.id].attr
+            if isinstance(written, (int, float)) and float(written).is_integer():
+                value = int(written)
+        return value
 
     def _index(self, node: ast.AST) -> tuple:
         parts = node.elts if isinstance(node, ast.Tuple) else [node]

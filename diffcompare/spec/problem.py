@@ -166,6 +166,8 @@ def build_problem(document: Any, file: str, default_name: str, params: dict | No
     scope: dict[str, Node] = {**parameter_scope(params), **{k: Node("var", attr=k, text=k) for k in point}}
     shapes = {k: v.shape for k, v in point.items()}
     graph = GraphLimits()  # every expression of the problem, let steps counted once
+    # Variables outside wrt are data: x[idx] reads an integer index array from them.
+    data = {k: v for k, v in point.items() if spec.wrt is not None and k not in spec.wrt}
 
     def unknown_name(key: str):
         """What to do about a name that the expression under key uses and the problem lacks."""
@@ -182,7 +184,7 @@ def build_problem(document: Any, file: str, default_name: str, params: dict | No
 
     def parse(key: str, text: str) -> Node:
         try:
-            node = parse_expression(text, scope, unknown_name=unknown_name(key))
+            node = parse_expression(text, scope, unknown_name=unknown_name(key), data=data)
             infer_shapes(node, shapes)
             graph.add(node)
         except (ExpressionError, ShapeError, GraphError) as exc:

@@ -104,6 +104,8 @@ class _Printer:
 
     def _Call(self, node):
         name = node.func.id if isinstance(node.func, ast.Name) else ""
+        if len(node.args) == 1 and isinstance(node.args[0], (ast.GeneratorExp, ast.ListComp)):
+            return self._loop(name, node.args[0])
         args = [self(a)[0] for a in node.args]
         if name == "sqrt" and len(args) == 1:
             return rf"\sqrt{{{args[0]}}}", _ATOM
@@ -123,6 +125,27 @@ class _Printer:
         args += [rf"\mathrm{{{k.arg}}}={self(k.value)[0]}" for k in node.keywords if k.arg]
         head = NAMED.get(name, r"\operatorname{" + name.replace("_", r"\_") + "}")
         return rf"{head}\left({', '.join(args)}\right)", _ATOM
+
+    def _loop(self, name, comp):
+        """sum(t for i in range(n)) as \\sum_{i=0}^{n-1} t; prod as \\prod; max, min, mean,
+        logsumexp over the index's range."""
+        loop = comp.generators[0]
+        it, index = loop.iter, self(loop.target)[0]
+        bounds = [ast.Constant(0), *it.args] if len(it.args) == 1 else list(it.args)
+        low = self(bounds[0])[0]
+        stop = bounds[1]
+        if isinstance(stop, ast.Constant) and type(stop.value) is int:
+            high = str(stop.value - 1)
+        elif isinstance(stop, ast.BinOp) and isinstance(stop.op, ast.Sub) and isinstance(stop.right, ast.Constant):
+            high = f"{self.wrap(stop.left, _ADD)} - {stop.right.value + 1}"
+        else:
+            high = f"{self.wrap(stop, _ADD)} - 1"
+        term = self.wrap(comp.elt, _MUL)
+        if name in ("sum", "prod"):
+            big = r"\sum" if name == "sum" else r"\prod"
+            return rf"{big}_{{{index}={low}}}^{{{high}}} {term}", _ADD
+        head = NAMED.get(name, r"\operatorname{" + name + "}")
+        return rf"{head}_{{{low} \le {index} \le {high}}} {term}", _ADD
 
     def _List(self, node):  # an array written out: [a, b], [[a, b], [c, d]]
         return rf"\left[{', '.join(self(e)[0] for e in node.elts)}\right]", _ATOM

@@ -298,4 +298,72 @@ def _filled(name: str, fill):
 ZEROS = _filled("zeros", np.zeros)
 ONES = _filled("ones", np.ones)
 
-ARRAYS = (STACK, CONCATENATE, TRANSPOSE, RESHAPE, ROLL, TRIL, TRIU, DIAG, OUTER, ARANGE, ZEROS, ONES)
+# --- take: a gather of constant integer indices ------------------------------------------------
+# x[idx] with idx a data variable (a point variable outside wrt, read when the problem loads)
+# and x[i + 1], A[i, i] inside an index loop (lang.loops) are one gather: `indices` holds one
+# int64 array per indexed leading axis (broadcast together), `source` says where they came
+# from for messages (("point", "idx") or ("loop", "i", start)). Not a function a problem
+# calls (INTERNAL): the parser makes it. Its VJP scatter-adds, so a repeated index
+# accumulates (np.add.at; torch's index backward and jax's .at[].add do the same).
+
+
+def _take_infer(shapes, indices, source=None):
+    shape = shapes[0]
+    if len(indices) > len(shape):
+        raise ValueError(f"{len(indices)} indices for an array of shape {shape}")
+    for axis, ix in enumerate(indices):
+        bad = np.flatnonzero((ix < 0) | (ix >= shape[axis]))
+        if bad.size:
+            at = int(bad[0])
+            where = ""
+            if source and source[0] == "point":
+                where = f" (point.{source[1]} holds it)"
+            elif source and source[0] == "loop":
+                where = f" (at {source[1]} = {source[2] + at})"
+            raise ValueError(
+                f"index {int(ix.flat[at])}{where} is out of range for axis {axis} of length {shape[axis]} "
+                f"(0 … {shape[axis] - 1})"
+            )
+    held = np.broadcast_shapes(*(ix.shape for ix in indices))
+    _within_limit("the gather", (*held, *shape[len(indices) :]))
+    return (*held, *shape[len(indices) :]), {"indices": indices, "source": source}
+
+
+def _take(x, indices, source=None):
+    return np.asarray(x)[tuple(indices)]
+
+
+def _take_vjp(k, g, ans, x, indices, source=None):
+    g = np.asarray(g)
+    out = np.zeros(np.shape(x), dtype=g.dtype)
+    np.add.at(out, tuple(indices), g)
+    return out
+
+
+def _torch_take(torch):
+    def take(x, indices, source=None):
+        return x[tuple(torch.from_numpy(np.array(ix)) for ix in indices)]
+
+    return take
+
+
+def _jax_take(jnp):
+    def take(x, indices, source=None):
+        return x[tuple(jnp.asarray(ix) for ix in indices)]
+
+    return take
+
+
+TAKE = structural(
+    "take",
+    _take_infer,
+    _take_vjp,
+    lambda args, flags, indices, source=None: np.asarray(args[0])[(slice(None), *indices)],
+    _take,
+    torch=_torch_take,
+    jax=_jax_take,
+)
+# Primitives the parser makes and a problem does not call by name.
+INTERNAL = frozenset({"take"})
+
+ARRAYS = (STACK, CONCATENATE, TRANSPOSE, RESHAPE, ROLL, TRIL, TRIU, DIAG, OUTER, ARANGE, ZEROS, ONES, TAKE)

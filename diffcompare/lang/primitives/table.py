@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from importlib import import_module
 
-from diffcompare.lang.primitives.arrays import ARRAYS
+from diffcompare.lang.primitives.arrays import ARRAYS, INTERNAL
 from diffcompare.lang.primitives.core import LIBRARY_ROOTS, Primitive, Unavailable, _table, native
 from diffcompare.lang.primitives.elementary import ARITHMETIC, ELEMENTARY, NEG
 from diffcompare.lang.primitives.piecewise import COMPARISONS, KINKED, PIECEWISE_CONSTANT
@@ -19,7 +19,9 @@ PRIMITIVES: dict[str, Primitive] = _table(
 
 # The names a problem may call, with their arity; operators map to the rest.
 FUNCTIONS: dict[str, int] = {
-    name: p.arity for name, p in PRIMITIVES.items() if p.kind != "compare" and p.operator is None
+    name: p.arity
+    for name, p in PRIMITIVES.items()
+    if p.kind != "compare" and p.operator is None and name not in INTERNAL
 }
 
 
