@@ -1,5 +1,6 @@
 """Differential fuzzing: what the generator draws, the expectations it records, the campaign, the shrinker."""
 
+import re
 from collections import Counter
 
 import numpy as np
@@ -63,6 +64,22 @@ def test_generated_problems_parse_and_cover_what_broke(drawn):
     assert 150 <= ordinary <= 250  # 70 % of them
     constants = {e.name.strip("()") for g, _, _ in drawn for e in g.expr.subexpressions() if e.op == "const"}
     assert {"0.1", "1.7", "3e-3"} <= constants and not all(map(is_binary_fraction, constants))
+    # issue 15's constructs: reductions along axis=, array building, the new functions, jumps
+    for feature in ["axis", "build", "piecewise", "special"]:
+        assert tags[feature] >= 10, (feature, tags)
+    assert tags["list"] >= 5, tags
+    assert sum("axis=(" in t for t in texts) >= 1
+    for building in ["stack(", "concatenate(", "reshape(", "roll(", "diag(", "outer("]:
+        assert sum(building in t for t in texts) >= 1, building
+    assert sum(".T" in t or "transpose(" in t for t in texts) >= 1
+    assert sum("tril(" in t or "triu(" in t for t in texts) >= 1
+    for function in ["floor(", "ceil(", "round(", "trunc(", "sign(", " % ", "atan2(", "cbrt(", "hypot(", "erfc("]:
+        assert sum(function in t for t in texts) >= 2, function
+    for function in ["lgamma(", "digamma(", "exp2(", "logaddexp("]:
+        assert sum(function in t for t in texts) >= 2, function
+    assert sum(re.search(r"\bgamma\(", t) is not None for t in texts) >= 2
+    for template in ["undefined-jump", "undefined-cut", "kink-extreme"]:
+        assert tags[f"template:{template}"] >= 1, template
 
 
 def test_ordinary_problems_stay_in_their_domains_and_well_conditioned(drawn):
@@ -89,7 +106,9 @@ def test_singular_points_sit_where_the_expectation_says(drawn):
         if generated.kind == "near":
             assert kinks == [], document["function"]  # off it, by a few ulps to 1e-9
         gradient = engine.gradient(point_in(problem.point, "float64"), problem.wrt)
-        if generated.kind == "undefined":
+        if generated.template in ("undefined-jump", "undefined-cut"):
+            assert kinks, document["function"]  # on the jump (the chain rule's derivative is finite: 0)
+        elif generated.kind == "undefined":
             assert not all(np.all(np.isfinite(g)) for g in gradient.values()), document["function"]
         if generated.kind in (
             "trap",
@@ -238,6 +257,23 @@ def test_forms_sympy_hangs_on_are_drawn_and_left_out_only_when_asked(monkeypatch
     assert not known_hang("exp", make("pow", [x, constant("1.7")]))
     scaled = make("pow", [make("div", [x, constant("0.3")]), constant("2.5")])
     assert known_hang("pow", make("pow", [scaled, constant("0.5")]), constant("0.3"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("template", ["undefined-jump", "undefined-cut", "kink-extreme"])
+def test_jumps_cuts_and_tied_extremes_are_judged_as_their_template_says(template):
+    """floor, ceil, sign, round, trunc, % on a jump and atan2 on its cut: `undefined` in the element
+    that jumps (atan2's x, where it is a variable, is ordinary: f is π along it); max(x)/min(x)
+    with its extreme tied: `kink` in both tied elements, every other element ordinary."""
+    generated = _singular("kink" if template == "kink-extreme" else "undefined", template)
+    document = yaml.safe_load(yaml.safe_dump(generated.document(), sort_keys=False))
+    problem = build_problem(document, "<fuzz>", document["name"])
+    frame = run_problems([problem], ["chainrule", "jax", "central"], ["float64"])
+    classified = classify(frame, {generated.name: generated})
+    assert set(classified["outcome"]) <= {"expected", "expected disagreement"}, classified[["verdict", "message"]]
+    named = classified[classified["expected"] != "ordinary"]
+    assert len(named) == len(generated.elements) * 3
+    assert set(named["verdict"]) == ({"kink"} if template == "kink-extreme" else {"undefined"})
 
 
 @pytest.mark.parametrize("template", ["kink-steep", "smooth-abs"])

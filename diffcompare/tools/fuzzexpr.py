@@ -47,7 +47,12 @@ OPERATORS = {
     "ge": ">=",
     "eq": "==",
     "ne": "!=",
+    "mod": "%",
 }
+# The name a primitive is written with where it differs: max(x) of one array is amax.
+WRITTEN = {"amax": "max", "amin": "min"}
+# Piecewise-constant primitives: derivative 0 away from their jumps (PRIMITIVES[…].jump).
+PIECEWISE_CONSTANT = ("floor", "ceil", "round", "trunc", "sign", "mod")
 
 
 @dataclass(eq=False)
@@ -55,12 +60,15 @@ class Expr:
     """One step of a generated function, or a leaf.
 
     op:      a primitive, "var", "const" or "index"
-    name:    the variable's name, the constant's text, or the index as text ("[1:3]")
+    name:    the variable's name, the constant's text, or the index as text ("[1:3]"); for a
+             reduction along axes or an array-building step, its parameters as written after
+             the operands (", axis=1", ", (2, 3)"), "[]" for a list literal, ".T" for A.T
     value:   the float64 value at the point (an array; 0-d for a scalar)
     index:   the NumPy index of an "index" step
     live:    depends on a differentiated variable (one of wrt)
     frozen:  part of a singular template: the shrinker keeps it whole
     checked: built under the guarantees of an ordinary step (see the module)
+    params:  the parameters every rule of the primitive takes as keywords (axis=, shape=, k=)
     """
 
     op: str
@@ -71,6 +79,7 @@ class Expr:
     live: bool = False
     frozen: bool = False
     checked: bool = True
+    params: dict = field(default_factory=dict)
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -82,11 +91,15 @@ class Expr:
         a = [x.text() for x in self.args]
         if self.op == "index":
             return f"{a[0]}{self.name}"
+        if self.name == "[]":
+            return f"[{', '.join(a)}]"
+        if self.name == ".T":
+            return f"{a[0]}.T"
         if self.op == "neg":
             return f"(-{a[0]})"
         if self.op in OPERATORS:
             return f"({a[0]} {OPERATORS[self.op]} {a[1]})"
-        return f"{self.op}({', '.join(a)})"
+        return f"{WRITTEN.get(self.op, self.op)}({', '.join(a)}{self.name})"
 
     def subexpressions(self, into_frozen: bool = True):
         """Every node of the tree, each once per occurrence, parents first."""
@@ -115,27 +128,34 @@ def index_step(arg: Expr, index: tuple, text: str) -> Expr:
     return Expr("index", (arg,), text, np.asarray(arg.value[index], dtype=np.float64), index, arg.live)
 
 
-def _forward(op: str, values: list) -> np.ndarray:
+def _forward(op: str, values: list, params: dict | None = None) -> np.ndarray:
     with np.errstate(all="ignore"):
-        return np.asarray(PRIMITIVES[op].forward(*values))
+        return np.asarray(PRIMITIVES[op].forward(*values, **(params or {})))
 
 
-def make(op: str, args, check: bool = True) -> Expr | None:
-    """The step op(args), or None where check is on and it breaks a guarantee."""
-    args = tuple(args)
-    value = step(op, args) if check else _forward(op, [a.value for a in args])
+def make(op: str, args, check: bool = True, params: dict | None = None, written: str = "") -> Expr | None:
+    """The step op(args), or None where check is on and it breaks a guarantee. params: the
+    keywords its rules take (axis=(1,) for sum along axis 1); written: how they are written
+    after the operands (", axis=-1"), or "[]" (a list literal) or ".T"."""
+    args, params = tuple(args), dict(params or {})
+    value = step(op, args, params) if check else _forward(op, [a.value for a in args], params)
     if value is None:
         return None
     compare = PRIMITIVES[op].kind == "compare"  # where's condition: no derivative
     value = value if compare else value.astype(np.float64)
-    return Expr(op, args, value=value, live=not compare and any(a.live for a in args), checked=check)
+    live = not compare and any(a.live for a in args)
+    return Expr(op, args, written, value=value, live=live, checked=check, params=params)
 
 
-def step(op: str, args: tuple[Expr, ...]) -> np.ndarray | None:
+def step(op: str, args: tuple[Expr, ...], params: dict | None = None) -> np.ndarray | None:
     """The value of op(args) at the point, or None where it breaks a guarantee of the module."""
     primitive = PRIMITIVES[op]
+    params = params or {}
     values = [a.value for a in args]
-    value = _forward(op, values)
+    value = _forward(op, values, params)
+    if primitive.kind == "array":  # linear (outer: a product), no kinks: a finite value is all
+        finite = np.all(np.isfinite(value)) and np.max(np.abs(value), initial=0.0) <= MAX_MAGNITUDE
+        return value if finite else None
     if primitive.kind == "compare":  # where's condition: away from its boundary a == b
         return value if _apart(values[0], values[1]) else None
     with np.errstate(all="ignore"):
@@ -145,10 +165,11 @@ def step(op: str, args: tuple[Expr, ...]) -> np.ndarray | None:
         for k, rule in enumerate(primitive.vjps):
             if rule is None or not (args[k].live or primitive.kind == "reduction"):
                 continue
-            local = np.asarray(rule(ones, value, *values), dtype=np.float64)
+            local = np.asarray(rule(ones, value, *values, **params), dtype=np.float64)
             if not np.all(np.isfinite(local)):
                 return None
-            if primitive.kind == "reduction" and _condition(value, values[k], local) > AMPLIFICATION_LIMIT:
+            axis = params.get("axis")
+            if primitive.kind == "reduction" and _condition(value, values[k], local, axis) > AMPLIFICATION_LIMIT:
                 return None
         if primitive.kind == "matmul" and matmul_condition(values[0], values[1]) > AMPLIFICATION_LIMIT:
             return None
@@ -161,13 +182,13 @@ def step(op: str, args: tuple[Expr, ...]) -> np.ndarray | None:
     return value
 
 
-def _condition(value, operand, local) -> float:
-    """Relative condition number of a reduction in one operand."""
-    scale = float(np.sum(np.abs(operand * local)))
-    size = abs(float(value))
-    if size == 0:
-        return 1.0 if scale == 0 else np.inf
-    return scale / size
+def _condition(value, operand, local, axis: tuple[int, ...] | None = None) -> float:
+    """Relative condition number of a reduction in one operand (along axis: its worst fiber)."""
+    scale = np.sum(np.abs(np.broadcast_to(operand, np.shape(local)) * local), axis=axis)
+    size = np.abs(np.asarray(value, dtype=np.float64))
+    with np.errstate(all="ignore"):
+        ratio = np.where(size > 0, scale / size, np.where(scale > 0, np.inf, 1.0))
+    return float(np.max(ratio, initial=1.0))
 
 
 def matmul_condition(a: np.ndarray, b: np.ndarray) -> float:
@@ -192,7 +213,25 @@ def _away_from_kinks(op: str, values: list) -> bool:
         return _apart(values[0], values[1])
     if op == "clamp":
         return _apart(values[0], values[1]) and _apart(values[0], values[2])
+    if op in ("floor", "ceil", "trunc", "sign", "cbrt"):  # jumps at the integers (sign, cbrt: at 0)
+        return _apart(values[0], 0.0) and (op in ("sign", "cbrt") or _off_integers(values[0]))
+    if op == "round":  # half to even: its jumps are at the half-integers
+        return _off_integers(np.asarray(values[0], dtype=np.float64) - 0.5)
+    if op == "mod":  # a % b jumps where a / b is an integer
+        return _apart(values[1], 0.0) and _off_integers(np.asarray(values[0]) / np.asarray(values[1]))
+    if op == "atan2":  # its cut: y = 0, x <= 0 (and the origin)
+        y, x = np.asarray(values[0], dtype=np.float64), np.asarray(values[1], dtype=np.float64)
+        scale = np.maximum(1.0, np.maximum(np.abs(y), np.abs(x)))
+        return bool(np.all((np.abs(y) > KINK_MARGIN * scale) | (x > KINK_MARGIN * scale)))
     return True
+
+
+def _off_integers(v) -> bool:
+    """Every element KINK_MARGIN (absolute, under 50: relative past it) away from an integer."""
+    with np.errstate(all="ignore"):
+        v = np.asarray(v, dtype=np.float64)
+        gap = np.abs(v - np.round(v))
+        return bool(np.all(np.isfinite(v) & (gap > KINK_MARGIN * np.maximum(1.0, np.abs(v) / 50))))
 
 
 def _inside_domain(op: str, args: tuple[Expr, ...], values: list) -> bool:
@@ -233,5 +272,5 @@ def replace_node(expr: Expr, old: Expr, new: Expr) -> Expr | None:
         return expr
     if expr.op == "index":
         return index_step(args[0], expr.index, expr.name)
-    made = make(expr.op, args, check=expr.checked)
+    made = make(expr.op, args, check=expr.checked, params=expr.params, written=expr.name)
     return None if made is None else replace(made, frozen=expr.frozen)

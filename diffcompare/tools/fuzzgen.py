@@ -7,11 +7,21 @@ rule) and sometimes a data
 variable k0 outside `wrt` (a scalar, often an exponent, or a vector). Its function is
 grown bottom-up at the point (`Drawer`): elementwise primitives with Primitive.fuzz,
 arrays broadcast with scalars and vectors with matrices, indexing and slices of
-variables and of steps (x0[1], x0[1:3], x0[:, 0], (x0 @ x1)[0]), the reductions of the
-primitive table (sum, mean, prod, norm, logsumexp, dot), @ (matrix-vector, vector-matrix,
-vector-vector, matrix-matrix), where(a < b, …, …) with the six comparisons, clamp, and
-pow with small integer, non-integer (x ** 2.5, x ** 0.1), data (x ** k0) and variable
-exponents. Constants are mostly decimal fractions that are not binary ones (0.1, 1.7,
+variables and of steps (x0[1], x0[1:3], x0[:, 0], (x0 @ x1)[0]), the smooth reductions of
+the primitive table (sum, mean, prod, norm, logsumexp, dot), to a scalar or along axis= of a
+matrix (sum(A, axis=1), mean(A, axis=-2), logsumexp(A, axis=(0, 1))), @ (matrix-vector,
+vector-matrix, vector-vector, matrix-matrix), where(a < b, …, …) with the six comparisons,
+clamp, and pow with small integer, non-integer (x ** 2.5, x ** 0.1), data (x ** k0) and
+variable exponents. Arrays are also built: list literals of scalar steps ([a, b, c]) and of
+vectors, stack(…, axis=), concatenate, transpose and A.T, reshape, roll, tril, triu, diag and
+outer, each making the shape asked of it (a reduction may ask for one no variable has: the
+sum of a list literal, of an outer product). Besides the primitives that declare
+Primitive.fuzz (erfc, lgamma, gamma and digamma in their fuzz_domain, exp2, hypot, logaddexp
+among them) it draws cbrt away from 0, atan2 away from its cut (y = 0, x <= 0), and the
+piecewise-constant floor, ceil, round, trunc, sign and % away from their jumps: their derivative
+is 0, so an ordinary problem whose gradient is 0 in every element is drawn again (f must still
+depend on its variables past them). max(x)/min(x) of one array are left to the singular
+templates: max(a, b) or clamp can feed them equal elements, a tie. Constants are mostly decimal fractions that are not binary ones (0.1, 1.7,
 3e-3 …). Every step of an ordinary function keeps the guarantees of
 diffcompare.tools.fuzzexpr, and the whole gradient is then taken by the chain-rule
 engine in float64 and in long double: a problem where the two differ by more than
@@ -23,10 +33,15 @@ G(·): E an ordinary function as above, S one of TEMPLATES, set on its singular 
 
 - kink:      abs, relu, min/max with a constant or a tie, clamp at a bound, where's
              boundary, sum(abs(x - c)) with one element on c: the sides differ by 2a…;
+             max(x)/min(x) of one array (or along axis=1) with its extreme tied between two
+             elements (a kink in both);
              log1p(C·abs(u)), (1 + C·abs(u)) ** p with C up to 1e60: steep sides whose
              linear regime is far below any fixed step
 - undefined: sqrt(abs(u)), sqrt(u), abs(u) ** 0.3 at u = 0 (f finite, ∂f infinite);
-             log(abs(u)) and 1 / u (f itself not finite: every element)
+             log(abs(u)) and 1 / u (f itself not finite: every element); a jump: floor(u),
+             ceil(u), sign(u), round(u + 0.5), trunc(u + 1), u % b at u = 0, and atan2(u, x)
+             on its cut (x < 0): f not continuous in that element (atan2's x, a variable, is
+             ordinary: f is π along it, and the chain rule's -y / (x² + y²) is 0)
 - trap:      f is differentiable there but the chain rule as written is not: cos(sqrt(
              sum(x ** 2))), norm(x) ** 3, sqrt(x ** 2 + y ** 2) ** 3 at 0, relu(u) - relu(-u)
              at u = 0, where(u > 0, a·x, sqrt(-u)) with the untaken branch's local derivative
@@ -57,7 +72,7 @@ import numpy as np
 from diffcompare.engine.chainrule import ChainRule, point_in
 from diffcompare.lang.primitives import PRIMITIVES
 from diffcompare.spec.problem import build_problem
-from diffcompare.tools.fuzzexpr import Expr, constant, index_step, leaf, make
+from diffcompare.tools.fuzzexpr import PIECEWISE_CONSTANT, Expr, constant, index_step, leaf, make
 
 GRADIENT_RTOL = 1e-10
 MAX_ELEMENTS = 300
@@ -69,7 +84,16 @@ BINARY = [name for name, p in PRIMITIVES.items() if p.fuzz and p.arity == 2 and 
 # Smooth ones only: max(x)/min(x) of one array (amax, amin) tie as soon as max(a, b) or clamp
 # feeds them equal elements, and the fuzzer's ordinary problems are to be off every kink.
 REDUCTIONS = [name for name, p in PRIMITIVES.items() if p.kind == "reduction" and p.arity == 1 and p.smooth]
+# Along axis= (sum(A, axis=1), logsumexp(A, axis=(0, 1))): the smooth reductions that take it.
+AXIS_REDUCTIONS = [name for name in REDUCTIONS if PRIMITIVES[name].axis]
 COMPARISONS = [name for name, p in PRIMITIVES.items() if p.kind == "compare"]
+# Drawn besides Primitive.fuzz, each only where fuzzexpr keeps it off its jumps, kinks and cut:
+# cbrt away from 0, atan2 away from y = 0, x <= 0, and the piecewise-constant ones (derivative 0)
+# away from their jumps (floor off the integers, round off the half-integers, a % b where a / b
+# is off the integers).
+EXTRA_UNARY = ["cbrt", *(name for name in PIECEWISE_CONSTANT if PRIMITIVES[name].arity == 1)]
+EXTRA_BINARY = ["atan2", "mod"]
+SPECIAL = ("atan2", "hypot", "cbrt", "erfc", "lgamma", "gamma", "digamma", "exp2", "logaddexp")
 INTEGER_EXPONENTS = [str(k) for _, low, high in PRIMITIVES["pow"].fuzz_integers for k in range(low, high)]
 EXPONENTS = ("2.5", "0.1", "1.5", "0.5", "1.7", "0.3", "3.5", "-0.5")
 CONSTANTS = ("0.1", "0.01", "1.7", "3e-3", "0.3", "2.5", "0.7", "1.1", "-0.4", "0.5", "2", "3")
@@ -256,15 +280,20 @@ class Drawer:
         out.update(clamp=0.15, take=0.3)
         if shape == () and self.arrays:
             out.update(reduce=2.5, dot=0.4)
+        if len(shape) == 1 and self._axis_sources(shape):
+            out["reduce"] = 1.5
         if self._matmul_shapes(shape):
             out["matmul"] = 2.5 if shape else 1.0
+        known = shape in self.leaves
+        for name, weight in self._builders(shape).items():
+            out[name] = weight * (1.5 if known else 4.0)  # a shape no leaf has: built
         return out
 
     def _unary(self, shape, depth):
         arg = self.draw(shape, depth)
         if arg is None or arg.op == "const":
             return None
-        name = self.pick(UNARY)
+        name = self.pick(EXTRA_UNARY) if self.rng.random() < 0.15 else self.pick(UNARY)
         if known_hang(name, arg) or not in_fuzz_domain(name, [arg]):
             return None
         return make(name, [arg])
@@ -283,7 +312,7 @@ class Drawer:
         a, b = self.draw(sa, depth), self.draw(sb, depth)
         if a is None or b is None or (a.op == "const" and b.op == "const"):
             return None
-        name = self.pick(BINARY)
+        name = self.pick(EXTRA_BINARY) if self.rng.random() < 0.12 else self.pick(BINARY)
         return make(name, [a, b]) if in_fuzz_domain(name, [a, b]) else None
 
     def _pow(self, shape, depth):
@@ -340,11 +369,134 @@ class Drawer:
         return None if arg is None else index_step(arg, index, text)
 
     def _reduce(self, shape, depth):
-        arg = self.draw(self.pick(self.arrays), depth)
+        if shape:  # along an axis of a matrix: sum(A, axis=1)
+            source, axes = self.pick(self._axis_sources(shape))
+            arg = self.draw(source, depth)
+            name = self.pick(AXIS_REDUCTIONS)
+            return None if arg is None else make(name, [arg], params={"axis": _normal(axes, 2)}, written=_axis(axes))
+        source = self.pick(self.arrays) if self.rng.random() < 0.65 else self.pick(self._built_shapes())
+        arg = self.draw(source, depth)
         if arg is None:
             return None
         name = REDUCTIONS[int(self.rng.choice(len(REDUCTIONS), p=_REDUCTION_WEIGHTS))]
+        if name in AXIS_REDUCTIONS and self.rng.random() < 0.2:  # every axis, named: axis=0, axis=(0, 1)
+            axes = self.pick([(0,), (-1,)] if len(source) == 1 else [(0, 1), (1, 0), (-1, -2), (0, -1)])
+            return make(name, [arg], params={"axis": _normal(axes, len(source))}, written=_axis(axes))
         return make(name, [arg])
+
+    def _axis_sources(self, shape) -> list[tuple[tuple, tuple]]:
+        """(matrix shape, axes) that reduce to this vector shape."""
+        (n,) = shape
+        out = []
+        for m in self._built_shapes():
+            if len(m) == 2 and m[0] == n:
+                out += [(m, (1,)), (m, (-1,))]
+            if len(m) == 2 and m[1] == n:
+                out += [(m, (0,)), (m, (-2,))]
+        return out
+
+    def _built_shapes(self) -> list[tuple[int, ...]]:
+        """The leaves' shapes and those array building makes of them: a list literal (2,), (3,);
+        two vectors stacked (2, n); a matrix transposed; outer products of two vectors."""
+        shapes = set(self.arrays) | {(2,), (3,)}
+        vectors = [s[0] for s in self.arrays if len(s) == 1 and s[0] <= 12]
+        shapes |= {(2, n) for n in vectors} | {(m, n) for m in vectors for n in vectors}
+        shapes |= {(s[1], s[0]) for s in self.arrays if len(s) == 2}
+        return sorted(shapes)
+
+    # --- array building: list literals, stack, concatenate, transpose, reshape, roll, tril,
+    # triu, diag, outer (each producer makes the shape asked of it from operands it draws)
+
+    def _builders(self, shape) -> dict[str, float]:
+        out: dict[str, float] = {}
+        if len(shape) == 1 and 2 <= shape[0] <= 4:
+            out["literal"] = 0.6
+        if len(shape) == 2 and shape[0] <= 3 or len(shape) == 2 and shape[1] <= 3:
+            out["stack"] = 0.8
+        if len(shape) == 1 and shape[0] >= 3 or len(shape) == 2:
+            out["concatenate"] = 0.6
+        if len(shape) == 2:
+            out.update(transpose=0.8, triangle=0.6, outer=0.6)
+            if shape[0] == shape[1]:
+                out["diag"] = 0.4
+        if shape and any(s != shape and int(np.prod(s)) == int(np.prod(shape)) for s in self.arrays):
+            out["reshape"] = 0.6
+        if shape:
+            out["roll"] = 0.4
+        if len(shape) == 1 and (shape[0], shape[0]) in self.arrays:
+            out["diag"] = 0.4
+        return out
+
+    def _literal(self, shape, depth):
+        items = [self.draw((), min(depth, 1)) for _ in range(shape[0])]
+        if any(e is None for e in items) or all(e.op == "const" for e in items):
+            return None
+        return make("stack", items, params={"axis": 0}, written="[]")
+
+    def _stack(self, shape, depth):
+        axis = 0 if shape[0] <= 3 and (shape[1] > 3 or self.rng.random() < 0.5) else 1
+        part = (shape[1 - axis],)
+        items = [self.draw(part, depth) for _ in range(shape[axis])]
+        if any(e is None for e in items):
+            return None
+        if axis == 0 and self.rng.random() < 0.5:  # [u, v]: a list of vectors
+            return make("stack", items, params={"axis": 0}, written="[]")
+        written = ", axis=1" if axis else self.pick(["", ", axis=0", ", axis=-2"])
+        return make("stack", items, params={"axis": axis}, written=written)
+
+    def _concatenate(self, shape, depth):
+        axis = 0 if len(shape) == 1 or self.rng.random() < 0.5 else 1
+        n = shape[axis]
+        if n < 2:
+            return None
+        cut = int(self.rng.integers(1, n))
+        parts = [tuple(k if i == axis else d for i, d in enumerate(shape)) for k in (cut, n - cut)]
+        items = [self.draw(p, depth) for p in parts]
+        if any(e is None for e in items):
+            return None
+        written = ", axis=1" if axis else self.pick(["", ", axis=0"]) if len(shape) == 2 else ""
+        return make("concatenate", items, params={"axis": axis}, written=written)
+
+    def _transpose(self, shape, depth):
+        arg = self.draw(shape[::-1], depth)
+        if arg is None:
+            return None
+        return make("transpose", [arg], written=".T" if self.rng.random() < 0.5 else "")
+
+    def _reshape(self, shape, depth):
+        sources = [s for s in self.arrays if s != shape and int(np.prod(s)) == int(np.prod(shape))]
+        if not sources:
+            return None
+        arg = self.draw(self.pick(sources), depth)
+        if arg is None:
+            return None
+        written = f", ({shape[0]},)" if len(shape) == 1 else f", ({shape[0]}, {shape[1]})"
+        return make("reshape", [arg], params={"shape": shape}, written=written)
+
+    def _roll(self, shape, depth):
+        arg = self.draw(shape, depth)
+        if arg is None:
+            return None
+        shift = int(self.pick([1, -1, 2]))
+        if len(shape) == 2 and self.rng.random() < 0.7:
+            axis = int(self.rng.integers(0, 2))
+            return make("roll", [arg], params={"shift": shift, "axis": axis}, written=f", {shift}, axis={axis}")
+        return make("roll", [arg], params={"shift": shift, "axis": None}, written=f", {shift}")
+
+    def _triangle(self, shape, depth):
+        arg = self.draw(shape, depth)
+        if arg is None:
+            return None
+        k = int(self.pick([0, 0, -1, 1]))
+        return make(self.pick(["tril", "triu"]), [arg], params={"k": k}, written=f", {k}" if k else "")
+
+    def _diag(self, shape, depth):
+        arg = self.draw((shape[0], shape[0]) if len(shape) == 1 else shape[:1], depth)
+        return None if arg is None else make("diag", [arg])
+
+    def _outer(self, shape, depth):
+        a, b = self.draw(shape[:1], depth), self.draw(shape[1:], depth)
+        return None if a is None or b is None else make("outer", [a, b])
 
     def _dot(self, shape, depth):
         vectors = [s for s in self.arrays if len(s) == 1]
@@ -364,6 +516,15 @@ class Drawer:
         sa, sb = self.pick(pairs)
         a, b = self.draw(sa, depth), self.draw(sb, depth)
         return None if a is None or b is None else make("matmul", [a, b])
+
+
+def _normal(axes: tuple[int, ...], ndim: int) -> tuple[int, ...]:
+    return tuple(sorted(a % ndim for a in axes))
+
+
+def _axis(axes: tuple[int, ...]) -> str:
+    """axis= as written: axis=1, axis=(0, 1)."""
+    return f", axis={axes[0]}" if len(axes) == 1 else f", axis=({axes[0]}, {axes[1]})"
 
 
 _REDUCTION_WEIGHTS = np.array(
@@ -434,11 +595,24 @@ class Generated:
         return document
 
 
+BUILDING = ("stack", "concatenate", "transpose", "reshape", "roll", "tril", "triu", "diag", "outer")
+
+
 def features(expr: Expr, wrt: list[str]) -> list[str]:
-    """What the function exercises, as tags: array, matrix, index, slice, reduction, matmul,
-    where, clamp, broadcast, data, data-exponent, real-exponent, decimal-constant."""
+    """What the function exercises, as tags: array, matrix, index, slice, reduction, axis (a
+    reduction along axis=), matmul, where, clamp, broadcast, data, data-exponent, real-exponent,
+    decimal-constant, list (a list literal), build (stack … outer), piecewise (floor … %), special
+    (atan2, hypot, cbrt, erfc, lgamma, gamma, digamma, exp2, logaddexp)."""
     found = set()
     for e in expr.subexpressions():
+        if e.op in BUILDING:
+            found.add("list" if e.name == "[]" else "build")
+        if e.params.get("axis") is not None and PRIMITIVES[e.op].kind == "reduction":
+            found.add("axis")
+        if e.op in PIECEWISE_CONSTANT:
+            found.add("piecewise")
+        if e.op in SPECIAL:
+            found.add("special")
         if e.shape:
             found.add("array")
         if len(e.shape) == 2:
@@ -461,13 +635,15 @@ def features(expr: Expr, wrt: list[str]) -> list[str]:
                 found.add("data-exponent")
             elif exponent.op == "const" and not float(exponent.name.strip("()")).is_integer():
                 found.add("real-exponent")
-    order = ["array", "matrix", "index", "slice", "reduction", "matmul", "where", "clamp", "broadcast", "data"]
-    order += ["data-exponent", "real-exponent", "decimal-constant"]
+    order = ["array", "matrix", "index", "slice", "reduction", "axis", "matmul", "where", "clamp", "broadcast"]
+    order += ["data", "data-exponent", "real-exponent", "decimal-constant", "list", "build", "piecewise", "special"]
     return [f for f in order if f in found]
 
 
-def well_conditioned(document: dict) -> bool:
-    """The chain rule in float64 gives the long-double chain rule's gradient to GRADIENT_RTOL."""
+def well_conditioned(document: dict, moves: bool = False) -> bool:
+    """The chain rule in float64 gives the long-double chain rule's gradient to GRADIENT_RTOL
+    (and, where `moves`, not 0 in every element: f still depends on its variables past its
+    piecewise-constant steps)."""
     problem = build_problem(document, "<fuzz>", document["name"])
     g64 = ChainRule(problem.function, "float64").gradient(point_in(problem.point, "float64"), problem.wrt)
     gld = ChainRule(problem.function, np.longdouble).gradient(point_in(problem.point, np.longdouble), problem.wrt)
@@ -479,7 +655,7 @@ def well_conditioned(document: dict) -> bool:
             ok = np.where(b == 0, np.abs(a) <= 1e-12, np.abs(a - b) <= GRADIENT_RTOL * np.abs(b))
         if not np.all(ok):
             return False
-    return True
+    return not moves or any(np.any(np.asarray(g64[var]) != 0) for var in problem.wrt)
 
 
 def ordinary_problem(rng: np.random.Generator, index: int, dtypes: list[str]) -> Generated:
@@ -492,5 +668,5 @@ def ordinary_problem(rng: np.random.Generator, index: int, dtypes: list[str]) ->
             continue
         generated = Generated(index, expr, point, wrt, list(dtypes))
         document = generated.document()
-        if document is not None and well_conditioned(document):
+        if document is not None and well_conditioned(document, moves=True):
             return generated

@@ -117,6 +117,38 @@ def kink_tie(rng, point, wrt):
     return Term(singular, "kink", (_label(first), _label(second)))
 
 
+def kink_extreme(rng, point, wrt):
+    """max(x) or min(x) of one array (or of one row or column, along axis=) whose extreme is
+    tied between two elements: a kink in both (a tie below the extreme is none)."""
+    arrays = [v for v in wrt if point[v].size >= 2]
+    if not arrays:
+        return None
+    var = _pick(rng, arrays)
+    values = point[var]
+    name = _pick(rng, ["amax", "amin"])
+    largest = name == "amax"
+    axis = None
+    if values.ndim == 2 and rng.random() < 0.5 and values.shape[1] >= 2:
+        axis = 1  # along rows: the tie in one row
+    if axis is None:
+        first, second = (tuple(int(k) for k in i) for i in rng.choice(list(np.ndindex(values.shape)), 2, replace=False))
+        fiber = values
+    else:
+        row = int(rng.integers(values.shape[0]))
+        a, b = rng.choice(values.shape[1], 2, replace=False)
+        first, second = (row, int(a)), (row, int(b))
+        fiber = values[row]
+    extreme = np.max(fiber) + 0.5 if largest else np.min(fiber) - 0.5
+    values[first] = values[second] = np.round(extreme, 3)
+    x = leaves_of(point, wrt)[var]
+    if axis is None:
+        singular = _op(name, x)
+    else:
+        written = _pick(rng, [", axis=1", ", axis=-1"])
+        singular = make("sum", [make(name, [x], check=False, params={"axis": (1,)}, written=written)], check=False)
+    return Term(singular, "kink", (element_label(var, first), element_label(var, second)))
+
+
 def kink_where(rng, point, wrt):
     """where(x > c, a1 * (x - c), a2 * (x - c)) at x = c: continuous, sides a2 and a1."""
     element, c, u, leaves = _offset(rng, point, wrt)
@@ -178,6 +210,38 @@ def undefined_function(rng, point, wrt):
     _, _, u, _ = _offset(rng, point, wrt)
     singular = _op("log", _op("abs", u)) if rng.random() < 0.5 else _op("div", constant("1"), u)
     return Term(singular, "undefined", ("*",))
+
+
+def undefined_jump(rng, point, wrt):
+    """floor(x - c), ceil(x - c), sign(x - c), round(x - c + 0.5), trunc(x - c + 1), (x - c) % b at
+    x = c: f jumps there (not continuous in that element), so its derivative there is undefined."""
+    element, _, u, _ = _offset(rng, point, wrt)
+    name = _pick(rng, ["floor", "ceil", "sign", "round", "trunc", "mod"])
+    if name == "round":  # half to even: its jumps are at the half-integers
+        singular = _op("round", _op("add", u, constant("0.5")))
+    elif name == "trunc":  # continuous at 0 (0 on either side): its jump at 1
+        singular = _op("trunc", _op("add", u, constant("1")))
+    elif name == "mod":
+        singular = _op("mod", u, constant(_pick(rng, ["0.5", "2", "0.25", "1.5"])))
+    else:
+        singular = _op(name, u)
+    return Term(singular, "undefined", (_label(element),))
+
+
+def undefined_cut(rng, point, wrt):
+    """atan2(y - c, x) with y = c and x < 0 (an element, or a constant): on atan2's cut, where it
+    jumps from π to -π in y. In x, f is atan2(0, x) = π there, locally constant: x's element is
+    ordinary (the chain rule's -y / (x² + y²) = 0 is f's derivative)."""
+    element, _, u, leaves = _offset(rng, point, wrt)
+    other = _element(rng, point, wrt, avoid=(element,)) if rng.random() < 0.6 else None
+    if other is None:
+        return Term(
+            _op("atan2", u, constant(_pick(rng, ["-0.7", "-1.3", "-2", "-0.01"]))), "undefined", (_label(element),)
+        )
+    _set(point, other, -float(_pick(rng, ["0.7", "1.3", "2", "0.5"])))
+    leaves = leaves_of(point, wrt)
+    e = _expr(leaves, element)
+    return Term(_op("atan2", _op("sub", e, u.args[1]), _expr(leaves, other)), "undefined", (_label(element),))
 
 
 # --- traps: f is differentiable, the chain rule as written is not ------------------------------
@@ -298,11 +362,14 @@ TEMPLATES = {
     "kink-abs": (kink_abs, 0.12),
     "kink-bound": (kink_bound, 0.07),
     "kink-tie": (kink_tie, 0.05),
+    "kink-extreme": (kink_extreme, 0.05),
     "kink-where": (kink_where, 0.05),
     "kink-array": (kink_in_array, 0.07),
     "kink-steep": (kink_steep, 0.06),
     "undefined-root": (undefined_root, 0.10),
     "undefined-function": (undefined_function, 0.04),
+    "undefined-jump": (undefined_jump, 0.06),
+    "undefined-cut": (undefined_cut, 0.03),
     "trap-radius": (trap_radius, 0.09),
     "trap-hypot": (trap_hypot, 0.04),
     "trap-odd": (trap_odd, 0.04),
