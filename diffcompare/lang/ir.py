@@ -182,10 +182,6 @@ def infer_shapes(root: Node, var_shapes: dict[str, tuple[int, ...]]) -> None:
                 raise ShapeError(f"'{node.text}': {exc}") from None
             detail = " and ".join(str(s) for s in shapes)
             raise ShapeError(f"shapes {detail} do not fit in '{node.text}': {exc}") from None
-        if node.loop is not None:
-            from diffcompare.lang.loops import check_loop  # the parser's module, which imports this one
-
-            check_loop(node, ShapeError)
         if node.op != "index" and all(arg.is_constant for arg in node.args):
             node.const_value = _fold(node)
 

@@ -188,6 +188,14 @@ def _gathers(node: Node, name: str) -> bool:
     return node.op == "take" and (node.attr or {}).get("source", ())[:2] == ("loop", name)
 
 
+def check_loops(root: Node) -> None:
+    """check_loop on every loop under root, once its shapes are inferred (lang.ir.infer_shapes);
+    a ShapeError names the first term that is not one number per index."""
+    for node in topo_order(root):
+        if node.loop is not None:
+            check_loop(node, ShapeError)
+
+
 def check_loop(node: Node, error: type[Exception]) -> None:
     """The term of a loop is one number for each index: every step that depends on the
     index is elementwise (or a gather of it), its other operands scalars."""

@@ -16,6 +16,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from diffcompare.lang.ir import GraphError, GraphLimits, Node, ShapeError, infer_shapes
+from diffcompare.lang.loops import check_loops
 from diffcompare.lang.parser import ExpressionError, close_names, parse_expression
 from diffcompare.lang.printable import visible
 from diffcompare.spec.generators import expand_sweep, parameter_scope, sweep_label
@@ -186,6 +187,7 @@ def build_problem(document: Any, file: str, default_name: str, params: dict | No
         try:
             node = parse_expression(text, scope, unknown_name=unknown_name(key), data=data)
             infer_shapes(node, shapes)
+            check_loops(node)
             graph.add(node)
         except (ExpressionError, ShapeError, GraphError) as exc:
             raise fail(key, str(exc)) from None
