@@ -192,3 +192,17 @@ def test_percent_is_mod_and_a_missing_primitive_is_a_skip():
     problem = build_problem({"function": "x % y", "point": {"x": 1.0, "y": 2.0}}, "<test>", "p")
     assert problem.function.op == "mod"
     assert issubclass(MissingPrimitive, SkipCell)
+
+
+def test_torch_takes_a_number_beside_a_tensor_and_skips_what_it_cannot_differentiate():
+    # The fuzz campaign of seed 15: torch.hypot/logaddexp/atan2 refuse a Python number (TypeError
+    # in 82 problems), and torch.remainder has no derivative in its divisor (RuntimeError).
+    frame = diffcompare.compare(
+        "hypot(x, 0.01) + logaddexp(0.3, x) + atan2(x, 2) + atan2(0.5, x)", {"x": 0.7}, backends=["torch"]
+    )
+    assert set(frame["verdict"]) == {"agree"}, frame["message"].tolist()
+    frame = diffcompare.compare("2.5 % x + x", {"x": 1.415}, backends=["torch", "jax"])
+    torch_rows = frame[frame["backend"] == "torch"]
+    assert set(torch_rows["verdict"]) == {"skipped"}
+    assert all("derivative for aten::remainder is not implemented" in m for m in torch_rows["message"])
+    assert set(frame[frame["backend"] == "jax"]["verdict"]) == {"agree"}

@@ -8,7 +8,7 @@ import time
 import numpy as np
 import torch
 
-from diffcompare.backends import BaseBackend, Gradient
+from diffcompare.backends import BaseBackend, Gradient, SkipCell
 from diffcompare.backends.timing import median_time
 from diffcompare.lang.primitives import library_ops
 from diffcompare.lang.program import Program
@@ -55,6 +55,9 @@ def torch_ops(dtype: torch.dtype) -> dict:
     for a row of this dtype. Constants stay Python numbers, as hand-written torch code
     passes them: torch then computes them in the tensors' dtype, except where no tensor
     is there to take it from (_where)."""
+    # torch's binary functions that take no Python number for either operand (hypot(x, 0.01),
+    # logaddexp(0.3, x), atan2(x, 2) raise TypeError): the number is given the tensor's dtype.
+    tensors_only = {name: getattr(torch, name) for name in ("atan2", "hypot", "logaddexp")}
     return library_ops(
         "torch",
         own={
@@ -62,8 +65,13 @@ def torch_ops(dtype: torch.dtype) -> dict:
             "max": lambda a, b: torch.maximum(*_tensors(a, b)),
             "clamp": _clamp,
             "where": _where(dtype),
+            **{name: _with_tensors(fn) for name, fn in tensors_only.items()},
         },
     )
+
+
+def _with_tensors(fn):
+    return lambda a, b: fn(*_tensors(a, b))
 
 
 TORCH_OPS = torch_ops(torch.float64)  # the float64 table (tests/test_primitives.py)
@@ -89,7 +97,12 @@ class TorchBackend(BaseBackend):
                 return [None] * len(wrt)  # f does not depend on any wrt variable
             return torch.autograd.grad(out, wrt, allow_unused=True)
 
-        grads = grad()
+        try:
+            grads = grad()
+        except RuntimeError as exc:  # torch.remainder has no derivative in its divisor: torch's own limit
+            if "derivative for" in str(exc) and "not implemented" in str(exc):
+                raise SkipCell(f"torch cannot differentiate this: {str(exc).splitlines()[0]}") from None
+            raise
         setup_s = time.perf_counter() - start
         values = {
             k: np.zeros(problem.point[k].shape) if g is None else g.detach().numpy().astype(np.float64)
