@@ -28,3 +28,30 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if "seed_results" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.slow)
+
+
+def refusal(function: str, point: dict) -> str:
+    """The message a problem of this function at this point is refused with (ProblemError)."""
+    from diffcompare.spec.problem import ProblemError, build_problem
+
+    with pytest.raises(ProblemError) as info:
+        build_problem({"function": function, "point": point}, "<t>", "t")
+    return str(info.value)
+
+
+def mpmath_grad(f, m):
+    """∂f/∂A by mpmath.diff in each element of the matrix m (a nested list of mpf), f taking
+    such a nested list: the truth the axis tests hold the backends to."""
+    import mpmath
+    import numpy as np
+
+    out = np.zeros((len(m), len(m[0])))
+    for i, j in np.ndindex(out.shape):
+
+        def along(t, i=i, j=j):
+            moved = [list(row) for row in m]
+            moved[i][j] += t
+            return f(moved)
+
+        out[i, j] = float(mpmath.diff(along, 0))
+    return out

@@ -66,6 +66,10 @@ CASES = {
         " + logsumexp(A, axis=-2)[2] + max(A, axis=1)[1] * min(A, axis=(1,))[0]",
         {"A": [[1.0, -2.0, 0.5], [3.0, 0.5, -1.0]]},
     ),
+    "softmax-log-softmax": (
+        "sum(W * softmax(A, axis=0)) + sum(W * log_softmax(A)) + softmax(v)[1]",
+        {"A": [[1.0, -2.0, 0.5], [3.0, 0.5, -1.0]], "W": [[0.3, -1.0, 2.0], [1.5, 0.2, -0.7]], "v": [0.3, -0.2]},
+    ),
 }
 
 

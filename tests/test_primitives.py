@@ -110,6 +110,16 @@ CASES = {
     "zeros": ("sum((zeros((3,)) + v) ** 2)", {"v": V}, None),
     "ones": ("sum(ones((3,)) / (1 + v ** 2))", {"v": V}, None),
     "take": ("sum(sin(v[i]) * (i + 1) for i in range(3)) + sum(v[i] * v[2 - i] for i in range(3))", {"v": V}, None),
+    "softmax": (
+        "softmax([x, y, 0.5])[0] + sum(softmax(A, axis=0) * [[1, 2], [3, 4]])",
+        {"x": 0.7, "y": 2.0, "A": [[1.0, -2.0], [3.0, 0.5]]},
+        "exp(x) * (exp(y) + exp(0.5)) / (exp(x) + exp(y) + exp(0.5)) ** 2",
+    ),
+    "log_softmax": (
+        "log_softmax([x, y, 0.5])[0] + sum(log_softmax(A) * [[1, 2], [3, 4]])",
+        {"x": 0.7, "y": 2.0, "A": [[1.0, -2.0], [3.0, 0.5]]},
+        "1 - exp(x) / (exp(x) + exp(y) + exp(0.5))",
+    ),
 }
 # Primitives torch has no native function for: its cells are skipped, saying why.
 TORCH_MISSING = {"cbrt", "gamma"}

@@ -399,6 +399,13 @@ def _structural(node, args: list, given: list):
     None, not depending, carried through where it only moves elements), outer's by the
     product rule."""
     p, params = PRIMITIVES[node.op], axis_keyword(node)
+    if p.jvp is not None:  # softmax, log_softmax: their JVP; an element moves where its fiber does
+        (x,), (t,) = args, given
+        ans = np.asarray(p.forward(x, **params), dtype=object)
+        total = object_array(np.asarray(p.jvp(_filled(t, x), ans, x, **params), dtype=object))
+        reach = np.broadcast_to(np.sum(_depends(t, x), axis=params["axis"], keepdims=True), np.shape(x))
+        total[np.asarray(reach) == 0] = None
+        return total
     if not p.linear:
         (a, b), (ta, tb) = args, given
         total = object_array(p.forward(_filled(ta, a), b, **params) + p.forward(a, _filled(tb, b), **params))

@@ -26,6 +26,8 @@ SIGNATURES = {
     "arange": "arange(a, b) or arange(n)",
     "zeros": "zeros((n, m))",
     "ones": "ones((n, m))",
+    "softmax": "softmax(x) or softmax(x, axis=0)",
+    "log_softmax": "log_softmax(x) or log_softmax(x, axis=0)",
 }
 # name -> (operands: (least, most or None), keywords allowed, parameters written positionally after them)
 _FORMS = {
@@ -41,6 +43,8 @@ _FORMS = {
     "arange": ((0, 0), (), ("start", "stop")),
     "zeros": ((0, 0), (), ("shape",)),
     "ones": ((0, 0), (), ("shape",)),
+    "softmax": ((1, 1), ("axis",), ()),
+    "log_softmax": ((1, 1), ("axis",), ()),
 }
 _REQUIRED = {"reshape": ("shape",), "roll": ("shift",), "zeros": ("shape",), "ones": ("shape",), "arange": ("stop",)}
 

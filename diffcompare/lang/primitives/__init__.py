@@ -4,7 +4,8 @@ The package: `core` (what a primitive is, names in libraries, how one is declare
 `rules` (shared forward, VJP, hazard, kink and complex-step rules), and the declarations
 by family: `elementary` (arithmetic, sin … atanh, neg), `special` (atan2, hypot, cbrt,
 erfc, lgamma, gamma, digamma, exp2, logaddexp), `piecewise` (min, max, clamp, where, the
-comparisons; floor, ceil, round, trunc, sign, %), `reductions`; `table` puts them in order.
+comparisons; floor, ceil, round, trunc, sign, %), `reductions`, `arrays` (array building),
+`softmax` (softmax, log_softmax along an axis); `table` puts them in order.
 
 Each primitive is one declaration, in the spirit of HIPS autograd's
 ``defvjp(anp.sin, lambda ans, x: lambda g: g * anp.cos(x))`` and JAX's ``defjvp``:

@@ -70,6 +70,9 @@ class Primitive:
     vjp_any: Callable[..., Any] | None = field(default=None, repr=False)
     batched: Callable[..., Any] | None = field(default=None, repr=False)
     linear: bool = True
+    # A nonlinear one-operand array step (softmax): jvp(t, ans, x, **params), its derivative
+    # along the operand's slope t, which the one-sided slopes use.
+    jvp: Callable[..., Any] | None = field(default=None, repr=False)
 
     def vjp(self, k: int) -> VJP | None:
         """The VJP rule in operand k (None: not differentiable in it)."""
@@ -248,6 +251,7 @@ _FIELDS = {
     "vjp_any",
     "batched",
     "linear",
+    "jvp",
 }
 
 

@@ -11,10 +11,20 @@ from diffcompare.lang.primitives.core import LIBRARY_ROOTS, Primitive, Unavailab
 from diffcompare.lang.primitives.elementary import ARITHMETIC, ELEMENTARY, NEG
 from diffcompare.lang.primitives.piecewise import COMPARISONS, KINKED, PIECEWISE_CONSTANT
 from diffcompare.lang.primitives.reductions import REDUCTIONS
+from diffcompare.lang.primitives.softmax import NORMALIZERS
 from diffcompare.lang.primitives.special import SPECIAL
 
 PRIMITIVES: dict[str, Primitive] = _table(
-    *ARITHMETIC, *ELEMENTARY, *SPECIAL, NEG, *KINKED, *PIECEWISE_CONSTANT, *COMPARISONS, *REDUCTIONS, *ARRAYS
+    *ARITHMETIC,
+    *ELEMENTARY,
+    *SPECIAL,
+    NEG,
+    *KINKED,
+    *PIECEWISE_CONSTANT,
+    *COMPARISONS,
+    *REDUCTIONS,
+    *ARRAYS,
+    *NORMALIZERS,
 )
 
 # The names a problem may call, with their arity; operators map to the rest.
