@@ -341,3 +341,16 @@ def test_past_the_one_sided_limit_the_elements_a_kink_reaches_are_unsettled_and_
         "(270 elements are past the 256 given one-sided derivatives): whether f is differentiable in x[0] is not known"
     ) == kinks["message"].iloc[0]
     assert set(frame[index >= 270]["verdict"]) == {"agree"}  # x[270:] never reach an abs on its kink
+
+
+def test_norm_at_zero_has_its_own_one_sided_rule_so_a_wide_cone_is_judged_by_the_chain_rule():
+    """norm is positively homogeneous: along a ray from 0 it is s·‖t‖. With that rule the cone's
+    slope is exact, and cos(norm(x)) at 0 with 233 elements (the seed-15 campaign's fuzz-88, which
+    ran past its 10 s share under load) needs no difference quotients: f is differentiable."""
+    reference, found = _basis("0.1 * cos(norm(x)) + sum(x)", {"x": [0.0] * 233})
+    assert found == {}
+    assert all(float(v) == 1.0 for v in reference.gradient["x"].ravel())
+    cone = _judged("norm(x)", {"x": [0.0, 0.0, 0.0]})
+    assert {_sides(item.message) for item in cone.values()} == {(-1.0, 1.0)}
+    rows = _judged("sum(norm(A, axis=1))", {"A": [[0.0, 0.0], [1.0, 2.0]]})
+    assert set(rows) == {("A", (0, 0)), ("A", (0, 1))}  # the zero row's cone; the other row is smooth
