@@ -95,6 +95,25 @@ def _log_softmax_jvp(t, ans, x, axis):
     return t - np.sum(_exp(ans) * t, axis=axis, keepdims=True)
 
 
+def _in_library(forward, log: bool):
+    """The NumPy form for a library that follows NumPy's names (autograd.numpy: `like="numpy"`),
+    written with that library's own functions so that it traces them; NumPy's is `forward`."""
+
+    def make(np_):
+        if np_ is np:
+            return forward
+
+        def normalized(x, axis=-1):
+            m = np_.max(x, axis=axis, keepdims=True)
+            z = x - np_.where(np_.isfinite(m), m, np_.zeros_like(m))
+            log_total = np_.log(np_.sum(np_.exp(z), axis=axis, keepdims=True))
+            return z - log_total if log else np_.exp(z - log_total)
+
+        return normalized
+
+    return make
+
+
 def _normalizer(name: str, forward, vjp, jvp, torch_name: str):
     return structural(
         name,
@@ -104,7 +123,7 @@ def _normalizer(name: str, forward, vjp, jvp, torch_name: str):
         forward,
         linear=False,
         jvp=jvp,
-        numpy=lambda np_: forward,
+        numpy=_in_library(forward, log=name == "log_softmax"),
         torch=lambda torch: lambda x, axis: getattr(torch, torch_name)(x, dim=axis),
         jax=f"jax.nn.{name}",
         mpmath=lambda mpmath: forward,
