@@ -119,12 +119,21 @@ class _Alarm:
     its limit until the process was killed for its memory."""
 
     AGAIN_S = 0.05
+    # At most this many repeats (5 s): an alarm whose block was somehow never told it ended
+    # must not fire into whatever the thread does next for ever (seen once under pytest-xdist,
+    # in pytest's own report code).
+    MAX_AGAIN = 100
 
     def __init__(self, seconds: float):
         self.thread_id = threading.get_ident()
         self.lock = threading.Lock()
-        self.armed, self.fired = True, False
-        self._schedule(seconds)
+        self.armed, self.fired, self.repeats = True, False, 0
+        self.seconds = seconds
+        self.timer = None
+
+    def start(self) -> None:
+        with self.lock:
+            self._schedule(self.seconds)
 
     def _schedule(self, seconds: float) -> None:
         self.timer = threading.Timer(seconds, self._fire)
@@ -136,7 +145,9 @@ class _Alarm:
             if self.armed:
                 self.fired = True
                 _raise_in(self.thread_id, Interrupted)
-                self._schedule(self.AGAIN_S)
+                self.repeats += 1
+                if self.repeats <= self.MAX_AGAIN:
+                    self._schedule(self.AGAIN_S)
 
     def disarm(self) -> bool:
         """Stop the timer; True if it fired. Under the lock, so that it cannot fire after this:
@@ -147,7 +158,8 @@ class _Alarm:
             fired = self.fired
             if fired:
                 _raise_in(self.thread_id, None)
-            self.timer.cancel()
+            if self.timer is not None:
+                self.timer.cancel()
         return fired
 
     def disarm_surely(self) -> bool:
@@ -167,6 +179,7 @@ def interrupt_after(seconds: float):
         raise Interrupted
     alarm = _Alarm(seconds)
     try:
+        alarm.start()  # inside the try: whatever lands from here on, the alarm is disarmed
         yield
     except Interrupted:
         alarm.disarm_surely()
