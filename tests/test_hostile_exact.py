@@ -92,12 +92,18 @@ def test_a_reference_past_its_deadline_is_the_long_double_chain_rule_with_the_re
     assert Truth(ordinary).reference.kind == "sympy"  # the default deadline leaves ordinary problems alone
 
 
-def test_a_kink_search_past_its_deadline_says_so_instead_of_failing_every_row():
-    problem = one({"function": "sum(abs(x))", "point": {"x": [0.0, 1.0, 0.0]}})
-    truth = Truth(problem)
+def _judged_past_the_deadline(document: dict):
+    """judging_basis with the reference built in time and nothing left for the kink search."""
+    truth = Truth(one(document))
     truth.reference  # noqa: B018 (built in time)
     truth._deadline = Deadline(0.0)
-    reference, singular, failure = truth.judging_basis(str)
+    return truth.judging_basis(str)
+
+
+def test_a_kink_search_past_its_deadline_says_so_instead_of_failing_every_row():
+    reference, singular, failure = _judged_past_the_deadline(
+        {"function": "sum(abs(x))", "point": {"x": [0.0, 1.0, 0.0]}}
+    )
     assert reference.kind == "sympy" and failure == ""
     assert set(singular) == {("x", (0,)), ("x", (2,))}  # the elements that reach a step on its kink: x[1] does not
     for item in singular.values():  # f's sides were not computed: nothing is claimed of f
@@ -183,11 +189,8 @@ def test_the_command_line_finishes_both_reproductions_without_waiting_out_the_ti
 def test_a_singular_step_past_the_deadline_is_unsettled_never_undefined():
     # The fuzz campaign (seeds 2034, 2035): cos(sqrt(Σx²)) at 0 with 84 and 216 elements ran past
     # the exact side's 10 s under load, and its rows said `undefined`; f is differentiable there.
-    problem = one({"function": "0.5 * cos(sqrt(sum(x ** 2))) + sum(x)", "point": {"x": [0.0, 0.0, 0.0]}})
-    truth = Truth(problem)
-    truth.reference  # noqa: B018 (built in time)
-    truth._deadline = Deadline(0.0)
-    _, singular, failure = truth.judging_basis(str)
+    document = {"function": "0.5 * cos(sqrt(sum(x ** 2))) + sum(x)", "point": {"x": [0.0, 0.0, 0.0]}}
+    _, singular, failure = _judged_past_the_deadline(document)
     assert failure == "" and set(singular) == {("x", (0,)), ("x", (1,)), ("x", (2,))}
     for (_, (i,)), item in singular.items():
         assert item.verdict == "unsettled", item.message

@@ -102,14 +102,18 @@ def _elements(masks: dict, wrt: list[str]) -> list[tuple[str, tuple]]:
     ]
 
 
+def _mark(masks: dict, engine, adjoints: list, shapes: dict, test) -> None:
+    """masks[variable] |= test(its adjoint), for every differentiated variable the pass reached."""
+    for node, adjoint in zip(engine.order, adjoints):
+        if node.op == "var" and node.attr in masks and adjoint is not None:
+            masks[node.attr] |= test(np.broadcast_to(adjoint, shapes[node.attr]))
+
+
 def _not_finite_in_float(engine, values: list, wrt: list[str], shapes: dict) -> dict:
     """{variable: mask} of the elements whose float64 chain rule (as written) is not finite."""
-    adjoints = engine.backward(values, wrt)
     masks = {var: np.zeros(shapes[var], dtype=bool) for var in wrt}
     with np.errstate(all="ignore"):
-        for node, adjoint in zip(engine.order, adjoints):
-            if node.op == "var" and node.attr in masks and adjoint is not None:
-                masks[node.attr] = ~np.isfinite(np.broadcast_to(adjoint, shapes[node.attr]))
+        _mark(masks, engine, engine.backward(values, wrt), shapes, lambda a: ~np.isfinite(a))
     return masks
 
 
@@ -128,10 +132,7 @@ def _reached_by_kinks(engine, values: list, on_kink: list, wrt: list[str], shape
                     continue
                 seed = mask if np.shape(mask) == np.shape(values[start]) else 1.0
                 adjoints = engine.backward(values, wrt, start=start, seed=np.asarray(seed, dtype=float))
-                for var_node, adjoint in zip(engine.order, adjoints):
-                    if var_node.op == "var" and var_node.attr in masks and adjoint is not None:
-                        a = np.broadcast_to(adjoint, shapes[var_node.attr])
-                        masks[var_node.attr] |= (a != 0) | ~np.isfinite(a)
+                _mark(masks, engine, adjoints, shapes, lambda a: (a != 0) | ~np.isfinite(a))
     return masks
 
 
