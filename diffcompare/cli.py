@@ -174,7 +174,9 @@ def _run_and_write(args, problems, messages: list[str], timeout: float) -> int:
                 progress=progress,
             )
     except KeyboardInterrupt as exc:
-        return _keep_partial(args, exc, frame_of(finished), len(finished), len(problems), messages)
+        code = _keep_partial(args, exc, frame_of(finished), len(finished), len(problems), messages)
+        typesetting.stop()  # not left inside matplotlib while the interpreter shuts down
+        return code
     try:
         typesetting.join()  # mathtext is not thread-safe: the report's own typesetting waits for it
         paths = write_reports(frame, messages, args.out, problems)
@@ -182,7 +184,9 @@ def _run_and_write(args, problems, messages: list[str], timeout: float) -> int:
         print(exc, file=sys.stderr)
         return EXIT_OUTPUT
     except KeyboardInterrupt as exc:  # every row is in, the report is not: the rows are kept all the same
-        return _keep_partial(args, exc, frame, len(problems), len(problems), messages)
+        code = _keep_partial(args, exc, frame, len(problems), len(problems), messages)
+        typesetting.stop()
+        return code
     if args.format == "json" and not args.quiet:
         write_json(frame, messages, paths)
     elif not args.quiet:

@@ -241,21 +241,39 @@ def render(frame: pd.DataFrame, errors: list[str], problems=(), sweeps: dict | N
     return "\n".join(parts)
 
 
-def prepare(problems) -> threading.Thread:
-    """Typeset the problems' formulas and symbolic derivatives in a thread while the
-    backends run: the parent process mostly waits on its workers then, and the
-    typesetting is most of the report's cost (mathtext parses each formula)."""
+class Typesetting:
+    """The report's formulas typeset in a thread while the backends run: the parent process
+    mostly waits on its workers then, and the typesetting is most of the report's cost
+    (mathtext parses each formula). `stop` ends it between two problems: a run interrupted
+    must not leave it inside matplotlib while the interpreter shuts down (a segfault, not
+    exit 130, seen under load)."""
 
-    def typeset():
-        for problem in list(problems)[:DETAILED_PROBLEMS]:
+    def __init__(self, problems):
+        self._problems = list(problems)[:DETAILED_PROBLEMS]
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._typeset, name="diffcompare-typeset", daemon=True)
+        self._thread.start()
+
+    def _typeset(self) -> None:
+        for problem in self._problems:
+            if self._stopping.is_set():
+                return
             try:
                 formulas_html(problem)
             except Exception:  # the report, written later, tries again and shows what fails
                 pass
 
-    thread = threading.Thread(target=typeset, name="diffcompare-typeset", daemon=True)
-    thread.start()
-    return thread
+    def join(self) -> None:
+        self._thread.join()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join()
+
+
+def prepare(problems) -> Typesetting:
+    """Start typesetting the problems' formulas and symbolic derivatives (see Typesetting)."""
+    return Typesetting(problems)
 
 
 def find_sweeps(folder: Path) -> dict[str, list[pd.DataFrame]]:
