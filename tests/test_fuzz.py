@@ -24,8 +24,8 @@ from diffcompare.tools.fuzz import (
     shrink,
     twin_gradient,
 )
-from diffcompare.tools.fuzzexpr import constant, index_step, leaf, make, replace_node
-from diffcompare.tools.fuzzgen import is_binary_fraction, ordinary_problem, well_conditioned
+from diffcompare.tools.fuzzexpr import constant, index_step, leaf, make, replace_node, step
+from diffcompare.tools.fuzzgen import INDEX, features, is_binary_fraction, ordinary_problem, well_conditioned
 
 OUTCOMES = {"expected", "expected disagreement", "disagreement", "mismatch", "error", "skipped"}
 
@@ -62,7 +62,9 @@ def test_generated_problems_parse_and_cover_what_broke(drawn):
         assert kinds[kind] >= 2, kinds
     ordinary = sum(1 for g, _, _ in drawn if g.kind == "ordinary")
     assert 150 <= ordinary <= 250  # 70 % of them
-    constants = {e.name.strip("()") for g, _, _ in drawn for e in g.expr.subexpressions() if e.op == "const"}
+    constants = {
+        e.name.strip("()") for g, _, _ in drawn for e in g.expr.subexpressions() if e.op == "const" and not e.shape
+    }
     assert {"0.1", "1.7", "3e-3"} <= constants and not all(map(is_binary_fraction, constants))
     # issue 15's constructs: reductions along axis=, array building, the new functions, jumps
     for feature in ["axis", "build", "piecewise", "special"]:
@@ -80,6 +82,68 @@ def test_generated_problems_parse_and_cover_what_broke(drawn):
     assert sum(re.search(r"\bgamma\(", t) is not None for t in texts) >= 2
     for template in ["undefined-jump", "undefined-cut", "kink-extreme"]:
         assert tags[f"template:{template}"] >= 1, template
+
+
+def test_softmax_gathers_loops_and_nested_lists_are_drawn(drawn):
+    """Issue 16's constructs: softmax/log_softmax along axis=, x[idx] of integers from data (some
+    repeated), index loops in the four reductions an ordinary problem may use, [[a, b], [c, d]]."""
+    tags = Counter(tag for _, document, _ in drawn for tag in document["tags"])
+    texts = {feature: [d["function"] for _, d, _ in drawn if feature in d["tags"]] for feature in tags}
+    for feature in ["softmax", "gather", "loop"]:
+        assert tags[feature] >= 5, (feature, tags)
+    for feature in ["repeated-index", "nested-list", "template:kink-loop-extreme"]:
+        assert tags[feature] >= 2, (feature, tags)
+    assert all(re.search(r"\b(log_)?softmax\(", t) for t in texts["softmax"])
+    assert any("softmax(" in t and "axis=" in t for t in texts["softmax"])
+    assert any("log_softmax(" in t for t in texts["softmax"])
+    assert all(f"[{INDEX}]" in t for t in texts["gather"])
+    assert all("[[" in t and "], [" in t for t in texts["nested-list"])
+    loops = texts["loop"]
+    assert all(re.search(r" for (\w) in range\([^)]*\)\)", t) for t in loops)
+    assert any(re.search(r"\[\w [+-] \d\]", t) for t in loops)  # x0[i + 1], x0[i - 1]
+    for reduction in ["sum", "prod", "mean", "logsumexp"]:
+        assert any(re.search(rf"\b{reduction}\([^()]*(\([^()]*\))*[^()]* for ", t) for t in loops), reduction
+    for _, document, _ in drawn:
+        if INDEX in document["point"]:  # integers in range for what it gathers
+            idx = np.asarray(document["point"][INDEX])
+            assert idx.dtype.kind == "i" and idx.min() >= 0, document
+            assert INDEX not in document["wrt"]
+        if "repeated-index" in document["tags"]:
+            assert len(set(np.ravel(document["point"][INDEX]))) < np.size(document["point"][INDEX])
+        if "template:kink-loop-extreme" in document["tags"]:
+            assert re.search(r"\b(max|min)\(x\d\[[^\]]+\] for ", document["function"]), document["function"]
+
+
+def test_loops_and_gathers_hold_their_values_and_shrink_to_problems_that_load(drawn):
+    """Each Expr step holds f's value at the point as the loader computes it, and a loop or a
+    gather stays valid however the shrinker cuts the function down (here: as far as it goes)."""
+    checked = 0
+    for generated, document, problem in drawn:
+        if not {"loop", "gather", "softmax", "nested-list"} & set(document["tags"]):
+            continue
+        engine = ChainRule(problem.function, "float64")
+        value = engine.forward(point_in(problem.point, "float64"))[-1]
+        assert np.isclose(float(value), float(generated.expr.value), rtol=1e-12, atol=1e-300), document["function"]
+        small = shrink(generated, lambda g: True, budget=30)
+        shrunk = yaml.safe_load(yaml.safe_dump(small.document(), sort_keys=False))
+        build_problem(shrunk, "<shrunk>", shrunk["name"])
+        assert set(features(small.expr, small.wrt)) & {"loop", "gather"} <= set(document["tags"])
+        checked += 1
+    assert checked >= 20
+
+
+def test_softmax_steps_keep_the_ordinary_guarantees():
+    """log_softmax near 0 (one element takes nearly all the mass) cancels; softmax of values far
+    apart underflows: neither is an ordinary step. Well spread, both are."""
+    spread = leaf("var", "x", [0.3, -0.2, 0.5], live=True)
+    assert step("softmax", (spread,), {"axis": 0}) is not None
+    assert step("log_softmax", (spread,), {"axis": 0}) is not None
+    dominated = leaf("var", "x", [30.0, 0.1, -0.2], live=True)
+    assert step("softmax", (dominated,), {"axis": 0}) is not None
+    assert step("log_softmax", (dominated,), {"axis": 0}) is None  # log_softmax(x)[0] ≈ -1e-13
+    apart = leaf("var", "x", [[80.0, -1.0], [79.5, 0.2]], live=True)
+    assert step("softmax", (apart,), {"axis": 1}) is None  # exp(-81) below TINY
+    assert step("softmax", (apart,), {"axis": 0}) is not None
 
 
 def test_ordinary_problems_stay_in_their_domains_and_well_conditioned(drawn):
@@ -260,12 +324,13 @@ def test_forms_sympy_hangs_on_are_drawn_and_left_out_only_when_asked(monkeypatch
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("template", ["undefined-jump", "undefined-cut", "kink-extreme"])
+@pytest.mark.parametrize("template", ["undefined-jump", "undefined-cut", "kink-extreme", "kink-loop-extreme"])
 def test_jumps_cuts_and_tied_extremes_are_judged_as_their_template_says(template):
     """floor, ceil, sign, round, trunc, % on a jump and atan2 on its cut: `undefined` in the element
     that jumps (atan2's x, where it is a variable, is ordinary: f is π along it); max(x)/min(x)
-    with its extreme tied: `kink` in both tied elements, every other element ordinary."""
-    generated = _singular("kink" if template == "kink-extreme" else "undefined", template)
+    with its extreme tied, of one array or of an index loop (max(x0[i] for i in range(3))):
+    `kink` in both tied elements, every other element ordinary."""
+    generated = _singular("undefined" if template.startswith("undefined") else "kink", template)
     document = yaml.safe_load(yaml.safe_dump(generated.document(), sort_keys=False))
     problem = build_problem(document, "<fuzz>", document["name"])
     frame = run_problems([problem], ["chainrule", "jax", "central"], ["float64"])
@@ -273,7 +338,24 @@ def test_jumps_cuts_and_tied_extremes_are_judged_as_their_template_says(template
     assert set(classified["outcome"]) <= {"expected", "expected disagreement"}, classified[["verdict", "message"]]
     named = classified[classified["expected"] != "ordinary"]
     assert len(named) == len(generated.elements) * 3
-    assert set(named["verdict"]) == ({"kink"} if template == "kink-extreme" else {"undefined"})
+    assert set(named["verdict"]) == ({"undefined"} if template.startswith("undefined") else {"kink"})
+    assert set(classified[classified["expected"] == "ordinary"]["verdict"]) <= {"agree"}
+
+
+def test_a_tie_in_an_index_loop_is_a_kink_in_the_tied_elements_only():
+    """max(x0[i] for i in range(…)) with two gathered elements tied at the top: `kink` in those
+    two, `agree` in every other element (gathered or not), by the chain-rule engine."""
+    generated = _singular("kink", "kink-loop-extreme")
+    document = yaml.safe_load(yaml.safe_dump(generated.document(), sort_keys=False))
+    assert re.search(r"\b(max|min)\(x\d\[[^\]]+\] for \w in range\(", document["function"]), document["function"]
+    problem = build_problem(document, "<fuzz>", document["name"])
+    frame = classify(run_problems([problem], ["chainrule"], ["float64"]), {generated.name: generated})
+    assert set(frame["outcome"]) == {"expected"}, frame[["variable", "index", "verdict", "message"]]
+    tied = {(label.split("[")[0], label.split("[")[1].rstrip("]")) for label in generated.elements}
+    assert len(tied) == 2
+    kinks = {(r.variable, r.index) for r in frame.itertuples() if r.verdict == "kink"}
+    assert kinks == tied
+    assert set(frame[[(r.variable, r.index) not in tied for r in frame.itertuples()]]["verdict"]) == {"agree"}
 
 
 @pytest.mark.parametrize("template", ["kink-steep", "smooth-abs"])

@@ -2,7 +2,8 @@
 
 The problems come from diffcompare.tools.fuzzgen (ordinary ones: scalars, vectors and
 matrices, indexing and slices, reductions, @, where, data variables and exponents,
-decimal constants; every step inside its domain and well conditioned) and
+decimal constants, array building, softmax, gathers x[idx] and index loops; every step
+inside its domain and well conditioned) and
 diffcompare.tools.fuzzsingular (on and near kinks and singular points, each with the
 verdict it must get). Their text goes through the ordinary loader, which is fuzzed too.
 
@@ -23,8 +24,10 @@ Every row of the run is compared with the generator's expectation for its elemen
 
 Every disagreement (per problem, backend and dtype), every mismatching problem and every
 problem with errors is shrunk (the first shrink_limit of them, one of each kind first), replacing steps by operands of the same shape while it persists (a reduction,
-an index or @ is kept: their operand has another shape; the singular template's term is
-kept whole, so the expectation still holds), and written as a ready-to-run problem file.
+an index or @ is kept: their operand has another shape; so is a gather inside an index
+loop, whose operand whole would not be one number per index, and a gather's idx; the
+singular template's term is kept whole, so the expectation still holds), and written as a
+ready-to-run problem file.
 """
 
 from __future__ import annotations
@@ -163,7 +166,8 @@ def classify(frame: pd.DataFrame, generated: dict[str, Generated]) -> pd.DataFra
 def shrink(generated: Generated, still_fails: Callable[[Generated], bool], budget: int = 100) -> Generated:
     """Replace steps by their operands of the same shape while still_fails(the smaller problem)
     holds, at most `budget` tries. A reduction, an index or @ stays (its operand has another
-    shape), and so does the singular template's term; each step above a replacement is
+    shape), and so do a gather inside an index loop and the singular template's term (a loop's
+    term shrinks: each of its steps is one number per index); each step above a replacement is
     recomputed under its guarantees, and a replacement that breaks one is not tried."""
     expr = generated.expr
     changed = True
@@ -172,8 +176,10 @@ def shrink(generated: Generated, still_fails: Callable[[Generated], bool], budge
         for sub in list(expr.subexpressions(into_frozen=False)):
             if sub.frozen or PRIMITIVES.get(sub.op) is not None and PRIMITIVES[sub.op].kind == "compare":
                 continue
-            for arg in sub.args:
-                if arg.op == "const" or arg.shape != sub.shape or arg.value.dtype == bool:
+            # an index step's other operand is a gather's idx; a gather in a loop stays (its
+            # operand whole would be an array for each index)
+            for arg in sub.args[:1] if sub.op == "index" else sub.args:
+                if sub.params.get("loop") or arg.op == "const" or arg.shape != sub.shape or arg.value.dtype == bool:
                     continue
                 candidate = replace_node(expr, sub, arg)
                 if candidate is None or candidate is expr:

@@ -8,8 +8,12 @@ step that would leave the guarantees of an ordinary problem:
 - its local derivative in every operand that depends on a differentiated variable is
   finite (so no 0·∞ in the chain rule, not even in where's untaken branch);
 - it amplifies rounding by at most AMPLIFICATION_LIMIT: the primitive's hazard rule,
-  and for reductions and @, which declare none, their relative condition number
-  Σ|xᵢ·∂f/∂xᵢ| / |f| (cancellation in a sum, a dot product, a logsumexp near 0);
+  and for reductions, @ and the nonlinear array steps softmax and log_softmax, which
+  declare none, their relative condition number Σ|xᵢ·∂f/∂xᵢ| / |f| (cancellation in a
+  sum, a dot product, a logsumexp near 0); log_softmax's x - max - log Σ exp(x - max) has
+  the absolute rounding of log Σ (at least 1): 1 / |f| too, so no element near 0, where one
+  element takes nearly all the mass; no element of softmax's or log_softmax's value is
+  below TINY in magnitude (softmax of values far apart underflows);
 - it stays KINK_MARGIN away from its kinks (abs and relu away from 0, min and max away
   from a tie, clamp away from its bounds, where's condition away from equality), and its
   forward rule stays finite DOMAIN_MARGIN either side of each operand (sqrt of 1e-9,
@@ -33,6 +37,7 @@ AMPLIFICATION_LIMIT = 1e3
 MAX_MAGNITUDE = 1e6
 KINK_MARGIN = 1e-2
 DOMAIN_MARGIN = 1e-3
+TINY = 1e-30
 # Python's spelling of the primitives written as operators.
 OPERATORS = {
     "add": "+",
@@ -60,15 +65,20 @@ class Expr:
     """One step of a generated function, or a leaf.
 
     op:      a primitive, "var", "const" or "index"
-    name:    the variable's name, the constant's text, or the index as text ("[1:3]"); for a
-             reduction along axes or an array-building step, its parameters as written after
-             the operands (", axis=1", ", (2, 3)"), "[]" for a list literal, ".T" for A.T
+    name:    the variable's name, the constant's text (an index loop's variable "i", whose
+             value is the vector of its indices), or the index as text ("[1:3]", "[idx]",
+             "[i + 1]"); for a reduction along axes or an array-building step, its
+             parameters as written after the operands (", axis=1", ", (2, 3)"), "[]" for a
+             list literal, ".T" for A.T; for the reduction of an index loop, its `for` as
+             written after the term (" for i in range(1, 4)")
     value:   the float64 value at the point (an array; 0-d for a scalar)
-    index:   the NumPy index of an "index" step
+    index:   the NumPy index of an "index" step (integer arrays for a gather: x[idx] with
+             idx a data variable, its leaf the step's second operand; x[i + 1] in a loop)
     live:    depends on a differentiated variable (one of wrt)
     frozen:  part of a singular template: the shrinker keeps it whole
     checked: built under the guarantees of an ordinary step (see the module)
-    params:  the parameters every rule of the primitive takes as keywords (axis=, shape=, k=)
+    params:  the parameters every rule of the primitive takes as keywords (axis=, shape=, k=);
+             of a gather inside an index loop, {"loop": "i"} (the shrinker keeps it)
     """
 
     op: str
@@ -124,8 +134,12 @@ def constant(text: str) -> Expr:
     return leaf("const", written, float(text))
 
 
-def index_step(arg: Expr, index: tuple, text: str) -> Expr:
-    return Expr("index", (arg,), text, np.asarray(arg.value[index], dtype=np.float64), index, arg.live)
+def index_step(arg: Expr, index: tuple, text: str, by: Expr | None = None, loop: str = "") -> Expr:
+    """arg[index] written arg{text}; by: the data variable of a gather x[idx] (an operand, so
+    that the problem holds it); loop: the variable of the index loop a gather x[i + 1] is in."""
+    value = np.asarray(arg.value[index], dtype=np.float64)
+    args = (arg,) if by is None else (arg, by)
+    return Expr("index", args, text, value, index, arg.live, params={"loop": loop} if loop else {})
 
 
 def _forward(op: str, values: list, params: dict | None = None) -> np.ndarray:
@@ -153,8 +167,11 @@ def step(op: str, args: tuple[Expr, ...], params: dict | None = None) -> np.ndar
     params = params or {}
     values = [a.value for a in args]
     value = _forward(op, values, params)
-    if primitive.kind == "array":  # linear (outer: a product), no kinks: a finite value is all
+    if primitive.kind == "array":  # no kinks; linear (outer: a product) or softmax and log_softmax
         finite = np.all(np.isfinite(value)) and np.max(np.abs(value), initial=0.0) <= MAX_MAGNITUDE
+        if finite and primitive.jvp is not None:  # nonlinear: conditioned, no element underflowing
+            tiny = np.any(np.abs(value) < TINY)
+            finite = not tiny and array_condition(primitive, value, values[0], params) <= AMPLIFICATION_LIMIT
         return value if finite else None
     if primitive.kind == "compare":  # where's condition: away from its boundary a == b
         return value if _apart(values[0], values[1]) else None
@@ -187,6 +204,22 @@ def _condition(value, operand, local, axis: tuple[int, ...] | None = None) -> fl
     scale = np.sum(np.abs(np.broadcast_to(operand, np.shape(local)) * local), axis=axis)
     size = np.abs(np.asarray(value, dtype=np.float64))
     with np.errstate(all="ignore"):
+        ratio = np.where(size > 0, scale / size, np.where(scale > 0, np.inf, 1.0))
+    return float(np.max(ratio, initial=1.0))
+
+
+def array_condition(primitive, value, operand, params: dict) -> float:
+    """max over i of Σⱼ|xⱼ·∂yᵢ/∂xⱼ| / |yᵢ| of a one-operand array step y = f(x) with a JVP rule
+    (softmax, log_softmax): the Jacobian's columns, one tangent per element of x; log_softmax,
+    a difference with log Σ exp (≥ 0, rounded in absolute terms), adds 1 / |yᵢ|."""
+    x = np.asarray(operand, dtype=np.float64)
+    scale = np.full(np.shape(value), 1.0 if primitive.name == "log_softmax" else 0.0)
+    with np.errstate(all="ignore"):
+        for j in np.ndindex(x.shape):
+            tangent = np.zeros_like(x)
+            tangent[j] = x[j]
+            scale += np.abs(np.asarray(primitive.jvp(tangent, value, x, **params), dtype=np.float64))
+        size = np.abs(np.asarray(value, dtype=np.float64))
         ratio = np.where(size > 0, scale / size, np.where(scale > 0, np.inf, 1.0))
     return float(np.max(ratio, initial=1.0))
 
@@ -270,7 +303,8 @@ def replace_node(expr: Expr, old: Expr, new: Expr) -> Expr | None:
         args.append(b)
     if all(a is b for a, b in zip(args, expr.args)):
         return expr
-    if expr.op == "index":
-        return index_step(args[0], expr.index, expr.name)
+    if expr.op == "index":  # (a gather's data variable is a leaf: never replaced)
+        value = np.asarray(args[0].value[expr.index], dtype=np.float64)
+        return replace(expr, args=tuple(args), value=value, live=args[0].live)
     made = make(expr.op, args, check=expr.checked, params=expr.params, written=expr.name)
     return None if made is None else replace(made, frozen=expr.frozen)

@@ -3,8 +3,10 @@
 A problem's point has one to three differentiated variables (x0, x1, x2: scalars,
 vectors or matrices; 300 elements at most: 85 % of problems have arrays of 2 to 5 per side,
 12 % up to 40, 3 % over 200, past SymPy's size, where the reference is the long-double chain
-rule) and sometimes a data
-variable k0 outside `wrt` (a scalar, often an exponent, or a vector). Its function is
+rule), sometimes a data
+variable k0 outside `wrt` (a scalar, often an exponent, or a vector) and sometimes idx, integers
+outside `wrt` that gather along the first axis of an array (x0[idx], a vector or a matrix of
+them; half the time one index repeats, so the derivative's scatter-add accumulates). Its function is
 grown bottom-up at the point (`Drawer`): elementwise primitives with Primitive.fuzz,
 arrays broadcast with scalars and vectors with matrices, indexing and slices of
 variables and of steps (x0[1], x0[1:3], x0[:, 0], (x0 @ x1)[0]), the smooth reductions of
@@ -12,16 +14,24 @@ the primitive table (sum, mean, prod, norm, logsumexp, dot), to a scalar or alon
 matrix (sum(A, axis=1), mean(A, axis=-2), logsumexp(A, axis=(0, 1))), @ (matrix-vector,
 vector-matrix, vector-vector, matrix-matrix), where(a < b, …, …) with the six comparisons,
 clamp, and pow with small integer, non-integer (x ** 2.5, x ** 0.1), data (x ** k0) and
-variable exponents. Arrays are also built: list literals of scalar steps ([a, b, c]) and of
-vectors, stack(…, axis=), concatenate, transpose and A.T, reshape, roll, tril, triu, diag and
-outer, each making the shape asked of it (a reduction may ask for one no variable has: the
-sum of a list literal, of an outer product). Besides the primitives that declare
+variable exponents, softmax and log_softmax of a vector or matrix along axis= (conditioned,
+log_softmax not near 0: see fuzzexpr), gathers x0[idx] of variables and of steps, and index
+loops as a formula writes them, sum(i * x0[i] ** 2 for i in range(3)), prod(cos(x0[i] / (i + 1))
+for i in range(1, 4)), sum(x0[i] * x0[i + 1] for i in range(4 - 1)), mean(…), logsumexp(…):
+a reduction of an elementwise term (unary, binary, pow) of gathers of constant affine indices
+(x0[i + 1], x0[3 - i], x0[2 * i], A[i, 0], A[i, i]), of the index vector i itself and of scalars;
+each step holds its value over the indices, as lang.loops lowers it (the index a constant
+vector "i"), and is written in loop form. Arrays are also built: list literals of scalar
+steps ([a, b, c]), of vectors and of list literals ([[a, b], [c, d]]), stack(…, axis=),
+concatenate, transpose and A.T, reshape, roll, tril, triu, diag and outer, each making the
+shape asked of it (a reduction may ask for one no variable has: the sum of a list literal,
+of an outer product). Besides the primitives that declare
 Primitive.fuzz (erfc, lgamma, gamma and digamma in their fuzz_domain, exp2, hypot, logaddexp
 among them) it draws cbrt away from 0, atan2 away from its cut (y = 0, x <= 0), and the
 piecewise-constant floor, ceil, round, trunc, sign and % away from their jumps: their derivative
 is 0, so an ordinary problem whose gradient is 0 in every element is drawn again (f must still
-depend on its variables past them). max(x)/min(x) of one array are left to the singular
-templates: max(a, b) or clamp can feed them equal elements, a tie. Constants are mostly decimal fractions that are not binary ones (0.1, 1.7,
+depend on its variables past them). max(x)/min(x) of one array, and of an index loop, are
+left to the singular templates: max(a, b) or clamp can feed them equal elements, a tie. Constants are mostly decimal fractions that are not binary ones (0.1, 1.7,
 3e-3 …). Every step of an ordinary function keeps the guarantees of
 diffcompare.tools.fuzzexpr, and the whole gradient is then taken by the chain-rule
 engine in float64 and in long double: a problem where the two differ by more than
@@ -34,7 +44,8 @@ G(·): E an ordinary function as above, S one of TEMPLATES, set on its singular 
 - kink:      abs, relu, min/max with a constant or a tie, clamp at a bound, where's
              boundary, sum(abs(x - c)) with one element on c: the sides differ by 2a…;
              max(x)/min(x) of one array (or along axis=1) with its extreme tied between two
-             elements (a kink in both);
+             elements (a kink in both); max(x0[i] for i in range(3)), min(x0[i + 1] …) of an
+             index loop with the extreme of the gathered elements tied (a kink in both);
              log1p(C·abs(u)), (1 + C·abs(u)) ** p with C up to 1e60: steep sides whose
              linear regime is far below any fixed step
 - undefined: sqrt(abs(u)), sqrt(u), abs(u) ** 0.3 at u = 0 (f finite, ∂f infinite);
@@ -100,6 +111,11 @@ CONSTANTS = ("0.1", "0.01", "1.7", "3e-3", "0.3", "2.5", "0.7", "1.1", "-0.4", "
 KINK_AT = ("0.1", "0.3", "1.7", "-0.7", "0.01", "1.1", "-1.3", "0.5")  # c of abs(x - c), relu(x - c) …
 COEFFICIENTS = ("1.7", "0.3", "-1.1", "2", "0.5", "-0.7", "0.1")  # a of E + a·S
 WRAPPERS = ("exp", "sin", "tanh", "sigmoid", "atan", "softplus")
+NORMALIZERS = ("softmax", "log_softmax")  # shape-preserving along axis=: kind "array", nonlinear
+INDEX = "idx"  # the data variable of integers a gather x[idx] reads
+# The reductions an ordinary index loop feeds, with their weights; max and min of a loop are
+# left to the singular templates, as max(x) of one array is.
+LOOP_REDUCTIONS = {"sum": 3.0, "prod": 1.0, "mean": 1.0, "logsumexp": 1.5}
 
 
 def in_fuzz_domain(name: str, args) -> bool:
@@ -187,8 +203,29 @@ def _shapes(rng: np.random.Generator, count: int, scalars_only: bool) -> list[tu
     return [shapes[i] for i in rng.permutation(len(shapes))]
 
 
+def _index_array(rng: np.random.Generator, shapes: list[tuple[int, ...]]) -> np.ndarray | None:
+    """idx for a gather x[idx] along the first axis of one of the arrays: integers 0 … its
+    length - 1, a vector (a matrix of them for a vector: x[idx] is then a matrix), with a
+    repeated index half the time (its derivative scatter-adds)."""
+    lengths = [s[0] for s in shapes if s and s[0] >= 2]
+    if not lengths:
+        return None
+    length = int(rng.choice(lengths))
+    fits_vector = any(len(s) == 1 and s[0] >= length for s in shapes)
+    if fits_vector and rng.random() < 0.2:
+        shape: tuple[int, ...] = (int(rng.integers(2, 4)), int(rng.integers(2, 4)))
+    else:
+        shape = (int(rng.integers(1, 6)),)
+    idx = rng.integers(0, length, size=shape)
+    if idx.size >= 2 and rng.random() < 0.5:
+        flat = idx.reshape(-1)
+        flat[int(rng.integers(1, flat.size))] = flat[0]
+    return idx.astype(np.int64)
+
+
 def draw_point(rng: np.random.Generator, scalars_only: bool = False) -> tuple[dict[str, np.ndarray], list[str]]:
-    """(point, wrt): x0… differentiated, and with probability 0.35 a data variable k0 outside wrt."""
+    """(point, wrt): x0… differentiated, with probability 0.35 a data variable k0 outside wrt,
+    and where there are arrays, with probability 0.3 the integers idx (outside wrt) of a gather."""
     while True:
         shapes = _shapes(rng, int(rng.integers(1, 4)), scalars_only)
         point = {f"x{i}": _values(rng, s) for i, s in enumerate(shapes)}
@@ -199,6 +236,10 @@ def draw_point(rng: np.random.Generator, scalars_only: bool = False) -> tuple[di
                 point["k0"] = _values(rng, vectors[0])
             else:  # an exponent: an integer, a binary or a decimal fraction
                 point["k0"] = np.asarray(float(rng.choice(["2.0", "3.0", "0.5", "1.5", "2.5", "0.3", "1.7", "0.7"])))
+        if rng.random() < 0.3:
+            idx = _index_array(rng, shapes)
+            if idx is not None:
+                point[INDEX] = idx
         if sum(v.size for v in point.values()) <= MAX_ELEMENTS:
             return point, wrt
 
@@ -234,6 +275,58 @@ def index_shape(shape: tuple[int, ...], index: tuple) -> tuple[int, ...]:
     return np.broadcast_to(np.empty((), dtype=np.int8), shape)[index].shape
 
 
+def loop_index(
+    rng: np.random.Generator, length: int, start: int, stop: int, var: str, constant: bool = False
+) -> tuple[np.ndarray, str] | None:
+    """An index c1 * i + c0 into an axis of this length, in range for i in range(start, stop)
+    (c1 = 1 mostly, with a small c0: x[i], x[i + 1]; else n - 1 - i, 2 * i + 1; a constant
+    where `constant`: A[i, 0]): (the indices, as written); None where none is in range."""
+    last = stop - 1
+    options = {
+        1: list(range(-start, length - last)),
+        -1: list(range(last, length + start)),
+        2: list(range(-2 * start, length - 2 * last)),
+        0: list(range(length)) if constant else [],
+    }
+    slopes = [c for c, w in ((1, 5), (-1, 1), (2, 1), (0, 2)) for _ in range(w) if options[c]]
+    if not slopes:
+        return None
+    c1 = int(slopes[int(rng.integers(len(slopes)))])
+    small = [c for c in options[c1] if abs(c) <= 2]
+    choices = small if small and c1 and rng.random() < 0.7 else options[c1]
+    c0 = int(choices[int(rng.integers(len(choices)))])
+    if c1 == 0:
+        text = str(c0)
+    elif c1 == -1:
+        text = f"{c0} - {var}"
+    else:
+        head = var if c1 == 1 else f"{c1} * {var}"
+        text = head if c0 == 0 else f"{head} + {c0}" if c0 > 0 else f"{head} - {-c0}"
+    return c1 * np.arange(start, stop, dtype=np.int64) + c0, text
+
+
+def loop_written(rng: np.random.Generator, var: str, start: int, stop: int, length: int) -> str:
+    """The `for` of an index loop as written after its term: " for i in range(1, 4)", and
+    range(n - 1) as " for i in range(5 - 1)" (length: the array it runs over)."""
+    if start:
+        return f" for {var} in range({start}, {stop})"
+    if stop < length and rng.random() < 0.3:
+        return f" for {var} in range({length} - {length - stop})"
+    return f" for {var} in range({stop})"
+
+
+def loop_gather(rng: np.random.Generator, base: Expr, var: str, start: int, stop: int) -> Expr | None:
+    """base[c1 * i + c0] (a matrix: base[…, …], its column an index of i or a constant) in
+    a loop over range(start, stop): a gather of constant indices (None: no index in range)."""
+    parts = [loop_index(rng, base.shape[0], start, stop, var)]
+    if len(base.shape) == 2:
+        parts.append(loop_index(rng, base.shape[1], start, stop, var, constant=True))
+    if any(p is None for p in parts):
+        return None
+    text = "[" + ", ".join(t for _, t in parts) + "]"
+    return index_step(base, tuple(ix for ix, _ in parts), text, loop=var)
+
+
 # --- ordinary functions ----------------------------------------------------------------------
 
 
@@ -243,17 +336,29 @@ class Drawer:
     def __init__(self, rng: np.random.Generator, leaves: list[Expr]):
         self.rng = rng
         self.leaves: dict[tuple[int, ...], list[Expr]] = {}
+        self.by = next((e for e in leaves if e.name == INDEX), None)  # idx: only ever an index
+        leaves = [e for e in leaves if e is not self.by]
         for e in leaves:
             self.leaves.setdefault(e.shape, []).append(e)
-            for index, text in index_options(e.shape, rng):
-                sub = index_step(e, index, text)
+            for index, text, by in self._indexes(e.shape):
+                sub = index_step(e, index, text, by)
                 self.leaves.setdefault(sub.shape, []).append(sub)
+        self.bases = [e for e in leaves if e.op == "var" and e.shape]  # what index loops run over
         self.exponents = [e for e in leaves if e.shape == () and e.op == "var" and not e.live]
         self.arrays = [s for s in self.leaves if s]
         self.in_condition = 0  # drawing a where's condition: no where inside it (see _where)
 
     def pick(self, items):
         return items[int(self.rng.integers(len(items)))]
+
+    def _indexes(self, shape: tuple[int, ...]) -> list[tuple[tuple, str, Expr | None]]:
+        """index_options, and the gather x[idx] where idx fits the first axis (and the result
+        has two axes at most): (NumPy index, text, idx's leaf or None)."""
+        out = [(index, text, None) for index, text in index_options(shape, self.rng)]
+        by = self.by
+        if by is not None and shape and len(shape) + by.value.ndim <= 3 and shape[0] > np.max(by.value):
+            out += [((by.value.astype(np.int64),), f"[{INDEX}]", by)] * 2
+        return out
 
     def leaf(self, shape: tuple[int, ...]) -> Expr | None:
         options = list(self.leaves.get(shape, []))
@@ -280,6 +385,10 @@ class Drawer:
         out.update(clamp=0.15, take=0.3)
         if shape == () and self.arrays:
             out.update(reduce=2.5, dot=0.4)
+        if shape == () and self.bases:
+            out["loop"] = 0.6
+        if 1 <= len(shape) <= 2:
+            out["normalize"] = 1.5
         if len(shape) == 1 and self._axis_sources(shape):
             out["reduce"] = 1.5
         if self._matmul_shapes(shape):
@@ -291,7 +400,7 @@ class Drawer:
 
     def _unary(self, shape, depth):
         arg = self.draw(shape, depth)
-        if arg is None or arg.op == "const":
+        if arg is None or _constant(arg):
             return None
         name = self.pick(EXTRA_UNARY) if self.rng.random() < 0.15 else self.pick(UNARY)
         if known_hang(name, arg) or not in_fuzz_domain(name, [arg]):
@@ -310,14 +419,14 @@ class Drawer:
     def _binary(self, shape, depth):
         sa, sb = self._operand_shapes(shape)
         a, b = self.draw(sa, depth), self.draw(sb, depth)
-        if a is None or b is None or (a.op == "const" and b.op == "const"):
+        if a is None or b is None or (_constant(a) and _constant(b)):
             return None
         name = self.pick(EXTRA_BINARY) if self.rng.random() < 0.12 else self.pick(BINARY)
         return make(name, [a, b]) if in_fuzz_domain(name, [a, b]) else None
 
     def _pow(self, shape, depth):
         base = self.draw(shape, depth)
-        if base is None or base.op == "const":
+        if base is None or _constant(base):
             return None
         r = self.rng.random()
         if r < 0.3:
@@ -361,12 +470,48 @@ class Drawer:
 
     def _take(self, shape, depth):
         """An index of a step: (x0 @ x1)[0], sin(x0)[1:]."""
-        sources = [(s, i, t) for s in self.arrays for i, t in index_options(s, self.rng) if index_shape(s, i) == shape]
+        sources = [
+            (s, *option) for s in self.arrays for option in self._indexes(s) if index_shape(s, option[0]) == shape
+        ]
         if not sources:
             return None
-        source, index, text = self.pick(sources)
+        source, index, text, by = self.pick(sources)
         arg = self.draw(source, depth)
-        return None if arg is None else index_step(arg, index, text)
+        return None if arg is None else index_step(arg, index, text, by)
+
+    def _loop(self, shape, depth):
+        """An index loop: sum(i * x0[i] ** 2 for i in range(3)), prod(cos(x0[i] / (i + 1)) for i
+        in range(1, 4)), sum(x0[i] * x0[i + 1] for i in range(4 - 1)): a reduction of an
+        elementwise term of gathers of constant indices and of the index vector itself."""
+        first = self.pick(self.bases)
+        length = first.shape[0]
+        n = int(self.pick([length, length, max(1, length - 1), min(length, 3)]))
+        start = int(self.rng.integers(0, length - n + 1)) if self.rng.random() < 0.3 else 0
+        var = self.pick(["i", "i", "j", "k"])
+        gathers = [loop_gather(self.rng, first, var, start, start + n)]
+        for _ in range(int(self.rng.integers(0, 3))):
+            gathers.append(loop_gather(self.rng, self.pick(self.bases), var, start, start + n))
+        gathers = [g for g in gathers if g is not None]
+        index = leaf("const", var, np.arange(start, start + n))
+        body = _LoopTerm(self, gathers, index).draw((n,), depth)
+        if body is None or not any(e.params.get("loop") and e.live for e in body.subexpressions()):
+            return None  # the term depends on a differentiated variable through its gathers
+        names = list(LOOP_REDUCTIONS)
+        weights = np.array(list(LOOP_REDUCTIONS.values()))
+        name = names[int(self.rng.choice(len(names), p=weights / weights.sum()))]
+        return make(name, [body], written=loop_written(self.rng, var, start, start + n, length))
+
+    def _normalize(self, shape, depth):
+        """softmax(A, axis=k), log_softmax(x): along one axis, the operand's shape."""
+        arg = self.draw(shape, depth)
+        if arg is None or not arg.live:
+            return None
+        if len(shape) == 1:
+            axis, written = 0, self.pick(["", ", axis=0", ", axis=-1"])
+        else:
+            axis = int(self.rng.integers(0, 2))
+            written = self.pick([", axis=1", ", axis=-1", ""] if axis else [", axis=0", ", axis=-2"])
+        return make(self.pick(NORMALIZERS), [arg], params={"axis": axis}, written=written)
 
     def _reduce(self, shape, depth):
         if shape:  # along an axis of a matrix: sum(A, axis=1)
@@ -411,6 +556,8 @@ class Drawer:
         out: dict[str, float] = {}
         if len(shape) == 1 and 2 <= shape[0] <= 4:
             out["literal"] = 0.6
+        if len(shape) == 2 and 2 <= shape[0] <= 3 and 2 <= shape[1] <= 4:
+            out["nested"] = 3.0
         if len(shape) == 2 and shape[0] <= 3 or len(shape) == 2 and shape[1] <= 3:
             out["stack"] = 0.8
         if len(shape) == 1 and shape[0] >= 3 or len(shape) == 2:
@@ -432,6 +579,13 @@ class Drawer:
         if any(e is None for e in items) or all(e.op == "const" for e in items):
             return None
         return make("stack", items, params={"axis": 0}, written="[]")
+
+    def _nested(self, shape, depth):
+        """A matrix as nested lists [[a, b], [c, d]]: a list literal of list literals."""
+        rows = [self._literal(shape[1:], depth) for _ in range(shape[0])]
+        if any(r is None for r in rows):
+            return None
+        return make("stack", rows, params={"axis": 0}, written="[]")
 
     def _stack(self, shape, depth):
         axis = 0 if shape[0] <= 3 and (shape[1] > 3 or self.rng.random() < 0.5) else 1
@@ -518,6 +672,32 @@ class Drawer:
         return None if a is None or b is None else make("matmul", [a, b])
 
 
+class _LoopTerm(Drawer):
+    """The term of an index loop: elementwise steps (unary, binary, pow) over its gathers and
+    the index vector, their other operands scalars (constants, scalar variables and their
+    elements): one number for each index, as lang.loops requires."""
+
+    def __init__(self, outer: Drawer, gathers: list[Expr], index: Expr):
+        self.rng = outer.rng
+        self.leaves = {index.shape: [*gathers, *gathers, index], (): list(outer.leaves.get((), []))}
+        self.by = None
+        self.bases = []
+        self.exponents = outer.exponents
+        self.arrays = [index.shape]
+        self.in_condition = 1
+
+    def draw(self, shape, depth):
+        return self.leaf(shape) if shape == () else super().draw(shape, depth)
+
+    def _producers(self, shape) -> dict[str, float]:
+        return {"unary": 3.0, "binary": 3.0, "pow": 1.0}
+
+
+def _constant(e: Expr) -> bool:
+    """A scalar constant (a loop's index vector, also a "const", may take a step)."""
+    return e.op == "const" and not e.shape
+
+
 def _normal(axes: tuple[int, ...], ndim: int) -> tuple[int, ...]:
     return tuple(sorted(a % ndim for a in axes))
 
@@ -601,12 +781,24 @@ BUILDING = ("stack", "concatenate", "transpose", "reshape", "roll", "tril", "tri
 def features(expr: Expr, wrt: list[str]) -> list[str]:
     """What the function exercises, as tags: array, matrix, index, slice, reduction, axis (a
     reduction along axis=), matmul, where, clamp, broadcast, data, data-exponent, real-exponent,
-    decimal-constant, list (a list literal), build (stack … outer), piecewise (floor … %), special
-    (atan2, hypot, cbrt, erfc, lgamma, gamma, digamma, exp2, logaddexp)."""
+    decimal-constant, list (a list literal), nested-list ([[a, b], [c, d]]), build (stack …
+    outer), softmax (softmax, log_softmax), gather (x[idx]), repeated-index (an idx that
+    repeats one), loop (an index loop), piecewise (floor … %), special (atan2, hypot, cbrt,
+    erfc, lgamma, gamma, digamma, exp2, logaddexp)."""
     found = set()
     for e in expr.subexpressions():
         if e.op in BUILDING:
             found.add("list" if e.name == "[]" else "build")
+        if e.name == "[]" and any(a.name == "[]" for a in e.args):
+            found.add("nested-list")
+        if e.op in NORMALIZERS:
+            found.add("softmax")
+        if e.op == "index" and len(e.args) == 2:
+            found.add("gather")
+            if np.unique(e.index[0]).size < e.index[0].size:
+                found.add("repeated-index")
+        if e.name.startswith(" for "):
+            found.add("loop")
         if e.params.get("axis") is not None and PRIMITIVES[e.op].kind == "reduction":
             found.add("axis")
         if e.op in PIECEWISE_CONSTANT:
@@ -625,7 +817,7 @@ def features(expr: Expr, wrt: list[str]) -> list[str]:
             found.add(e.op)
         if e.op == "var" and e.name not in wrt:
             found.add("data")
-        if e.op == "const" and not is_binary_fraction(e.name.strip("()")):
+        if _constant(e) and not is_binary_fraction(e.name.strip("()")):
             found.add("decimal-constant")
         if e.op in ("add", "sub", "mul", "div", "min", "max", "pow") and len({a.shape for a in e.args}) > 1:
             found.add("broadcast")
@@ -633,10 +825,11 @@ def features(expr: Expr, wrt: list[str]) -> list[str]:
             exponent = e.args[1]
             if exponent.op == "var" and exponent.name not in wrt:
                 found.add("data-exponent")
-            elif exponent.op == "const" and not float(exponent.name.strip("()")).is_integer():
+            elif _constant(exponent) and not float(exponent.name.strip("()")).is_integer():
                 found.add("real-exponent")
     order = ["array", "matrix", "index", "slice", "reduction", "axis", "matmul", "where", "clamp", "broadcast"]
-    order += ["data", "data-exponent", "real-exponent", "decimal-constant", "list", "build", "piecewise", "special"]
+    order += ["data", "data-exponent", "real-exponent", "decimal-constant", "list", "nested-list", "build"]
+    order += ["softmax", "gather", "repeated-index", "loop", "piecewise", "special"]
     return [f for f in order if f in found]
 
 

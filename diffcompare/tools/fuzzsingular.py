@@ -23,6 +23,8 @@ from diffcompare.tools.fuzzgen import (
     draw_point,
     known_hang,
     leaves_of,
+    loop_gather,
+    loop_written,
     ordinary_problem,
     well_conditioned,
 )
@@ -147,6 +149,34 @@ def kink_extreme(rng, point, wrt):
         written = _pick(rng, [", axis=1", ", axis=-1"])
         singular = make("sum", [make(name, [x], check=False, params={"axis": (1,)}, written=written)], check=False)
     return Term(singular, "kink", (element_label(var, first), element_label(var, second)))
+
+
+def kink_loop_extreme(rng, point, wrt):
+    """max(x0[i] for i in range(3)), min(x0[i + 1] for i in range(1, 4)): an index loop over a
+    vector whose extreme among the gathered elements is tied between two of them: a kink in
+    both (elements the loop does not gather are ordinary)."""
+    vectors = [v for v in wrt if point[v].ndim == 1 and point[v].size >= 2]
+    if not vectors:
+        return None
+    var = _pick(rng, vectors)
+    values = point[var]
+    length = values.size
+    n = int(rng.integers(2, min(length, 6) + 1))
+    start = int(rng.integers(0, length - n + 1)) if rng.random() < 0.4 else 0
+    loop = _pick(rng, ["i", "i", "j"])
+    gather = loop_gather(rng, leaves_of(point, wrt)[var], loop, start, start + n)
+    if gather is None:
+        return None
+    (positions,) = gather.index
+    first, second = (int(k) for k in rng.choice(positions, 2, replace=False))
+    name = _pick(rng, ["amax", "amin"])
+    gathered = values[positions]
+    extreme = np.max(gathered) + 0.5 if name == "amax" else np.min(gathered) - 0.5
+    values[first] = values[second] = np.round(extreme, 3)
+    x = leaves_of(point, wrt)[var]
+    gather = index_step(x, gather.index, gather.name, loop=loop)
+    singular = make(name, [gather], check=False, written=loop_written(rng, loop, start, start + n, length))
+    return Term(singular, "kink", (element_label(var, (first,)), element_label(var, (second,))))
 
 
 def kink_where(rng, point, wrt):
@@ -363,6 +393,7 @@ TEMPLATES = {
     "kink-bound": (kink_bound, 0.07),
     "kink-tie": (kink_tie, 0.05),
     "kink-extreme": (kink_extreme, 0.05),
+    "kink-loop-extreme": (kink_loop_extreme, 0.04),
     "kink-where": (kink_where, 0.05),
     "kink-array": (kink_in_array, 0.07),
     "kink-steep": (kink_steep, 0.06),
