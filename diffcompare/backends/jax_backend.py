@@ -49,7 +49,7 @@ def jax_ops(dtype: str) -> dict:
     return library_ops("jax", own={"where": _where(dtype)})
 
 
-JAX_OPS = jax_ops("float64")  # the float64 table (tests/test_primitives.py)
+JAX_OPS = jax_ops("float64")  # the float64 table (tests/test_backends.py)
 
 
 class JaxBackend(BaseBackend):

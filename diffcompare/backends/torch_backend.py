@@ -74,7 +74,7 @@ def _with_tensors(fn):
     return lambda a, b: fn(*_tensors(a, b))
 
 
-TORCH_OPS = torch_ops(torch.float64)  # the float64 table (tests/test_primitives.py)
+TORCH_OPS = torch_ops(torch.float64)  # the float64 table (tests/test_backends.py)
 
 
 class TorchBackend(BaseBackend):

@@ -15,16 +15,26 @@ import numpy as np
 
 from diffcompare.backends import BaseBackend, Gradient
 from diffcompare.backends.timing import median_time
-from diffcompare.lang.primitives import library_ops
+from diffcompare.lang.primitives import Unavailable, library_ops
 from diffcompare.lang.program import Program
 
 # autograd.numpy follows NumPy's names, so the primitives' declarations give every
 # function (diffcompare.lang.primitives: NumPy's name, Python's operators, the formula
 # where NumPy has none); the table lists only what autograd spells differently.
+# autograd.numpy.cbrt exists but has no VJP: its cells are `skipped`, saying so, not `error`.
 AUTOGRAD_OPS = library_ops(
     "autograd.numpy",
     like="numpy",
-    own={"sigmoid": asp.expit, "erf": asp.erf, "logsumexp": asp.logsumexp},
+    own={
+        "sigmoid": asp.expit,
+        "erf": asp.erf,
+        "erfc": asp.erfc,
+        "lgamma": asp.gammaln,
+        "gamma": asp.gamma,
+        "digamma": asp.digamma,
+        "logsumexp": asp.logsumexp,
+        "cbrt": Unavailable("autograd", "cbrt", "autograd.numpy.cbrt has no VJP"),
+    },
 )
 
 

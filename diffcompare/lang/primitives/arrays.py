@@ -78,12 +78,35 @@ def _torch_tensors(torch, xs):
     return [x if isinstance(x, torch.Tensor) else torch.as_tensor(x, dtype=like.dtype) for x in xs]
 
 
+def _joined(name: str, forward):
+    """stack and concatenate for a library that follows NumPy's names (autograd.numpy:
+    `like="numpy"`): its own function, given the operands as the one list NumPy's takes
+    (the IR passes them one by one); NumPy's is `forward`."""
+
+    def make(np_):
+        if np_ is np:
+            return forward
+        join = getattr(np_, name)
+        return lambda *xs, axis: join(list(xs), axis=axis)
+
+    return make
+
+
+def _stack(*xs, axis):
+    return np.stack(_same(xs), axis=axis)
+
+
+def _concatenate(*xs, axis):
+    return np.concatenate(_same(xs), axis=axis)
+
+
 STACK = structural(
     "stack",
     _stack_infer,
     lambda k, g, ans, *args, axis: np.take(g, k, axis=axis),
     lambda args, flags, axis: np.stack(_same(_rows(args, flags)), axis=axis + 1),
-    lambda *xs, axis: np.stack(_same(xs), axis=axis),
+    _stack,
+    numpy=_joined("stack", _stack),
     torch=lambda torch: lambda *xs, axis: torch.stack(_torch_tensors(torch, xs), dim=axis),
     jax=lambda jnp: lambda *xs, axis: jnp.stack(xs, axis=axis),
 )
@@ -92,7 +115,8 @@ CONCATENATE = structural(
     _concat_infer,
     _concat_vjp,
     lambda args, flags, axis: np.concatenate(_same(_rows(args, flags)), axis=axis + 1),
-    lambda *xs, axis: np.concatenate(_same(xs), axis=axis),
+    _concatenate,
+    numpy=_joined("concatenate", _concatenate),
     torch=lambda torch: lambda *xs, axis: torch.cat(_torch_tensors(torch, xs), dim=axis),
     jax=lambda jnp: lambda *xs, axis: jnp.concatenate(xs, axis=axis),
 )
@@ -360,6 +384,8 @@ TAKE = structural(
     _take_vjp,
     lambda args, flags, indices, source=None: np.asarray(args[0])[(slice(None), *indices)],
     _take,
+    # a library that follows NumPy's names indexes its own arrays (autograd's boxes): no asarray
+    numpy=lambda np_: _take if np_ is np else lambda x, indices, source=None: x[tuple(indices)],
     torch=_torch_take,
     jax=_jax_take,
 )

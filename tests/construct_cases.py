@@ -1,38 +1,26 @@
-"""Every primitive through every built-in backend, from its one declaration.
+"""Every construct of the language, each at a point inside its domain and away from its kinks:
+one case per primitive of diffcompare.lang.primitives.PRIMITIVES (its IR holds a node of
+that primitive), and one per construct of the syntax that is no primitive of its own (list
+literals, nested lists, A.T, max of many arguments, reductions along axes, index arrays
+from data, index loops …), which the parser lowers to primitives. tests/test_backends.py
+walks every case through every built-in backend; tests/test_extending.py through autograd."""
 
-Each primitive of diffcompare.lang.primitives.PRIMITIVES has a case here whose parsed IR
-contains a node of that primitive (checked on the IR, not on the text: `asin(x)` is no
-case for sin). For every case, f is evaluated with each backend's own table (NumPy,
-complex, torch, jax, SymPy) against the exact value, and the gradient by every built-in
-backend against the exact reference; complex_step says `skipped` wherever a primitive
-is not analytic.
-"""
+from __future__ import annotations
 
-import numpy as np
-import pandas as pd
-import pytest
-import sympy
+from typing import NamedTuple
 
-import diffcompare
-from diffcompare.engine.chainrule import NUMPY_OPS, numpy_constant
-from diffcompare.engine.complex import COMPLEX_OPS
-from diffcompare.exact.symbolic import SYMPY_OPS, exact, to_sympy
-from diffcompare.lang.ir import topo_order
-from diffcompare.lang.primitives import PRIMITIVES
-from diffcompare.lang.program import Program
-from diffcompare.spec.problem import build_problem
 
-torch = pytest.importorskip("torch")
-jnp = pytest.importorskip("jax.numpy")
-from diffcompare.backends.jax_backend import JAX_OPS, jax_constant  # noqa: E402
-from diffcompare.backends.torch_backend import TORCH_OPS, torch_constant  # noqa: E402
+class Case(NamedTuple):
+    function: str
+    point: dict
+    manual: str | None = None  # the derivative in x by hand, for the `manual` backend
+    wrt: list[str] | None = None  # None: every variable of the point
 
-BACKENDS = ["sympy", "torch", "jax", "chainrule", "central", "richardson", "complex_step"]
 
 V = [1.0, -2.0, 3.0]
 # primitive -> (function, point, manual derivative in x or None): each at a point inside
 # its domain and away from its kinks.
-CASES = {
+_PRIMITIVES = {
     "add": ("x + y", {"x": 0.7, "y": 2.0}, "1"),
     "sub": ("x - y", {"x": 0.7, "y": 2.0}, "1"),
     "mul": ("x * y", {"x": 0.7, "y": 2.0}, "y"),
@@ -121,113 +109,66 @@ CASES = {
         "1 - exp(x) / (exp(x) + exp(y) + exp(0.5))",
     ),
 }
+
+
+PRIMITIVE_CASES = {name: Case(*case) for name, case in _PRIMITIVES.items()}
+
+A2 = [[1.0, -2.0], [3.0, 0.5]]
+A23 = [[1.0, -2.0, 0.5], [3.0, 0.5, -1.0]]
+# construct as written -> Case; `marker` (SYNTAX_MARKERS) is text the case must hold.
+SYNTAX_CASES = {
+    "relu-both-sides": Case("relu(x) + relu(-x * y)", {"x": 0.7, "y": 2.0}, "1"),
+    "prod-with-a-zero": Case("prod(v)", {"v": [0.0, 2.0, 3.0]}),
+    "index-and-slices": Case("A[1, 0] * v[0] + sum(A[:, 1]) + sum(v[1:] ** 3)", {"A": A2, "v": [0.3, -0.2, 0.9]}),
+    "broadcast": Case("sum(A * v + v)", {"A": A2, "v": [0.3, -0.2]}),
+    "pi-e": Case("sin(pi * x) + e ** x", {"x": 0.3}, "pi * cos(pi * x) + e ** x"),
+    "matmul-forms": Case("sum(tanh(A @ v)) + v @ A @ v + sum(A @ A)", {"A": A2, "v": [0.3, -0.2]}),
+    "max-of-one-array": Case("max(v ** 2) + min(sin(v))", {"v": V}),
+    "max-of-three": Case("max(x, y, x * y) + min(x, y, 0.25)", {"x": 0.5, "y": 2.0}, "0"),
+    "reductions-along-axes": Case(
+        "sum(sin(A), axis=1)[0] + 2 * sum(sin(A), axis=1)[1] + mean(A, axis=0)[1] + prod(A, axis=-1)[0]"
+        " + norm(A, axis=(0, 1)) + logsumexp(A, axis=-2)[2] + max(A, axis=1)[1] * min(A, axis=(1,))[0]",
+        {"A": A23},
+    ),
+    "softmax-log-softmax-axes": Case(
+        "sum(W * softmax(A, axis=0)) + sum(W * log_softmax(A)) + softmax(v)[1]",
+        {"A": A23, "W": [[0.3, -1.0, 2.0], [1.5, 0.2, -0.7]], "v": [0.3, -0.2]},
+    ),
+    "list-literal": Case("sum(sin([x * y, sin(x), 2.0]) * [1, 2, 3])", {"x": 0.7, "y": 2.0}),
+    "nested-list-matrix": Case("sum([[x, y], [y ** 2, 1]] @ [x, y])", {"x": 0.5, "y": 0.7}, "2 * x + y ** 2"),
+    "one-hot-inline": Case("sum((exp(z) / sum(exp(z)) - [0, 1, 0]) ** 2)", {"z": [0.1, 0.2, 0.3]}),
+    "transpose-attribute": Case("sum(sin(A.T) @ [1.0, 2.0])", {"A": A2}),
+    "index-array-from-data": Case(
+        "sum(sin(x[idx]) * [1, 2, 3, 4]) + sum(A[rows] @ [1.0, -1.0])",
+        {"x": [0.5, 0.7, 1.1], "idx": [2, 0, 2, 1], "A": [[1.0, -2.0], [3.0, 0.5], [0.2, 0.4]], "rows": [2, 0]},
+        wrt=["x", "A"],
+    ),
+    "loop-sum": Case("sum(i * x[i] ** 2 for i in range(3))", {"x": [0.5, 0.7, 1.1]}),
+    "loop-adjacent-pairs": Case("sum(x[i] * x[i + 1] for i in range(2))", {"x": [0.5, 0.7, 1.1]}),
+    "loop-prod": Case("prod(cos(x[i] / sqrt(i + 1)) for i in range(1, 3))", {"x": [0.5, 0.7, 1.1]}),
+    "loop-mean-logsumexp-max-min": Case(
+        "mean(x[2 * i] for i in range(2)) + logsumexp(x[i] for i in range(3))"
+        " + max(x[i] ** 2 for i in range(3)) + min(sin(x[i]) for i in range(3))",
+        {"x": [0.5, 0.7, 1.1]},
+    ),
+    "loop-matrix-diagonal": Case("sum(A[i, i] * A[i, 1 - i] for i in range(2))", {"A": A2}),
+}
+# The text that makes each syntax case the construct it is named after.
+SYNTAX_MARKERS = {
+    "max-of-three": "max(x, y, x * y)",
+    "reductions-along-axes": "axis=(0, 1)",
+    "list-literal": "[x * y,",
+    "nested-list-matrix": "[[x, y], [",
+    "one-hot-inline": "[0, 1, 0]",
+    "transpose-attribute": "A.T",
+    "index-array-from-data": "x[idx]",
+    "loop-sum": "for i in range(3)",
+    "loop-adjacent-pairs": "x[i + 1]",
+    "loop-prod": "prod(cos(x[i]",
+    "loop-matrix-diagonal": "A[i, i]",
+}
+CASES = {**PRIMITIVE_CASES, **SYNTAX_CASES}
 # Primitives torch has no native function for: its cells are skipped, saying why.
 TORCH_MISSING = {"cbrt", "gamma"}
 # The numbers a notebook printed, for the `expected` backend: cos(0.7) and 1/(1 + 1.7²).
 EXPECTED = {"sin": {"x": 0.7648421872844885}, "atan": {"x": 0.2570694087403599}}
-
-
-def problem_of(name):
-    function, point, _ = CASES[name]
-    return build_problem({"function": function, "point": point}, "<test>", name)
-
-
-def ops_of(problem) -> set[str]:
-    return {node.op for node in topo_order(problem.function)}
-
-
-def analytic(problem) -> bool:
-    return all(
-        PRIMITIVES[n.op].analytic for n in topo_order(problem.function) if n.op in PRIMITIVES and not n.is_constant
-    )
-
-
-def test_every_primitive_has_a_case_that_uses_it():
-    assert set(CASES) == set(PRIMITIVES)
-    for name in CASES:
-        assert name in ops_of(problem_of(name)), f"the case for {name} has no {name} node"
-
-
-def test_every_table_maps_every_primitive():
-    for table in (NUMPY_OPS, COMPLEX_OPS, SYMPY_OPS, TORCH_OPS, JAX_OPS):
-        assert set(table) == set(PRIMITIVES)
-
-
-def _exact_value(problem) -> float:
-    point = {k: np.vectorize(lambda v: exact(float(v)), otypes=[object])(v) for k, v in problem.point.items()}
-    expr = to_sympy(problem.function, point)[()]
-    return float(sympy.N(expr, 30))
-
-
-def _values(problem) -> dict[str, float]:
-    """f at the point with each backend's own table."""
-    root, point = problem.function, problem.point
-    out = {
-        "numpy": Program(root, NUMPY_OPS, constant=numpy_constant("float64"))(point),
-        "jax": Program(root, JAX_OPS, constant=jax_constant("float64"))(
-            {k: jnp.asarray(v, dtype="float64") for k, v in point.items()}
-        ),
-    }
-    if not ops_of(problem) & TORCH_MISSING:
-        out["torch"] = Program(root, TORCH_OPS, constant=torch_constant(torch.float64))(
-            {k: torch.tensor(v, dtype=torch.float64) for k, v in point.items()}
-        )
-    if analytic(problem):
-        cplx = {k: v.astype(np.complex128) for k, v in point.items()}
-        value = Program(root, COMPLEX_OPS, constant=numpy_constant("float64"))(cplx)
-        assert np.imag(value) == 0
-        out["complex"] = np.real(value)
-    return {k: float(np.asarray(v)) for k, v in out.items()}
-
-
-@pytest.mark.parametrize("name", list(CASES))
-def test_each_table_computes_f(name):
-    problem = problem_of(name)
-    truth = _exact_value(problem)
-    for table, value in _values(problem).items():
-        assert value == pytest.approx(truth, rel=1e-14, abs=1e-300), (table, value, truth)
-
-
-@pytest.fixture(scope="module")
-def results():
-    frames = []
-    for name, (function, point, manual) in CASES.items():
-        keys = {}
-        backends = list(BACKENDS)
-        if manual is not None:
-            keys["manual"] = {"x": manual}
-            backends.append("manual")
-        if name in EXPECTED:
-            keys["expected"] = EXPECTED[name]
-            backends.append("expected")
-        frames.append(
-            diffcompare.compare(function, point=point, backends=backends, dtypes=["float64"], name=name, **keys)
-        )
-    return pd.concat(frames, ignore_index=True)
-
-
-@pytest.mark.parametrize("name", list(CASES))
-def test_every_backend_differentiates_every_primitive(results, name):
-    got = results[results["problem"] == name]
-    expected_backends = (
-        set(BACKENDS) | ({"manual"} if CASES[name][2] else set()) | ({"expected"} if name in EXPECTED else set())
-    )
-    assert set(got["backend"]) == expected_backends
-    step = got[got["backend"] == "complex_step"]
-    if analytic(problem_of(name)):
-        assert (step["verdict"] == "agree").all(), step[["verdict", "message"]].to_string()
-    else:
-        assert (step["verdict"] == "skipped").all(), step[["verdict", "message"]].to_string()
-    rest = got[got["backend"] != "complex_step"]
-    if name in TORCH_MISSING:
-        torch_rows = rest[rest["backend"] == "torch"]
-        assert (torch_rows["verdict"] == "skipped").all(), torch_rows[["verdict", "message"]].to_string()
-        assert torch_rows["message"].str.contains(f"torch has no native '{name}'").all()
-        rest = rest[rest["backend"] != "torch"]
-    bad = rest[rest["verdict"] != "agree"]
-    assert bad.empty, bad[["backend", "variable", "index", "value", "reference", "message"]].to_string()
-    exact = rest[rest["backend"].isin(["sympy", "torch", "jax", "chainrule", "manual"])]
-    # torch's trigamma (digamma's derivative) is good to about 4e-10 at 1.7: inside √ε, `agree`
-    loose = (exact["backend"] == "torch") & (name == "digamma")
-    assert exact[~loose]["rel_error"].max() < 1e-13
-    assert (exact[loose]["rel_error"] < 1e-9).all()
