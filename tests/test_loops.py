@@ -172,3 +172,32 @@ def test_latex_of_loops():
     assert expression_latex("sum(i * x[i] ** 2 for i in range(n))") == r"\sum_{i=0}^{n - 1} i\,{{x}_{i}}^{2}"
     assert expression_latex("prod(cos(x[i]) for i in range(4))") == r"\prod_{i=0}^{3} \cos\left({x}_{i}\right)"
     assert expression_latex("max(x[i] for i in range(1, n - 1))") == r"\max_{1 \le i \le n - 2} {x}_{i}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "function, tied",
+    [
+        # the loop's terms tie: x[1] ** 2 = x[2] ** 2 (the elements 3 and -3 differ)
+        ("max(x[i] ** 2 for i in range(3))", {"1", "2"}),
+        ("min(abs(x[i + 1]) for i in range(2))", {"1", "2"}),
+        # a gather that repeats x[1] ties it with itself: f = x[1] there, differentiable
+        ("max(x[idx])", set()),
+        ("max(x[idx] + x[1])", set()),
+    ],
+)
+def test_a_loop_at_a_tie_is_a_kink_in_the_tied_elements(function, tied):
+    """A loop in max or min is max(x) of the gathered terms: at a tie f has a kink in the
+    elements that reach the tied terms, and only there; a term tied with a copy of itself
+    is no kink (both sides move together)."""
+    rows = diffcompare.compare(
+        function,
+        point={"x": [2.0, 3.0, -3.0], "idx": [1, 1]},
+        wrt=["x"],
+        backends=["sympy", "torch", "jax", "chainrule"],
+    )
+    rows = rows[rows["dtype"] == "float64"]
+    for backend, got in rows.groupby("backend"):
+        kinks = set(got.loc[got["verdict"] == "kink", "index"])
+        assert kinks == tied, (backend, got[["index", "verdict", "message"]].to_string())
+        assert set(got.loc[~got["index"].isin(tied), "verdict"]) == {"agree"}, backend
