@@ -12,6 +12,9 @@ loader's one-line messages.
 
 from __future__ import annotations
 
+import math
+import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,12 +22,14 @@ import pytest
 
 FAILING_VERDICTS = ("disagree", "error")
 _SETTINGS = pytest.StashKey["Settings"]()
+_STARTED = pytest.StashKey[float]()
 
 
 @dataclass(frozen=True)
 class Settings:
     backends: list[str] | None  # None: every available backend
     dtypes: list[str] | None  # None: each problem's own
+    tags: list[str] | None  # None: every problem; otherwise those carrying one of them
 
 
 def _list(text: str | None) -> list[str] | None:
@@ -48,6 +53,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="LIST",
         help="comma-separated subset of float32,float64 (default: each problem's own)",
     )
+    group.addoption(
+        "--diffcompare-tags",
+        metavar="LIST",
+        help="comma-separated tags: run only the problems that carry one of them (case-insensitive; "
+        "the others are deselected). -k matches the problem's name",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -65,7 +76,39 @@ def pytest_configure(config: pytest.Config) -> None:
     for dtype in dtypes or []:
         if dtype not in DTYPES:
             raise pytest.UsageError(f"--diffcompare-dtypes: unknown dtype '{dtype}' (choose from {', '.join(DTYPES)})")
-    config.stash[_SETTINGS] = Settings(backends or None, dtypes or None)
+    tags = _list(config.getoption("diffcompare_tags"))
+    config.stash[_SETTINGS] = Settings(backends or None, dtypes or None, tags or None)
+    config.stash[_STARTED] = time.perf_counter()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list) -> None:
+    """--diffcompare-tags: the problems carrying none of the tags are deselected (counted as such
+    in the summary line), by the command line's rule (spec/select.py). Other tests are kept."""
+    settings = config.stash.get(_SETTINGS, None)
+    if settings is None or not settings.tags:
+        return
+    from diffcompare.spec.select import select_problems
+
+    problems = [item.problem for item in items if isinstance(item, ProblemItem)]
+    kept = {id(p) for p in select_problems(problems, (), settings.tags)}
+    selected = [item for item in items if not isinstance(item, ProblemItem) or id(item.problem) in kept]
+    deselected = [item for item in items if isinstance(item, ProblemItem) and id(item.problem) not in kept]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = selected
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config):
+    """The "N failed, M passed" line in every verbosity: pytest leaves it out from -qq on (as
+    when a project's addopts holds -q and the command line adds another), and in a run of
+    problems it is the answer. Written after the other summaries (the outermost wrapper)."""
+    result = yield
+    if _SETTINGS in config.stash and terminalreporter.verbosity < -1:
+        parts, colour = terminalreporter.build_summary_stats_line()
+        seconds = time.perf_counter() - config.stash[_STARTED]
+        terminalreporter.write_line(", ".join(text for text, _ in parts) + f" in {seconds:.2f}s", **{colour: True})
+    return result
 
 
 def pytest_collect_file(file_path, parent: pytest.Collector):
@@ -147,20 +190,43 @@ class ProblemItem(pytest.Item):
         return self.path, None, f"diffcompare problem {self.name}"
 
 
-def _label(value) -> str:
-    """Nothing for a missing label (NaN: an error row of the whole problem has no backend, dtype or index)."""
-    return "" if value is None or value != value else str(value)
+ROWS_SHOWN = 4  # elements listed per group; the rest are counted
 
 
-def _number(value) -> str:
-    """Six significant digits; a non-finite value shows as nan or inf, since that is what disagrees."""
-    return "" if value is None else f"{value:.6g}"
+def value_text(value, dtype: str = "float64") -> str:
+    """A value to its last digit: the shortest text that reads back as the same number in the
+    row's dtype (a float32 value as float32 prints it, 0.10499358; anything else as Python's
+    repr of the float64, 0.1049935854035065), so that a value and its reference differ in their
+    text wherever they differ as numbers. nan, inf and -inf as such: they are what disagrees."""
+    if value is None:
+        return ""
+    number = float(value)
+    if math.isnan(number):
+        return "nan"
+    if math.isinf(number):
+        return "inf" if number > 0 else "-inf"
+    if dtype == "float32":
+        import numpy as np
+
+        return str(np.float32(number))
+    return repr(number)
+
+
+def _rel_error(value) -> str:
+    return "" if value is None else f"{float(value):.2g}"
+
+
+def _words(message: str) -> str:
+    """A message without its numbers: two elements' messages that differ only there say the same."""
+    return re.sub(r"[-+]?[0-9][0-9.e+-]*", "#", message)
 
 
 def failure_report(failed: ProblemRowsFailed) -> str:
-    """The failing rows as a table, each followed by its message: which backend, dtype and element went
-    wrong, and by how much."""
-    from diffcompare.lang.ir import element_label  # NumPy: not in every pytest run's import
+    """The failing rows as a table, grouped as the command line groups them (running/grouping.py):
+    backends that fail in the same elements with the same message share a group, and their
+    rows share a line where they printed the same value; each group's message follows its rows
+    once. Values and references to their last digit."""
+    from diffcompare.running.grouping import group_rows, label
 
     problem, frame, failing = failed.problem, failed.frame, failed.failing
     counts = ", ".join(f"{n} {verdict}" for verdict, n in failing["verdict"].value_counts().items())
@@ -169,19 +235,46 @@ def failure_report(failed: ProblemRowsFailed) -> str:
         f"f = {problem.text}",
     ]
     header = ["backend", "dtype", "element", "value", "reference", "rel_error", "verdict"]
-    rows, messages = [], []
-    for row in failing.to_dict("records"):
-        element = element_label(_label(row.get("variable")), _label(row.get("index")))
-        numbers = [row.get("value"), row.get("reference"), row.get("rel_error")]
-        if row.get("verdict") == "error":  # the backend raised: no number to show
-            numbers = [None] * 3
-        labels = [_label(row.get("backend")), _label(row.get("dtype")), element]
-        rows.append(labels + [_number(n) for n in numbers] + [_label(row.get("verdict"))])
-        messages.append(_label(row.get("message")))
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
+    table: list[list[str] | str] = []  # a row's cells, or a line of text under the rows
+    for group in group_rows(failing, FAILING_VERDICTS):
+        shown = group.elements[:ROWS_SHOWN]
+        records = group.rows.to_dict("records")
+        for element in shown:
+            # One line per distinct value of this element, naming the backends that gave it.
+            lines_of: dict[tuple, list[str]] = {}
+            for row in records:
+                if _element(row) != element:
+                    continue
+                if group.verdict == "error":  # the backend raised: no number to show
+                    numbers = ("", "", "")
+                else:
+                    dtype = label(row.get("dtype"))
+                    numbers = (
+                        value_text(row.get("value"), dtype),
+                        value_text(row.get("reference")),
+                        _rel_error(row.get("rel_error")),
+                    )
+                lines_of.setdefault(numbers, []).append(label(row.get("backend")))
+            for numbers, backends in lines_of.items():
+                table.append([",".join(b for b in backends if b), group.dtype, element, *numbers, group.verdict])
+        if len(group.elements) > len(shown):
+            table.append(f"    … and {len(group.elements) - len(shown)} more elements")
+        said: set[str] = set()
+        for row in records:
+            message = label(row.get("message"))
+            if message and _element(row) in shown and _words(message) not in said:
+                said.add(_words(message))
+                table.append(f"    {message}")
+    cells = [row for row in table if isinstance(row, list)]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(header)]
     lines.append("  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip())
-    for row, message in zip(rows, messages):
-        lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
-        if message:
-            lines.append(f"    {message}")
+    for row in table:
+        lines.append(row if isinstance(row, str) else "  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
     return "\n".join(lines)
+
+
+def _element(row: dict) -> str:
+    from diffcompare.lang.ir import element_label  # NumPy: not in every pytest run's import
+    from diffcompare.running.grouping import label
+
+    return element_label(label(row.get("variable")), label(row.get("index")))
