@@ -241,7 +241,7 @@ def seed_problem_files() -> list[str]:
     files = []
     for path in sorted(PROBLEMS.glob("*.yaml")):
         found, _ = load_file(path)
-        if any(p.source.startswith("../shared/seeds/") for p in found):
+        if any(p.source.startswith("seeds/") for p in found):
             files.append(str(path.relative_to(ROOT)))
     return files
 

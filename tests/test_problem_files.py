@@ -154,8 +154,9 @@ def test_every_problem_loads_and_the_seeds_name_their_notebook():
         problems, errors = load_file(path)
         assert errors == [] and len(problems) == 1, path
         assert problems[0].source and problems[0].description, path
-        if "../shared/seeds/" in problems[0].source:
+        if problems[0].source.startswith("seeds/"):  # problems/seeds/: the notebook's text, in the repository
             seeds += 1
+            assert (path.parent / problems[0].source.split()[0]).is_file(), path
             assert problems[0].expected, path
             assert all(np.isfinite(v.values).all() for v in problems[0].expected.values())
     assert seeds >= 18
