@@ -23,6 +23,7 @@ from diffcompare.backends.timing import DEFAULT_BUDGET_S, DEFAULT_REPEAT, config
 from diffcompare.lang.printable import visible
 from diffcompare.running.supervisor import DEFAULT_TIMEOUT_S
 from diffcompare.spec.problem import DTYPES
+from diffcompare.spec.select import select_problems
 
 EXIT_OK, EXIT_DISAGREE, EXIT_BAD_INPUT, EXIT_OUTPUT, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 3, 130, 143
 
@@ -48,6 +49,18 @@ def _run_parser() -> argparse.ArgumentParser:
         "`schema` (the JSON Schema of problem files).",
     )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="problem files, or folders searched for *.yaml/*.yml")
+    parser.add_argument(
+        "-k",
+        dest="patterns",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="run only the problems whose name contains PATTERN (case-insensitive); 'not PATTERN' leaves them out; "
+        "-k again adds more (a problem is run when it matches any plain pattern and no 'not' one)",
+    )
+    parser.add_argument(
+        "--tags", type=_list, default=[], help="comma-separated tags: run only the problems with at least one of them"
+    )
     parser.add_argument("--backends", type=_list, help="comma-separated backends (default: all)")
     parser.add_argument("--dtypes", type=_list, help=f"comma-separated subset of {','.join(DTYPES)}")
     parser.add_argument("--out", default="reports", type=Path, help="report folder (default: reports/)")
@@ -139,6 +152,18 @@ def run_command(argv: list[str]) -> int:
         # A mistyped path or an empty folder is not a passing run; the last reports stay.
         print(f"no problem found: nothing run, nothing written to {args.out}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    if args.patterns or args.tags:
+        found = len(problems)
+        problems = select_problems(problems, args.patterns, args.tags)
+        if not problems:
+            print(
+                visible(
+                    f"{_selection_text(args)} selects none of the {found} problems found: nothing run, "
+                    f"nothing written to {args.out}"
+                ),
+                file=sys.stderr,
+            )
+            return EXIT_BAD_INPUT
     try:
         with folder_lock(args.out):  # two runs never mix their files in one folder
             return _run_and_write(args, problems, messages, timeout)
@@ -147,12 +172,20 @@ def run_command(argv: list[str]) -> int:
         return EXIT_OUTPUT
 
 
+def _selection_text(args) -> str:
+    """'-k sig -k not relu --tags a,b', as given."""
+    parts = [f"-k {p!r}" for p in args.patterns]
+    if args.tags:
+        parts.append(f"--tags {','.join(args.tags)}")
+    return " ".join(parts)
+
+
 def _run_and_write(args, problems, messages: list[str], timeout: float) -> int:
     from diffcompare import backends as registry
     from diffcompare.running.runner import frame_of, run_problems
     from diffcompare.views.files import OutputError, write_reports
     from diffcompare.views.html_report import prepare as prepare_report
-    from diffcompare.views.terminal import CellProgress, print_summary, write_json
+    from diffcompare.views.terminal import CellProgress, print_summary, report_link, write_json
 
     known = registry.available_names()
     configure(args.repeat, args.budget)
@@ -161,7 +194,8 @@ def _run_and_write(args, problems, messages: list[str], timeout: float) -> int:
     cells = len(problems) * len(args.backends or known)
     typesetting = prepare_report(problems)  # the report's formulas, while the workers run
     try:
-        with CellProgress(cells, enabled=not args.quiet) as progress:
+        progress_bar = CellProgress(cells, enabled=not args.quiet, problems=len(problems), workers=jobs)
+        with progress_bar as progress:
             frame = run_problems(
                 problems,
                 args.backends,
@@ -192,6 +226,8 @@ def _run_and_write(args, problems, messages: list[str], timeout: float) -> int:
     elif not args.quiet:
         print_summary(frame, messages)
         print("wrote " + ", ".join(map(str, paths)))
+        if sys.stdout.isatty():  # a person at a terminal: one line to click or paste
+            print(report_link(next(p for p in paths if p.suffix == ".html")))
     if messages:
         return EXIT_BAD_INPUT
     if args.check and frame["verdict"].isin(["disagree", "error"]).any():
@@ -238,27 +274,18 @@ def explain_command(argv: list[str]) -> int:
     parser.add_argument("--dtype", default="float64", choices=DTYPES)
     args = parser.parse_args(argv)
     from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
 
     from diffcompare.engine.chainrule import ChainRule, point_in
-    from diffcompare.engine.tape import TAPE_COLUMNS, TAPE_HOW_TO_READ, tape_table
+    from diffcompare.engine.tape import TAPE_HOW_TO_READ
     from diffcompare.spec.files import load_file
+    from diffcompare.views.terminal import print_tape
 
     problems, errors = load_file(args.file)
     console = Console()
     for problem in problems:
         engine = ChainRule(problem.function, args.dtype)
         steps = engine.tape(point_in(problem.point, args.dtype), problem.wrt)
-        table = Table(
-            title=escape(visible(f"{problem.name}: f = {problem.text}  ({args.dtype})")), title_justify="left"
-        )
-        for col in TAPE_COLUMNS:
-            # fold, not ellipsis: a value cut to "0.99999…" would hide the digits the tape is read for
-            table.add_column(col, justify="right" if col == "step" else "left", overflow="fold")
-        for step, name, operation, value, local, adjoint in tape_table(steps):
-            table.add_row(step, name, escape(operation), value, "\n".join(local), adjoint)
-        console.print(table)
+        print_tape(console, f"{problem.name}: f = {problem.text}  ({args.dtype})", steps)
         console.print(TAPE_HOW_TO_READ + "\n", style="dim")
     for e in errors:
         print(e, file=sys.stderr)

@@ -13,7 +13,7 @@ from conftest import ROOT
 
 import diffcompare
 from diffcompare.views.notebook import Results
-from diffcompare.views.palette import VERDICT_BACKGROUNDS, VERDICT_COLOURS, digits_colour
+from diffcompare.views.palette import VERDICT_BACKGROUNDS, VERDICT_COLOURS, cell_colours
 
 pytest.importorskip("jinja2")
 
@@ -43,10 +43,32 @@ def test_the_html_view_shows_verdicts_as_words_digits_as_palette_colours_and_eve
     assert float32_w[10:12] == ["0.0", "disagree"]  # digits (never "-0.0") and the verdict as a word
     assert "σ(u) rounds to exactly 1" in float32_w[12]
     assert rows[("sympy", "float64", "w")][11] == "agree"
-    assert f"background-color: {digits_colour(0.0)}" in page  # the palette's red for no correct digit
+    # No correct digit and a disagreement: the deepest colour of the disagree family.
+    assert f"background-color: {cell_colours('disagree', 0.0, 'float32')[0]}" in page
     assert f"color: {VERDICT_COLOURS['disagree']}" in page and f"color: {VERDICT_COLOURS['agree']}" in page
     assert "white-space: normal" in page  # long messages wrap
     assert "9 rows: " in page and "12 of " in page  # verdict counts, and what the view leaves out
+
+
+def test_the_verdict_picks_the_hue_the_digits_only_its_strength():
+    """0.0 digits that agree (a finite difference within its bound) are a pale agree, never
+    the colour of a failure: the rule every view follows (diffcompare.views.palette)."""
+    frame = Results(
+        {
+            "problem": ["p", "p"],
+            "backend": ["central", "torch"],
+            "dtype": ["float32", "float32"],
+            "digits": [0.0, 0.0],
+            "verdict": ["agree", "disagree"],
+            "message": ["", ""],
+        }
+    )
+    page = frame._repr_html_()
+    agree, disagree = cell_colours("agree", 0.0, "float32")[0], cell_colours("disagree", 0.0, "float32")[0]
+    assert agree != disagree
+    assert page.count(f"background-color: {agree}") == 1 and page.count(f"background-color: {disagree}") == 1
+    heat = frame.heatmap().to_html()
+    assert f"background-color: {agree}" in heat and f"background-color: {disagree}" in heat
 
 
 def test_a_kink_colours_its_digits_cell_by_its_verdict():
@@ -98,7 +120,24 @@ def test_text_is_escaped():
 def test_the_heatmap_is_one_coloured_cell_per_problem_backend_and_dtype(saturated):
     page = saturated.heatmap().to_html()
     assert table_rows(page) == [["problem", "16.3 ✓", "0.0 ✗", "3.2 ✗"]]
-    assert f"background-color: {digits_colour(0.0)}" in page
+    for verdict, digits, dtype in (
+        ("agree", 16.3, "float64"),
+        ("disagree", 0.0, "float32"),
+        ("disagree", 3.2, "float64"),
+    ):
+        background = cell_colours(verdict, digits, dtype)[0]
+        assert f"background-color: {background}" in page, (verdict, digits, dtype)
+
+
+def test_the_heatmap_printed_from_a_script_is_a_readable_table(saturated, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    text = str(saturated.heatmap())
+    assert "Styler" not in text and "<" not in text
+    lines = text.splitlines()
+    assert lines[0].split() == ["sympy", "chainrule"] and lines[1].split() == ["problem", "f64", "f32", "f64"]
+    assert lines[2].split() == ["problem", "16.3", "✓", "0.0", "✗", "3.2", "✗"]
+    assert repr(saturated.heatmap()) == text
+    assert all(len(line) <= 80 for line in lines)
 
 
 def executed_tour():

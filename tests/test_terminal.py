@@ -78,7 +78,7 @@ def csv_float(text: str) -> float:
 
 
 @pytest.mark.slow
-def test_json_is_one_document_with_every_row_exact_and_nan_as_null(tmp_path):
+def test_json_is_one_document_with_every_row_exact_and_nan_as_a_string(tmp_path):
     problems = tmp_path / "problems"
     problems.mkdir()
     write(problems, "a_good.yaml", GOOD)
@@ -106,8 +106,9 @@ def test_json_is_one_document_with_every_row_exact_and_nan_as_null(tmp_path):
         for column in frame_columns:
             if column in float_columns:
                 want = csv_float(line[column])
-                if not math.isfinite(want):  # NaN and ±inf (log at 0) alike
-                    assert row[column] is None, column
+                if not math.isfinite(want):  # NaN and ±inf (log at 0): strings float() reads back
+                    assert row[column] in ("NaN", "Infinity", "-Infinity"), column
+                    assert float(row[column]) == want or (math.isnan(want) and math.isnan(float(row[column])))
                 else:  # the same float64, bit for bit, and read back as a float
                     assert isinstance(row[column], float) and row[column] == want, column
                     assert np.float64(row[column]).tobytes() == np.float64(want).tobytes(), column
@@ -117,7 +118,8 @@ def test_json_is_one_document_with_every_row_exact_and_nan_as_null(tmp_path):
                 assert row[column] == line[column], column
     undefined = [r for r in rows if r["problem"] == "undefined"]
     assert undefined and all(
-        r["value"] is None and r["reference"] is None and r["verdict"] == "undefined" for r in undefined
+        isinstance(r["value"], str) and isinstance(r["reference"], str) and r["verdict"] == "undefined"
+        for r in undefined
     )
     counts = document["counts"]
     assert sum(counts.values()) == len(rows) and counts["undefined"] == len(undefined)
@@ -142,11 +144,32 @@ def test_json_numbers_read_back_as_the_same_float64():
         if math.isfinite(want):
             assert isinstance(row["value"], float)
             assert np.float64(row["value"]).tobytes() == np.float64(want).tobytes(), want  # -0.0 keeps its sign
-        else:
-            assert row["value"] is None
+    # JSON has no NaN or infinities: three distinct strings that float() reads back.
+    assert [r["value"] for r in rows[-3:]] == ["NaN", "Infinity", "-Infinity"]
     assert [r["size"] for r in rows] == list(range(len(values)))
     assert rows[0]["message"] == frame["message"][0]
     assert stream.getvalue().isascii()  # whatever the encoding of the stdout it lands on
+
+
+def test_json_keys_are_the_csv_header_and_non_finite_values_are_distinct(tmp_path):
+    from diffcompare.views.files import write_csv
+
+    documents = [
+        {"name": "good", "function": "sin(x)", "point": {"x": 0.5}},
+        {"name": "undefined", "function": "log(x)", "point": {"x": 0.0}},
+    ]
+    problems = [p for d in documents for p in build_problems(d, "f.yaml", d["name"])[0]]
+    frame = run_problems(problems, ["chainrule"], dtypes=["float64"])
+    frame.loc[0, "value"], frame.loc[1, "value"], frame.loc[1, "reference"] = math.nan, math.inf, -math.inf
+    write_csv(frame, tmp_path / "results.csv")
+    with open(tmp_path / "results.csv", newline="", encoding="utf-8") as f:
+        header = next(csv.reader(f))
+    stream = io.StringIO()
+    write_json(frame, [], [], stream=stream)
+    rows = strict_json(stream.getvalue())["rows"]
+    assert all(list(row) == header for row in rows)
+    assert (rows[0]["value"], rows[1]["value"], rows[1]["reference"]) == ("NaN", "Infinity", "-Infinity")
+    assert isinstance(rows[0]["reference"], float)
 
 
 @pytest.mark.slow

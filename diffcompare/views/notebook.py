@@ -23,7 +23,7 @@ from diffcompare.engine.tape import exact_text
 from diffcompare.lang.printable import visible
 from diffcompare.running.cells import COLUMNS, EXTRA_COLUMNS
 from diffcompare.running.verdicts import VERDICTS
-from diffcompare.views.palette import VERDICT_COLOURS, cell_colours, digits_colour
+from diffcompare.views.palette import VERDICT_COLOURS, cell_colours, digits_colour, text_colour
 from diffcompare.views.summary import cell_pivot, cell_summary, cell_table
 
 # The columns the HTML view shows of a whole results frame; the others (timing,
@@ -150,8 +150,8 @@ def _cell_css(view: pd.DataFrame) -> pd.DataFrame:
                 dtype = dtypes.iloc[position] if dtypes is not None else "float64"
                 background, text = cell_colours(verdicts.iloc[position], d, dtype)
             else:
-                background = digits_colour(d)
-                text = cell_colours("agree", d)[1]
+                background = digits_colour(d, verdict=None)  # no verdict, no hue: the neutral ramp
+                text = text_colour(background)
             colours.append(f"background-color: {background}; color: {text}" if background else "")
         css["digits"] = colours
     if verdicts is not None:
@@ -192,25 +192,49 @@ def results_html(frame: pd.DataFrame) -> str:
     return f"<div>{styler.to_html()}{note}</div>"
 
 
-def heatmap(frame: pd.DataFrame):
-    """problem × backend, dtype: the worst element's digits and the cell's worst
-    verdict, as in summary.md and the terminal table, coloured on the same scale."""
+def _heatmap_class():
     from pandas.io.formats.style import Styler
 
+    class Heatmap(Styler):
+        """The heatmap's Styler: HTML in a notebook, the terminal's table as text when printed."""
+
+        text = ""
+
+        def __repr__(self) -> str:
+            return self.text or "(no backend rows)"
+
+        __str__ = __repr__
+
+    return Heatmap
+
+
+def heatmap(frame: pd.DataFrame):
+    """problem × backend, dtype: the worst element's digits and the cell's worst
+    verdict, as in summary.md and the terminal table, coloured by the palette's one rule
+    (the verdict the hue, the digits the strength). Printed (from a script, where there is
+    no HTML), it is the terminal's table as plain text."""
+    from diffcompare.views.terminal import column_order, problem_order, summary_text
+
+    Heatmap = _heatmap_class()
     table = cell_table(frame)
     if table.empty:
-        return Styler(table)
+        return Heatmap(table)
+    # The terminal's and the report's orders: problems with a disagreement first, columns stable.
+    table = table.reindex(
+        index=[p for p in problem_order(frame) if p in table.index], columns=column_order(table.columns)
+    )
     cells = cell_summary(frame)
     styles = [
         _cell_style(verdict, digits, column.rsplit("/", 1)[1])
         for verdict, digits, column in zip(cells["verdict"], cells["digits"], cells["column"])
     ]
-    css = cell_pivot(cells, styles)
+    css = cell_pivot(cells, styles).reindex(index=table.index, columns=table.columns)
     header = pd.MultiIndex.from_tuples([tuple(c.rsplit("/", 1)) for c in table.columns], names=["", ""])
     table.columns = css.columns = header
     table.index, css.index = table.index.map(visible), css.index.map(visible)
     table.index.name = None
-    styler = Styler(table, uuid=_uuid(table), cell_ids=False, escape="html")
+    styler = Heatmap(table, uuid=_uuid(table), cell_ids=False, escape="html")
+    styler.text = summary_text(frame)
     styler.apply(lambda _: css.set_axis(table.index, axis=0), axis=None)
     styler.format_index(escape="html", axis=0).format_index(escape="html", axis=1)
     styler.set_properties(**{"text-align": "right", "white-space": "nowrap"})

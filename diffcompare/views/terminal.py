@@ -1,5 +1,10 @@
-"""What a run shows besides the summary table: the progress bar over problem ×
-backend cells on stderr, and the one JSON document of `--format json` on stdout.
+"""What a run shows in a terminal: the progress bar over problem × backend cells on
+stderr, the summary table on stdout, and the one JSON document of `--format json`.
+
+The table fits the width it is given (the terminal's; on a pipe, COLUMNS, else 120):
+the backends are split into parts, each beside the problem column, and a number is
+never cut. Columns keep one order from run to run (built-in backends in their report
+order, then plug-ins by name; float32 before float64), the problems that of report.html.
 
 The bar is for a person at a terminal only: where stderr is a pipe, a log file or
 a test's captured output it is never drawn, and a run shorter than a second never
@@ -10,8 +15,11 @@ flashes one. The JSON document is written column-wise through Arrow, so a run of
 from __future__ import annotations
 
 import json
+import os
 import sys
 import threading
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -19,19 +27,42 @@ import pandas as pd
 from diffcompare.lang.printable import visible
 from diffcompare.version import __version__
 from diffcompare.views.palette import VERDICT_STYLES
-from diffcompare.views.summary import SHORT_DTYPE, SYMBOL, cell_table, disagreement_lines, verdict_counts, verdict_line
+from diffcompare.views.summary import (
+    SHORT_DTYPE,
+    SYMBOL,
+    cell_summary,
+    cell_table,
+    disagreement_lines,
+    verdict_counts,
+    verdict_line,
+)
 
 SHOW_AFTER_S = 1.0  # a run that ends sooner never shows the bar
+# JSON has no numbers for these: strings that float() reads back (documented in the README).
+NAN_JSON, INF_JSON, MINUS_INF_JSON = '"NaN"', '"Infinity"', '"-Infinity"'
 JSON_CHUNK_ROWS = 100_000  # rows encoded at a time: bounds memory and Arrow's 2 GiB string arrays
 
 
 class CellProgress:
-    """A transient progress bar on stderr over total problem × backend cells.
+    """A transient progress bar on stderr over the run's problem × backend cells (one cell
+    gives a backend's rows of one problem, every dtype, variable and element: the summary
+    counts those rows). It shows the cells and the problems finished, the time elapsed and
+    an estimate of the time left, and a spinner from the start, while the worker processes
+    start and load their backends, before the first cell is done.
     Call the instance as progress(problem, backend) once per finished cell; use it
     as a context manager around the run, so that the bar is gone (and the cursor
     back) however the run ends, Ctrl-C included."""
 
-    def __init__(self, total: int, *, enabled: bool = True, console=None, show_after_s: float = SHOW_AFTER_S):
+    def __init__(
+        self,
+        total: int,
+        *,
+        enabled: bool = True,
+        console=None,
+        show_after_s: float = SHOW_AFTER_S,
+        problems: int = 0,
+        workers: int = 1,
+    ):
         from rich.console import Console
 
         self.console = console or Console(stderr=True)
@@ -40,34 +71,60 @@ class CellProgress:
         isatty = getattr(self.console.file, "isatty", lambda: False)
         self.enabled = enabled and total > 0 and self.console.is_interactive and isatty()
         self.total, self.show_after_s = total, show_after_s
+        self.problems, self.workers = problems, workers
+        self.per_problem = total // problems if problems and total % problems == 0 else 0
+        self._cells_of: dict[int, int] = {}
+        self.problems_done = 0
         self._lock = threading.Lock()
         self._bar = self._task = self._timer = None
         self._shown = self._closed = False
 
+    def starting_text(self) -> str:
+        """What the bar says before the first cell is done."""
+        workers = f"{self.workers} worker processes" if self.workers > 1 else "the worker"
+        return f"starting {workers}: loading the backends"
+
     def __enter__(self) -> CellProgress:
         if self.enabled:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                SpinnerColumn,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
 
             # Built now, so that its clock starts with the run; drawn only once the timer fires.
             self._bar = Progress(
-                TextColumn("[bold]cells"),
-                BarColumn(),
+                SpinnerColumn(),
+                TextColumn("[bold]cells[/] (problem × backend)"),
+                BarColumn(bar_width=20),
                 MofNCompleteColumn(),
                 TimeElapsedColumn(),
+                TextColumn("left"),
+                TimeRemainingColumn(),
                 TextColumn("{task.description}", markup=False),
                 console=self.console,
                 transient=True,
                 redirect_stdout=False,  # stdout carries the table or the JSON document, never the bar
             )
-            self._task = self._bar.add_task("", total=self.total)
+            self._task = self._bar.add_task(self.starting_text(), total=self.total)
             self._timer = threading.Timer(self.show_after_s, self._show)
             self._timer.daemon = True
             self._timer.start()
         return self
 
     def __call__(self, problem, backend: str) -> None:
+        if self.per_problem:
+            key = id(problem)
+            self._cells_of[key] = self._cells_of.get(key, 0) + 1
+            if self._cells_of[key] == self.per_problem:
+                self.problems_done += 1
         if self._bar is not None:
-            self._bar.update(self._task, advance=1, description=visible(f"{problem.name} · {backend}"))
+            done = f"{self.problems_done}/{self.problems} problems · " if self.per_problem else ""
+            self._bar.update(self._task, advance=1, description=visible(f"{done}{problem.name} · {backend}"))
 
     def _show(self) -> None:
         with self._lock:
@@ -89,8 +146,10 @@ def write_json(
 ) -> None:
     """One JSON document: {"diffcompare": version, "interrupted", "counts": {verdict: n},
     "errors": [bad-input lines], "reports": [paths written], "rows": [one object per row,
-    every column]}. NaN and ±inf are null; every float is its shortest exact text, so it
-    reads back as the same float64; text is ASCII with \\u escapes."""
+    every column, keyed by results.csv's header]}. Every float is its shortest exact text, so
+    it reads back as the same float64; NaN, +inf and -inf, which JSON has no numbers for,
+    are the strings "NaN", "Infinity" and "-Infinity" (what JavaScript's and Python's
+    float() read back); a missing text is null; text is ASCII with \\u escapes."""
 
     stream = sys.stdout if stream is None else stream
     head = {
@@ -133,7 +192,10 @@ def _json_values(series: pd.Series):
         text = pc.if_else(
             pc.match_substring_regex(text, r"^-?[0-9]+$"), pc.binary_join_element_wise(text, ".0", ""), text
         )
-        return pc.if_else(pc.is_finite(numbers), text, "null")
+        not_finite = pc.if_else(
+            pc.is_nan(numbers), NAN_JSON, pc.if_else(pc.greater(numbers, 0.0), INF_JSON, MINUS_INF_JSON)
+        )
+        return pc.if_else(pc.is_finite(numbers), text, not_finite)
     if kind in "iu":
         return pc.cast(pa.array(series.to_numpy()), pa.string())
     if kind == "b":
@@ -145,38 +207,276 @@ def _json_values(series: pd.Series):
 
 
 _TERMINAL_LABEL = {"undefined": "undef", "unsettled": "unset", "skipped": "skip"}  # narrow columns
+PIPE_WIDTH = 120  # the table's width on a pipe or in a file when COLUMNS does not say
+NAME_SHARE = 0.4  # of the width, at most, for the problem column (longer names wrap)
+GROUP_GAP, DTYPE_GAP = 2, 1  # spaces between backends, and between one backend's dtypes
+DTYPE_ORDER = ("float32", "float64", "decimal")
+
+
+def table_width(console=None) -> int:
+    """The summary table's width: the terminal's; on a pipe or in a file, COLUMNS where it is
+    a positive number, else PIPE_WIDTH."""
+    if console is not None and console.is_terminal:
+        return console.width
+    columns = os.environ.get("COLUMNS", "").strip()
+    return int(columns) if columns.isdigit() and int(columns) > 0 else PIPE_WIDTH
+
+
+def summary_console(file=None):
+    """A rich Console for the summary on stdout (or file), as wide as table_width says."""
+    from rich.console import Console
+
+    console = Console(file=file)
+    if not console.is_terminal:
+        console = Console(file=file, width=table_width())
+    return console
+
+
+def column_order(columns) -> list[str]:
+    """backend/dtype columns in a stable order: the built-in backends in their report order,
+    then plug-ins by name; within a backend float32, float64, decimal, then any other dtype."""
+    from diffcompare.backends import BUILTIN
+
+    builtin = list(BUILTIN)
+
+    def key(column: str):
+        backend, dtype = column.rsplit("/", 1)  # a plug-in's name may hold a "/"; a dtype never does
+        rank = builtin.index(backend) if backend in builtin else len(builtin)
+        return (rank, backend, DTYPE_ORDER.index(dtype) if dtype in DTYPE_ORDER else len(DTYPE_ORDER), dtype)
+
+    return sorted(columns, key=key)
+
+
+def problem_order(frame: pd.DataFrame) -> list[str]:
+    """The problems in report.html's order: those with a disagreement first, then the rest,
+    each in run order (tests/test_terminal.py holds the two to the same order)."""
+    names = list(pd.unique(frame["problem"]))
+    bad = set(frame.loc[frame["verdict"] == "disagree", "problem"])
+    return [n for n in names if n in bad] + [n for n in names if n not in bad]
+
+
+@dataclass
+class _Group:
+    """One backend's columns in the table: its dtypes and each column's width."""
+
+    backend: str
+    dtypes: list[str]
+    widths: list[int]
+
+    @property
+    def width(self) -> int:
+        return sum(self.widths) + DTYPE_GAP * (len(self.widths) - 1)
+
+
+@dataclass
+class SummaryLayout:
+    """The summary table laid out for a width: the problems in order, the name column's
+    width, and the backends split into parts that each fit beside the name column."""
+
+    problems: list[str]
+    cells: dict  # (problem, backend/dtype) -> (label, verdict)
+    name_width: int
+    parts: list[list[_Group]]
+
+    def lines(self):
+        """The table as rich Text lines, part after part (a blank line between parts)."""
+        from rich.text import Text
+
+        out = []
+        for number, groups in enumerate(self.parts):
+            if number:
+                out.append(Text(""))
+            heads, dtypes = Text(" " * self.name_width), Text()
+            dtypes.append("problem".ljust(self.name_width), style="bold")
+            for group in groups:
+                head = visible(group.backend)
+                heads.append(" " * GROUP_GAP + head.rjust(group.width), style="bold")
+                dtypes.append(" " * GROUP_GAP)
+                for i, (dtype, w) in enumerate(zip(group.dtypes, group.widths)):
+                    short = visible(SHORT_DTYPE.get(dtype, dtype))
+                    dtypes.append((" " * DTYPE_GAP if i else "") + short.rjust(w), style="dim")
+            out += [heads, dtypes]
+            for problem in self.problems:
+                name = _chop(visible(problem), self.name_width)
+                line = Text()
+                line.append(name[0], style="bold")
+                line.append(" " * (self.name_width - cell_len(name[0])))
+                for group in groups:
+                    line.append(" " * GROUP_GAP)
+                    for i, (dtype, w) in enumerate(zip(group.dtypes, group.widths)):
+                        label, verdict = self.cells.get((problem, f"{group.backend}/{dtype}"), ("", ""))
+                        line.append(" " * (DTYPE_GAP if i else 0) + " " * (w - cell_len(label)))
+                        line.append(label, style=VERDICT_STYLES.get(verdict, ""))
+                line.rstrip()
+                out.append(line)
+                out += [Text(rest, style="bold") for rest in name[1:]]
+        return out
+
+
+def _chop(text: str, width: int) -> list[str]:
+    from rich.cells import chop_cells
+
+    return chop_cells(text, width) or [""]
+
+
+def cell_len(text: str) -> int:
+    from rich.cells import cell_len as length
+
+    return length(text)
+
+
+def summary_layout(frame: pd.DataFrame, width: int) -> SummaryLayout:
+    """Lay the problem × backend/dtype table out in width columns: every column whole (a
+    number is never cut), a backend's dtypes side by side, the backends in as many parts as
+    the width needs, the problem column repeated in each."""
+    cells = cell_summary(frame)
+    if cells.empty:
+        return SummaryLayout([], {}, 0, [])
+    verdict_of_symbol = {symbol: verdict for verdict, symbol in SYMBOL.items()}
+    table = cell_table(frame)
+    labels = {}
+    for problem, row in table.iterrows():
+        for column, label in row.items():
+            if label:
+                # The verdict before the label is narrowed: "undef" and "skip" would not be found.
+                verdict = verdict_of_symbol.get(label[-1:], label)
+                labels[(problem, column)] = (_TERMINAL_LABEL.get(label, label), verdict)
+    problems = [p for p in problem_order(frame) if p in table.index]
+    groups: list[_Group] = []
+    for column in column_order(table.columns):
+        backend, dtype = column.rsplit("/", 1)
+        widths = [cell_len(label) for (p, c), (label, _) in labels.items() if c == column]
+        column_width = max([cell_len(visible(SHORT_DTYPE.get(dtype, dtype))), *widths])
+        if groups and groups[-1].backend == backend:
+            groups[-1].dtypes.append(dtype)
+            groups[-1].widths.append(column_width)
+        else:
+            groups.append(_Group(backend, [dtype], [column_width]))
+    for group in groups:  # a backend's name longer than its columns widens the first
+        group.widths[0] += max(0, cell_len(visible(group.backend)) - group.width)
+    longest = max([cell_len("problem"), *(cell_len(visible(p)) for p in problems)])
+    everything = sum(GROUP_GAP + g.width for g in groups)
+    if longest + everything <= width:
+        name_width = longest
+    else:
+        name_width = min(longest, max(cell_len("problem"), int(width * NAME_SHARE)))
+    parts: list[list[_Group]] = []
+    used = name_width
+    for group in groups:
+        if parts and used + GROUP_GAP + group.width <= width:
+            parts[-1].append(group)
+            used += GROUP_GAP + group.width
+        else:  # a new part (a backend wider than the whole line still gets one, whole)
+            parts.append([group])
+            used = name_width + GROUP_GAP + group.width
+    return SummaryLayout(problems, labels, name_width, parts)
+
+
+def summary_text(frame: pd.DataFrame, width: int | None = None) -> str:
+    """The summary table as plain text (no colours), width columns wide (default: table_width())."""
+    layout = summary_layout(frame, table_width() if width is None else width)
+    return "\n".join(line.plain for line in layout.lines())
 
 
 def print_summary(frame: pd.DataFrame, errors: list[str], console=None) -> None:
-    from rich.console import Console
+    """The summary table (problems × backend/dtype, each cell the worst element's correct digits
+    and ✓/✗, or the verdict), the disagreements, the bad input and the verdict counts."""
     from rich.markup import escape
-    from rich.table import Table
 
-    if console is None:
-        console = Console()
-        if not console.is_terminal:  # a log file or a pipe: no need to squeeze
-            console = Console(width=200)
-    table = cell_table(frame)
-    if not table.empty:
-        view = Table(title="correct digits (worst element) and verdict", title_justify="left")
-        view.add_column("problem", style="bold", no_wrap=True)
-        for col in table.columns:
-            backend, dtype = col.rsplit("/", 1)  # a plug-in's name may hold a "/"; a dtype never does
-            head = f"{escape(visible(backend))}\n{escape(visible(SHORT_DTYPE.get(dtype, dtype)))}"
-            view.add_column(head, justify="right", no_wrap=True)
-        verdict_of_symbol = {symbol: verdict for verdict, symbol in SYMBOL.items()}
-        for problem, row in table.iterrows():
-            cells = []
-            for label in row.values:
-                # The verdict before the label is narrowed: "undef" and "skip" would not be found.
-                verdict = verdict_of_symbol.get(label[-1:], label)
-                colour = VERDICT_STYLES.get(verdict, "")
-                label = _TERMINAL_LABEL.get(label, label)
-                cells.append(f"[{colour}]{label}[/]" if colour else label)
-            view.add_row(escape(visible(problem)), *cells)
-        console.print(view)
+    console = summary_console() if console is None else console
+    layout = summary_layout(frame, table_width(console))
+    if layout.parts:
+        title = "correct digits (worst element) and verdict: ✓ every element agrees, ✗ some element disagrees"
+        if len(layout.parts) > 1:
+            title += f"; the backends in {len(layout.parts)} parts"
+        console.print(title, style="italic", highlight=False)
+        for line in layout.lines():
+            # Never wrapped nor cropped: each part fits the width, and a number is never cut.
+            console.print(line, no_wrap=True, crop=False, soft_wrap=True, highlight=False)
     for line in disagreement_lines(frame):
         console.print(f"[{VERDICT_STYLES['disagree']}]✗[/] {escape(visible(line))}", highlight=False)
     for e in errors:
-        console.print(f"[magenta]bad input[/] {escape(visible(e))}", highlight=False)
+        console.print(f"[{VERDICT_STYLES['error']}]bad input[/] {escape(visible(e))}", highlight=False)
     console.print(verdict_line(frame), highlight=False)
+
+
+def report_link(path) -> str:
+    """The line that ends a run on a terminal: the report as a file:// URL to open."""
+    return f"open {Path(path).resolve().as_uri()}"
+
+
+def _longest_word(texts) -> int:
+    return max((cell_len(word) for text in texts for word in str(text).split()), default=0)
+
+
+def print_tape(console, title: str, steps) -> None:
+    """The chain-rule tape as a table that fits the console, a number never cut: the six
+    columns side by side where every number fits whole; else the value, the local
+    derivatives and the adjoint stacked in one column (label, number), the operation
+    text wrapped. Where even that is wider than the console, it is printed wider."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from diffcompare.engine.tape import TAPE_COLUMNS, tape_table
+
+    rows = tape_table(steps)
+    numbers = _longest_word(t for row in rows for t in (row[3], *row[4], row[5]))
+    title = escape(visible(title))
+
+    def wide() -> Table:
+        table = Table(title=title, title_justify="left", box=None, pad_edge=False, show_edge=False)
+        for col in TAPE_COLUMNS:
+            number = col in ("value", "local derivatives", TAPE_COLUMNS[-1])
+            # A number column is never narrower than its longest number: rich wraps it between words only.
+            table.add_column(
+                col,
+                justify="right" if col == "step" else "left",
+                overflow="fold",
+                min_width=numbers if number else None,
+            )
+        for step, name, operation, value, local, adjoint in rows:
+            table.add_row(step, escape(visible(name)), escape(visible(operation)), value, "\n".join(local), adjoint)
+        return table
+
+    def stacked() -> Table:
+        table = Table(title=title, title_justify="left", box=None, pad_edge=False, show_edge=False)
+        table.add_column("step", justify="right")
+        table.add_column("name", overflow="fold")
+        table.add_column("operation", overflow="fold")
+        table.add_column("", no_wrap=True)  # the labels: value, ∂/∂operand, adjoint
+        table.add_column("value · local derivatives · adjoint ∂f/∂·", overflow="fold", min_width=numbers)
+        for step, name, operation, value, local, adjoint in rows:
+            labels, texts = ["value"], [value]
+            for entry in local:  # '∂/∂t7 = -0.0877…'
+                label, _, number = entry.partition(" = ")
+                labels.append(escape(visible(label)))
+                texts.append(number)
+            labels.append("adjoint")
+            texts.append(adjoint)
+            # Each entry as many lines as its text has (an array's rows), the label on the first.
+            label_lines = []
+            for label, text in zip(labels, texts):
+                label_lines += [label] + [""] * str(text).count("\n")
+            table.add_row(
+                step, escape(visible(name)), escape(visible(operation)), "\n".join(label_lines), "\n".join(texts)
+            )
+        return table
+
+    width = console.width
+    for build in (wide, stacked):
+        table = build()
+        need = _least_width(table)
+        if need <= width:
+            console.print(table)
+            return
+    console.print(table, width=need)  # wider than the console: the terminal wraps lines, no number is cut
+
+
+def _least_width(table) -> int:
+    """The narrowest a borderless table can be with no word of any cell (header included) cut:
+    each column its longest word (or its min_width), two spaces between columns."""
+    widths = [
+        max(column.min_width or 0, _longest_word([column.header, *(str(c) for c in column.cells)]))
+        for column in table.columns
+    ]
+    return sum(widths) + 2 * (len(widths) - 1)
