@@ -151,7 +151,8 @@ def rounding_estimate(engine, inputs: dict[str, np.ndarray]) -> float:
     """First-order estimate of the rounding error in f itself (Linnainmaa 1976,
     the first use of reverse mode): every operation's result v carries a
     relative error up to ε, which reaches f multiplied by its adjoint, so
-    |δf| ≲ ε·Σ|v·v̄|. Never less than ε·|f|."""
+    |δf| ≲ ε·Σ|v·v̄|, with |v| replaced by the primitive's own bound where its forward rule is
+    worse than an ulp (Primitive.forward_error: math.lgamma). Never less than ε·|f|."""
     values = engine.forward(inputs)
     adjoints = engine.backward(values, list(inputs))
     total = abs(float(np.asarray(values[-1], dtype=np.float64)))
@@ -159,6 +160,10 @@ def rounding_estimate(engine, inputs: dict[str, np.ndarray]) -> float:
         for node, value, adjoint in zip(engine.order, values, adjoints):
             if adjoint is None or node.op == "var" or node.is_constant:
                 continue
+            prim = PRIMITIVES.get(node.op)
+            if prim is not None and prim.forward_error is not None:  # a forward rule worse than an ulp
+                args = [values[engine.slot[id(a)]] for a in node.args]
+                value = prim.forward_error(np.asarray(value, np.float64), *args)
             terms = np.abs(np.asarray(value, np.float64) * np.asarray(adjoint, np.float64))
             # Where the chain rule breaks (sqrt'(0) = inf), the tape says nothing of f's rounding.
             total += float(np.sum(terms[np.isfinite(terms)]))
