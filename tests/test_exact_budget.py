@@ -222,6 +222,17 @@ def test_sympys_own_hang_is_stopped_off_the_main_thread_too():
     assert sympy.sin(x).diff(x) == sympy.cos(x)  # SymPy works on afterwards
 
 
+def test_a_step_stopped_by_a_limit_earlier_steps_used_up_says_so():
+    """The steps on one SymbolicForm share one limit: the step that is running when it runs
+    out is not said to have taken all of it (a fuzz campaign read "compiling the float64
+    plans took more than SymPy's limit of 10 s (stopped after 0.00027 s)")."""
+    x = sympy.Symbol("x", real=True)
+    message = "SymPy's limit of 10 s for all its steps on this problem ran out during compiling"
+    with pytest.raises(SymbolicTimeout, match=re.escape(message) + r" \(which ran [\d.]+ s of it\)"):
+        with sympy_time_limit(0.3, "compiling", limit=10.0):
+            sympy.tanh(x ** exact(1.7)).diff(x)
+
+
 def test_the_typeset_derivative_has_a_time_limit():
     problem = one({"function": "sin(x) * exp(x)", "point": {"x": 0.7}})
     with pytest.raises(SymbolicTimeout, match="the typeset derivative"):

@@ -241,10 +241,17 @@ def sympy_time_limit(seconds: float, what: str, limit: float | None = None):
         global_parameters.evaluate, global_parameters.distribute, global_parameters.exp_is_pow = saved
         mpmath.mp.prec = precision
         sympy.core.cache.clear_cache()
+        ran = time.monotonic() - began
+        if (
+            limit is not None and 0 < limit and seconds < 0.9 * limit
+        ):  # the limit is shared: earlier steps used most of it
+            raise SymbolicTimeout(
+                f"SymPy's limit of {max(limit, 0):.3g} s for all its steps on this problem ran out during "
+                f"{what} (which ran {ran:.3g} s of it)"
+            ) from None
         limit = seconds if limit is None else limit
         raise SymbolicTimeout(
-            f"{what} took more than SymPy's limit of {max(limit, 0):.3g} s "
-            f"(stopped after {time.monotonic() - began:.3g} s)"
+            f"{what} took more than SymPy's limit of {max(limit, 0):.3g} s (stopped after {ran:.3g} s)"
         ) from None
 
 
