@@ -228,15 +228,27 @@ class ToleranceSpec(BaseModel):
     )
 
 
+# The language in one paragraph for editors (the schema's description of `function`), its
+# function names read from the primitive table so that a new primitive is listed at once.
+FUNCTION_DESCRIPTION = (
+    "The function, a Python expression of the variables and let names (sin(x**2), sum(x * y), A @ v); "
+    "its value must be a scalar. Required. Operators: + - * / ** % @, unary -; comparisons < <= > >= == != "
+    "only as where's condition; the constants pi and e. Functions: "
+    + ", ".join(sorted(FUNCTIONS))
+    + ". Reductions (sum mean prod max min norm logsumexp) take axis= (an integer or a tuple); max and min "
+    "of several arguments; softmax and log_softmax take axis=. Arrays: list literals [a, b] and [[a, b], [c, d]], "
+    "A.T; indexing with integer constants and slices (x[0], x[1:], A[:, 1]) and with an integer array from "
+    "the point outside wrt (x[idx]); index loops with constant bounds as the one argument of a reduction: "
+    "sum(i * x[i] ** 2 for i in range(n)). See the README's 'The expression language'."
+)
+
+
 class ProblemSpec(BaseModel):
     """One problem: a scalar function, the point where its gradient is taken, and what to check there."""
 
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, title="diffcompare problem")
 
-    function: str = Field(
-        description="The function, a Python expression of the variables and let names "
-        "(sin(x**2), sum(x * y), A @ v); its value must be a scalar. Required."
-    )
+    function: str = Field(description=FUNCTION_DESCRIPTION)
     point: Annotated[dict[str, Any], _written_as(Annotated[dict[str, PointValue], Field(min_length=1)])] = Field(
         description="The point: variable -> number, nested lists of numbers (an array), or a generator "
         "({shape: [n], fill: 0.5}, {shape: [n], random: normal}, {linspace: [0, 1, n]}). Required."
