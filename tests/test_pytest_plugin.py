@@ -237,3 +237,25 @@ def test_k_matches_the_problem_name(tmp_path):
     # -k reads the name, not the tags: "trig" is no problem's name.
     names, last = collected(tmp_path, "-k", "trig")
     assert names == [] and "no tests collected (3 deselected)" in last
+
+
+def test_the_groups_are_the_command_lines():
+    """running/grouping.py groups as views/summary.py's ✗ lines do: the same lines, in the same order."""
+    from diffcompare.running.grouping import group_rows
+    from diffcompare.views.summary import disagreement_lines
+
+    specs = [
+        (backend, dtype, "x", str(i), 0.0, 1.0, "the gradient is 0")
+        for backend in ("torch", "jax")
+        for dtype in ("float32", "float64")
+        for i in range(6)
+    ]
+    specs += [
+        ("chainrule", "float32", "x", "0", 0.5, 1.0, "relative error 0.5"),
+        ("sympy", "float64", "y", "", 2.0, 1.0, ""),
+    ]
+    frame = rows(*specs)
+    frame["problem"] = ["p"] * 24 + ["q", "q"]
+    lines = [group.line() for group in group_rows(frame)]
+    assert lines == disagreement_lines(frame)
+    assert lines[0] == "p · torch, jax float32 · x[0], x[1], x[2], x[3] and 2 more: the gradient is 0"
