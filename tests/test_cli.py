@@ -115,3 +115,77 @@ def test_main_job_on_the_seed_problems(tmp_path):
     assert set(frame["backend"]) == set(BUILTIN)
     assert frame["problem"].nunique() >= 14
     assert "saturated-sigmoid" in result.stdout and "σ(1-σ)" in result.stdout
+
+
+SELECTABLE = {
+    "a.yaml": "name: Sigmoid-Saturated\ntags: [sigmoid, float32]\nfunction: sigmoid(x)\npoint: {x: 3.0}\n",
+    "b.yaml": "name: relu-kink\ntags: [kink]\nfunction: relu(x)\npoint: {x: 1.0}\n",
+    "c.yaml": "name: plain-square\nfunction: x**2\npoint: {x: 1.0}\n",
+}
+
+
+def test_a_selection_of_nothing_exits_2_and_writes_nothing(tmp_path, capsys):
+    from diffcompare.cli import EXIT_BAD_INPUT, main
+
+    for name, text in SELECTABLE.items():
+        write(tmp_path, name, text)
+    out = tmp_path / "out"
+    assert main([str(tmp_path), "--out", str(out), "-k", "nosuchname"]) == EXIT_BAD_INPUT
+    message = capsys.readouterr().err
+    assert "-k 'nosuchname' selects none of the 3 problems found: nothing run" in message
+    assert main([str(tmp_path), "--out", str(out), "-k", "sigmoid", "--tags", "kink"]) == EXIT_BAD_INPUT
+    assert "--tags kink selects none" in capsys.readouterr().err
+    assert not (out / "results.csv").exists()
+
+
+@pytest.mark.slow
+def test_k_and_tags_select_problems(tmp_path):
+    for name, text in SELECTABLE.items():
+        write(tmp_path, name, text)
+    out = tmp_path / "out"
+
+    def run(*selection):
+        result = cli(tmp_path, "--out", out, "--backends", "chainrule", "--jobs", "1", *selection)
+        assert result.returncode == 0, result.stderr
+        return sorted(set(pd.read_csv(out / "results.csv")["problem"]))
+
+    assert run("-k", "SIGMOID") == ["Sigmoid-Saturated"]  # a case-insensitive substring
+    assert run("-k", "sig", "-k", "square") == ["Sigmoid-Saturated", "plain-square"]  # several add up
+    assert run("-k", "not relu") == ["Sigmoid-Saturated", "plain-square"]
+    assert run("--tags", "kink,float32") == ["Sigmoid-Saturated", "relu-kink"]  # any of the tags
+    assert run("-k", "u", "--tags", "kink") == ["relu-kink"]  # both must keep it
+
+
+@pytest.mark.slow
+def test_a_run_on_a_terminal_ends_with_the_link_to_open(tmp_path):
+    import os
+    import pty
+
+    write(tmp_path, "c.yaml", SELECTABLE["c.yaml"])
+    out = tmp_path / "out"
+    master, slave = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "NO_COLOR", "COLUMNS", "TERM")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "diffcompare", str(tmp_path), "--out", str(out), "--backends", "chainrule"],
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        stdout=slave,
+        stderr=subprocess.PIPE,
+        env={**env, "TERM": "xterm-256color", "COLUMNS": "300"},
+    )
+    os.close(slave)
+    received = b""
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        received += data
+    assert process.wait(timeout=300) == 0
+    os.close(master)
+    text = received.decode(errors="replace")
+    assert f"open {(out / 'report.html').resolve().as_uri()}" in text
+    piped = cli(tmp_path, "--out", out, "--backends", "chainrule")
+    assert piped.returncode == 0 and "file://" not in piped.stdout

@@ -409,11 +409,15 @@ def _longest_word(texts) -> int:
     return max((cell_len(word) for text in texts for word in str(text).split()), default=0)
 
 
+NAME_FOLD = 10  # columns at most for a tape step's name and its ∂/∂ labels, folded past that
+
+
 def print_tape(console, title: str, steps) -> None:
     """The chain-rule tape as a table that fits the console, a number never cut: the six
     columns side by side where every number fits whole; else the value, the local
-    derivatives and the adjoint stacked in one column (label, number), the operation
-    text wrapped. Where even that is wider than the console, it is printed wider."""
+    derivatives and the adjoint stacked in one column (label, number). Only names fold
+    (past NAME_FOLD columns, and names inside an operation past its longest constant);
+    an operation's constants stay whole. Where even that is wider than the console, it is printed wider."""
     from rich.markup import escape
     from rich.table import Table
 
@@ -421,30 +425,43 @@ def print_tape(console, title: str, steps) -> None:
 
     rows = tape_table(steps)
     numbers = _longest_word(t for row in rows for t in (row[3], *row[4], row[5]))
+    # An operation's words with a digit (its constants) stay whole; the rest (names) may fold.
+    operations = max(8, _longest_word(w for row in rows for w in visible(row[2]).split() if any(map(str.isdigit, w))))
+    names = min(NAME_FOLD, max(4, _longest_word(visible(row[1]) for row in rows)))
     title = escape(visible(title))
 
-    def wide() -> Table:
+    def table_of(columns) -> Table:
         table = Table(title=title, title_justify="left", box=None, pad_edge=False, show_edge=False)
-        for col in TAPE_COLUMNS:
-            number = col in ("value", "local derivatives", TAPE_COLUMNS[-1])
-            # A number column is never narrower than its longest number: rich wraps it between words only.
-            table.add_column(
-                col,
-                justify="right" if col == "step" else "left",
-                overflow="fold",
-                min_width=numbers if number else None,
-            )
+        for header, justify, low, high in columns:
+            # low: never narrower (a number, an operation's longest word); high: a name folds past it.
+            table.add_column(header, justify=justify, overflow="fold", min_width=low, max_width=high)
+        return table
+
+    def wide() -> Table:
+        table = table_of(
+            [
+                ("step", "right", None, None),
+                ("name", "left", None, names),
+                ("operation", "left", operations, max(operations, 16)),
+                ("value", "left", numbers, None),
+                ("local derivatives", "left", numbers, None),
+                (TAPE_COLUMNS[-1], "left", numbers, None),
+            ]
+        )
         for step, name, operation, value, local, adjoint in rows:
             table.add_row(step, escape(visible(name)), escape(visible(operation)), value, "\n".join(local), adjoint)
         return table
 
     def stacked() -> Table:
-        table = Table(title=title, title_justify="left", box=None, pad_edge=False, show_edge=False)
-        table.add_column("step", justify="right")
-        table.add_column("name", overflow="fold")
-        table.add_column("operation", overflow="fold")
-        table.add_column("", no_wrap=True)  # the labels: value, ∂/∂operand, adjoint
-        table.add_column("value · local derivatives · adjoint ∂f/∂·", overflow="fold", min_width=numbers)
+        table = table_of(
+            [
+                ("step", "right", None, None),
+                ("name", "left", None, names),
+                ("operation", "left", operations, max(operations, 16)),
+                ("", "left", None, NAME_FOLD),  # the labels: value, ∂/∂operand, adjoint
+                ("value · local derivatives · adjoint ∂f/∂·", "left", numbers, None),
+            ]
+        )
         for step, name, operation, value, local, adjoint in rows:
             labels, texts = ["value"], [value]
             for entry in local:  # '∂/∂t7 = -0.0877…'
@@ -453,12 +470,16 @@ def print_tape(console, title: str, steps) -> None:
                 texts.append(number)
             labels.append("adjoint")
             texts.append(adjoint)
-            # Each entry as many lines as its text has (an array's rows), the label on the first.
-            label_lines = []
+            # Each entry as many lines as its text has (an array's rows) or its label folds into.
+            label_lines, text_lines = [], []
             for label, text in zip(labels, texts):
-                label_lines += [label] + [""] * str(text).count("\n")
+                label_part = _chop(label, NAME_FOLD)
+                text_part = str(text).split("\n")
+                height = max(len(label_part), len(text_part))
+                label_lines += label_part + [""] * (height - len(label_part))
+                text_lines += text_part + [""] * (height - len(text_part))
             table.add_row(
-                step, escape(visible(name)), escape(visible(operation)), "\n".join(label_lines), "\n".join(texts)
+                step, escape(visible(name)), escape(visible(operation)), "\n".join(label_lines), "\n".join(text_lines)
             )
         return table
 
@@ -469,14 +490,21 @@ def print_tape(console, title: str, steps) -> None:
         if need <= width:
             console.print(table)
             return
-    console.print(table, width=need)  # wider than the console: the terminal wraps lines, no number is cut
+    console.width = need  # wider than the console: the terminal wraps lines, no number is cut
+    try:
+        console.print(table)
+    finally:
+        console.width = width
 
 
 def _least_width(table) -> int:
     """The narrowest a borderless table can be with no word of any cell (header included) cut:
-    each column its longest word (or its min_width), two spaces between columns."""
-    widths = [
-        max(column.min_width or 0, _longest_word([column.header, *(str(c) for c in column.cells)]))
-        for column in table.columns
-    ]
+    each column its longest word (or its min_width; a column that folds, its max_width at
+    most), two spaces between columns."""
+    widths = []
+    for column in table.columns:
+        longest = _longest_word([column.header, *(str(c) for c in column.cells)])
+        if column.max_width:
+            longest = min(longest, column.max_width)
+        widths.append(max(column.min_width or 0, longest))
     return sum(widths) + 2 * (len(widths) - 1)
