@@ -3,13 +3,12 @@ has its column, every cell's number appears whole, no line is wider than the wid
 order of columns and problems is stable (and the problems' is report.html's)."""
 
 import re
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import ROOT, write
+from conftest import write
+from test_terminal import cli
 
 from diffcompare.backends import BUILTIN
 from diffcompare.views.summary import SHORT_DTYPE, cell_table
@@ -180,17 +179,6 @@ def test_explain_at_80_columns_prints_every_number_of_the_tape_whole(monkeypatch
                 ):
                     for entry in (value, *(e.partition(" = ")[2] for e in local), adjoint):
                         assert set(entry.split()) <= words, (width, dtype, entry)
-
-
-def cli(*args, env=None):
-    return subprocess.run(
-        [sys.executable, "-m", "diffcompare", *map(str, args)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
 
 
 @pytest.mark.slow

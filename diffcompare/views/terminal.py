@@ -430,38 +430,28 @@ def print_tape(console, title: str, steps) -> None:
     names = min(NAME_FOLD, max(4, _longest_word(visible(row[1]) for row in rows)))
     title = escape(visible(title))
 
-    def table_of(columns) -> Table:
+    def table_of(*more) -> Table:
+        """step, name and operation, then more (header, min width, max width): left-aligned."""
         table = Table(title=title, title_justify="left", box=None, pad_edge=False, show_edge=False)
-        for header, justify, low, high in columns:
-            # low: never narrower (a number, an operation's longest word); high: a name folds past it.
-            table.add_column(header, justify=justify, overflow="fold", min_width=low, max_width=high)
+        table.add_column("step", justify="right")
+        # min_width: never narrower (a number, an operation's constants); max_width: a name folds past it.
+        table.add_column("name", overflow="fold", max_width=names)
+        table.add_column("operation", overflow="fold", min_width=operations, max_width=max(operations, 16))
+        for header, low, high in more:
+            table.add_column(header, overflow="fold", min_width=low, max_width=high)
         return table
 
     def wide() -> Table:
         table = table_of(
-            [
-                ("step", "right", None, None),
-                ("name", "left", None, names),
-                ("operation", "left", operations, max(operations, 16)),
-                ("value", "left", numbers, None),
-                ("local derivatives", "left", numbers, None),
-                (TAPE_COLUMNS[-1], "left", numbers, None),
-            ]
+            ("value", numbers, None), ("local derivatives", numbers, None), (TAPE_COLUMNS[-1], numbers, None)
         )
         for step, name, operation, value, local, adjoint in rows:
             table.add_row(step, escape(visible(name)), escape(visible(operation)), value, "\n".join(local), adjoint)
         return table
 
     def stacked() -> Table:
-        table = table_of(
-            [
-                ("step", "right", None, None),
-                ("name", "left", None, names),
-                ("operation", "left", operations, max(operations, 16)),
-                ("", "left", None, NAME_FOLD),  # the labels: value, ∂/∂operand, adjoint
-                ("value · local derivatives · adjoint ∂f/∂·", "left", numbers, None),
-            ]
-        )
+        # The labels (value, ∂/∂operand, adjoint), then their numbers.
+        table = table_of(("", None, NAME_FOLD), ("value · local derivatives · adjoint ∂f/∂·", numbers, None))
         for step, name, operation, value, local, adjoint in rows:
             labels, texts = ["value"], [value]
             for entry in local:  # '∂/∂t7 = -0.0877…'
