@@ -90,6 +90,11 @@ _PRIMITIVES = {
     "transpose": ("sum(sin(transpose(A)) @ [1.0, 2.0])", {"A": [[1.0, -2.0], [3.0, 0.5]]}, None),
     "reshape": ("sum(sin(reshape(v, (3, 1))) @ [2.0])", {"v": V}, None),
     "roll": ("sum(v * roll(v, 1) * [1, 2, 3])", {"v": V}, None),
+    "cumsum": (
+        "sum(cumsum(v) ** 2) + sum(cumsum(A, axis=1) * [[1, 2], [3, 4]]) + sum(sin(cumsum(A, axis=0)))",
+        {"v": V, "A": [[1.0, -2.0], [3.0, 0.5]]},
+        None,
+    ),
     "tril": ("sum(sin(tril(A)) * [[1, 2], [3, 4]])", {"A": [[1.0, -2.0], [3.0, 0.5]]}, None),
     "triu": ("sum(sin(triu(A, 1)) * [[1, 2], [3, 4]])", {"A": [[1.0, -2.0], [3.0, 0.5]]}, None),
     "diag": ("sum(sin(diag(v)) @ [1, 2, 3]) + sum(diag(A) ** 3)", {"v": V, "A": [[1.0, -2.0], [3.0, 0.5]]}, None),

@@ -123,6 +123,10 @@ def test_every_backend_builds_arrays_and_differentiates_through_them(results, na
         ("sum(x * zeros((10 ** 9,)))", {"x": 1.0}, "the shape must be integer constants"),
         ("sum(x * zeros((1000000000,)))", {"x": 1.0}, "the limit is"),
         ("sum(arange(3, 1)) * x", {"x": 1.0}, "arange(3, 1) is empty"),
+        ("sum(cumsum(A))", {"A": [[1.0, 2.0]]}, "cumsum: an array of shape (1, 2) needs axis= (cumsum(A, axis=1))"),
+        ("sum(cumsum(x, axis=1))", {"x": [1.0, 2.0]}, "cumsum: axis 1 is out of range"),
+        ("cumsum(x)", {"x": 1.0}, "cumsum: takes an array, not a scalar"),
+        ("sum(cumsum(x, dim=0))", {"x": [1.0]}, "write axis= (NumPy's and jax's name for torch's dim)"),
     ],
 )
 def test_shape_errors_name_the_construct(function, point, message):
@@ -147,3 +151,14 @@ def test_a_list_of_constants_is_one_constant_array_in_the_rows_dtype():
     x = torch.ones(3, dtype=torch.float32, requires_grad=True)
     out = Program(problem.function, torch_ops(torch.float32), constant=torch_constant(torch.float32))({"x": x})
     assert out.dtype == torch.float32 and float(out.detach()) == 6.0
+
+
+def test_cumsum_at_a_tie_of_its_running_sums_is_a_kink_only_where_the_tie_moves():
+    """max(cumsum(x)) at x = [1, -1, 1]: the running sums 1, 0, 1 tie at the top. x[0] moves
+    both tied sums alike (derivative 1 on both sides); x[1] and x[2] move only the last one
+    (left derivative 0, right 1): the one-sided chain rule carries cumsum's sums, not only
+    the elements it moves."""
+    rows = diffcompare.compare("max(cumsum(x))", point={"x": [1.0, -1.0, 1.0]}, backends=["chainrule", "torch"])
+    for _, got in rows[rows["dtype"] == "float64"].groupby("backend"):
+        assert dict(zip(got["index"], got["verdict"])) == {"0": "agree", "1": "kink", "2": "kink"}
+        assert got["message"].str.contains("left derivative 0, right derivative 1").sum() == 2

@@ -424,8 +424,7 @@ class Slopes:
 
 def _structural(node, args: list, given: list):
     """An array-building step's slope: the step itself on its operands' slopes (it is linear;
-    None, not depending, carried through where it only moves elements), outer's by the
-    product rule."""
+    None where no depending element lands), outer's by the product rule."""
     p, params = PRIMITIVES[node.op], axis_keyword(node)
     if p.jvp is not None:  # softmax, log_softmax: their JVP; an element moves where its fiber does
         (x,), (t,) = args, given
@@ -441,11 +440,14 @@ def _structural(node, args: list, given: list):
         reach = reach + p.forward(np.ones(np.shape(a), np.int64), _depends(tb, b), **params)
         total[np.asarray(reach) == 0] = None
         return total
-    slopes = [
-        np.full(np.shape(a), None, dtype=object) if t is None else np.asarray(t, dtype=object)
-        for t, a in zip(given, args)
-    ]
-    return object_array(np.asarray(p.forward(*slopes, **params), dtype=object))
+    # Linear: the step on the slopes (None as 0), and None again where no depending element
+    # lands (the step on the masks of dependence): exact for steps that move elements (stack,
+    # roll, tril) and for those that sum them (cumsum).
+    total = p.forward(*(_filled(t, a) for t, a in zip(given, args)), **params)
+    total = object_array(np.asarray(total, dtype=object))
+    reach = p.forward(*(_depends(t, a) for t, a in zip(given, args)), **params)
+    total[np.asarray(reach) == 0] = None
+    return total
 
 
 class OneSided:

@@ -1,6 +1,6 @@
 """The syntax of array building (lang.primitives.arrays), for the parser: list literals
 [a, b, c] (nested for matrices) as stack, A.T as transpose, and the calls stack(…, axis=),
-concatenate(…, axis=), transpose(A), reshape(A, (2, 3)), roll(x, k, axis=), tril(A, k),
+concatenate(…, axis=), transpose(A), reshape(A, (2, 3)), roll(x, k, axis=), cumsum(x, axis=), tril(A, k),
 triu(A, k), diag(v), outer(a, b), arange(a, b), zeros((n, m)), ones(n). Their parameters are
 constants as written, read from the `ast` (nothing is evaluated); shapes are checked by the
 IR's inference. `convert` turns an operand into IR, `fail` makes the parser's error.
@@ -19,6 +19,7 @@ SIGNATURES = {
     "transpose": "transpose(A)",
     "reshape": "reshape(A, (2, 3))",
     "roll": "roll(x, k) or roll(x, k, axis=0)",
+    "cumsum": "cumsum(x) or cumsum(A, axis=1)",
     "tril": "tril(A) or tril(A, k)",
     "triu": "triu(A) or triu(A, k)",
     "diag": "diag(v)",
@@ -36,6 +37,7 @@ _FORMS = {
     "transpose": ((1, 1), (), ()),
     "reshape": ((1, 1), (), ("shape",)),
     "roll": ((1, 1), ("shift", "axis"), ("shift",)),
+    "cumsum": ((1, 1), ("axis",), ()),
     "tril": ((1, 1), ("k",), ("k",)),
     "triu": ((1, 1), ("k",), ("k",)),
     "diag": ((1, 1), (), ()),

@@ -1,4 +1,4 @@
-"""Array building: list literals ([a, b] is stack), stack, concatenate, transpose, reshape,
+"""Array building: list literals ([a, b] is stack), stack, concatenate, transpose, reshape, cumsum,
 roll, tril, triu, diag, outer, and the constant arrays arange, zeros, ones.
 
 Each is declared with `structural`: kind "array", its static parameters (axis=, a shape, a
@@ -175,6 +175,35 @@ ROLL = structural(
     _roll_batched,
     lambda x, shift, axis: np.roll(x, shift, axis=axis),
     torch=lambda torch: lambda x, shift, axis: torch.roll(x, shift, dims=axis),
+)
+
+# --- cumsum ----------------------------------------------------------------------------------
+
+
+def _cumsum_infer(shapes, axis=None):
+    if not shapes[0]:
+        raise ValueError("cumsum: takes an array, not a scalar")
+    if axis is None and len(shapes[0]) > 1:
+        # NumPy would flatten the matrix, torch needs dim: the sum's direction is not guessed
+        raise ValueError(f"cumsum: an array of shape {shapes[0]} needs axis= (cumsum(A, axis=1))")
+    return shapes[0], {"axis": _axis(0 if axis is None else axis, len(shapes[0]), "cumsum")}
+
+
+def _cumsum_vjp(k, g, ans, x, axis):
+    """The running sum's adjoint is the running sum of the adjoint from the other end."""
+    g = np.asarray(g)
+    return np.flip(np.cumsum(np.flip(g, axis=axis), axis=axis), axis=axis)
+
+
+CUMSUM = structural(
+    "cumsum",
+    _cumsum_infer,
+    _cumsum_vjp,
+    lambda args, flags, axis: np.cumsum(args[0], axis=axis + 1),
+    lambda x, axis: np.cumsum(x, axis=axis),
+    torch=lambda torch: lambda x, axis: torch.cumsum(x, dim=axis),
+    jax=lambda jnp: lambda x, axis: jnp.cumsum(x, axis=axis),
+    latex=r"\operatorname{cumsum}",
 )
 
 # --- tril, triu, diag, outer ---------------------------------------------------------------
@@ -392,4 +421,4 @@ TAKE = structural(
 # Primitives the parser makes and a problem does not call by name.
 INTERNAL = frozenset({"take"})
 
-ARRAYS = (STACK, CONCATENATE, TRANSPOSE, RESHAPE, ROLL, TRIL, TRIU, DIAG, OUTER, ARANGE, ZEROS, ONES, TAKE)
+ARRAYS = (STACK, CONCATENATE, TRANSPOSE, RESHAPE, ROLL, CUMSUM, TRIL, TRIU, DIAG, OUTER, ARANGE, ZEROS, ONES, TAKE)
