@@ -327,3 +327,28 @@ def test_summary_colours_come_from_the_palette(monkeypatch):
     text = console.file.getvalue()
     assert re.search(r"\x1b\[34m\d+\.\d ✓", text) and re.search(r"\x1b\[31m\d+\.\d ✗", text)
     assert "\x1b[36mundef" in text and "\x1b[35mskip" in text
+
+
+def test_the_bar_says_what_it_counts_moves_before_the_first_cell_and_estimates_the_time_left():
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    from diffcompare.views.terminal import CellProgress
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    console = Console(file=Terminal(), force_terminal=True, force_interactive=True, width=200)
+    problems = [SimpleNamespace(name=f"p{i}") for i in range(2)]
+    with CellProgress(4, console=console, show_after_s=0.0, problems=2, workers=2) as progress:
+        time.sleep(0.5)  # the workers start: nothing finished yet
+        for problem in problems:
+            for backend in ("sympy", "torch"):
+                progress(problem, backend)
+                time.sleep(0.15)
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", console.file.getvalue())  # the colours and cursor moves
+    assert "starting 2 worker processes: loading the backends" in text  # motion before the first cell
+    assert "cells (problem × backend)" in text and "left" in text  # what it counts, and the time left
+    assert "1/2 problems · p0 · torch" in text and "4/4" in text
