@@ -4,7 +4,9 @@ written for people.
 
 A step knows its node and its operands' names (what the analyses that speak of steps use:
 "the derivative of log(t1) in t1 is infinite"); its text is derived from them, never read
-back. A number is written to its last digit, as the shortest text that reads back as
+back. A step where digits were lost is marked with the hazard that explains it (tape_marks:
+σ rounds to exactly 1 in float32, so ∂σ is 0), from the blame analysis of the same engine
+(engine.blame; running.blame.Explainer keeps it per problem). A number is written to its last digit, as the shortest text that reads back as
 the same float: σ(32) is 0.9999999999999873, and printing it as 1 would hide the
 very saturation the tape is read for; a backend's value and the reference in a
 report are compared digit by digit.
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 TAPE_COLUMNS = ("step", "name", "operation", "value", "local derivatives", "adjoint ∂f/∂·")
+TAPE_MARK_COLUMN = "digits lost"
 TAPE_HOW_TO_READ = (
     "Read bottom-up: each adjoint is the sum, over the steps that use this one, of their "
     "adjoint × their local derivative. The inputs' adjoints are the gradient."
@@ -106,3 +109,45 @@ def tape_table(steps) -> list[tuple[str, str, str, str, list[str], str]]:
         adjoint = "—" if s.adjoint is None else value_text(s.adjoint)
         rows.append((str(s.step), s.name, s.operation, value_text(s.value), local, adjoint))
     return rows
+
+
+@dataclass(frozen=True)
+class TapeMark:
+    """A hazard at a tape step: what its rounding does (Primitive.hazard's words), how much of
+    the step's digits it can take (relative error, 1 = all), and whether the hazard is in the
+    step's value (a ± b cancels, exp overflows) or in its local derivative (σ(1-σ))."""
+
+    why: str
+    relative: float
+    hazard_in: str  # "value" or "derivative"
+
+    @property
+    def all_lost(self) -> bool:
+        return self.relative >= 1
+
+    @property
+    def text(self) -> str:
+        size = "all digits lost" if self.all_lost else f"up to ≈{self.relative:.0e} relative error"
+        where = "local derivative" if self.hazard_in == "derivative" else "value"
+        return f"{where}: {self.why} ({size})"
+
+
+def tape_marks(steps, blames) -> dict[int, TapeMark]:
+    """Tape step number -> the hazard that loses its digits, from the blames of the same
+    engine and dtype (ChainRule.blame, running.blame.Explainer.analysis): a Blame's node is
+    a TapeStep's node. A step blamed more than once (one Blame per order of magnitude of its
+    elements) keeps the largest."""
+    step_of = {s.node: s.step for s in steps}
+    marks: dict[int, TapeMark] = {}
+    for b in blames:
+        step = step_of.get(b.node)
+        if step is None:
+            continue
+        if step not in marks or b.relative > marks[step].relative:
+            marks[step] = TapeMark(b.why, float(b.relative), b.hazard_in)
+    return marks
+
+
+def marked_tape_table(steps, marks: dict[int, TapeMark]) -> list[tuple[str, str, str, str, list[str], str, str]]:
+    """tape_table's rows with a seventh column, TAPE_MARK_COLUMN: the mark's text, or ''."""
+    return [(*row, marks[s.step].text if s.step in marks else "") for row, s in zip(tape_table(steps), steps)]

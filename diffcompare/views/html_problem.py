@@ -1,6 +1,12 @@
 """One problem's section of report.html: the function as written and in LaTeX,
 its let steps and point, the symbolic derivative, every backend's gradient
-against the reference, the chain-rule tape, time bars and step sweeps.
+against the reference, the chain-rule tape in each dtype (the step where digits
+were lost marked), time bars and step sweeps. The section is a <details>, open
+where a row disagrees or is an error.
+
+Every formula is text as well as a picture: the function as written and SymPy's
+derivative in <code> (what find-in-page and copy see), their LaTeX beside them.
+Table cells leave out their optional end tags: a report has thousands of them.
 
 Anything here that fails for an odd problem (a formula mathtext cannot set, a
 tape that cannot be built) is left out with a note: the report is never lost
@@ -9,39 +15,46 @@ for the sake of one picture.
 
 from __future__ import annotations
 
+import json
+import math
+import re
 import weakref
 
 import numpy as np
 import pandas as pd
 
 from diffcompare.engine.chainrule import ChainRule, point_in
-from diffcompare.engine.tape import TAPE_COLUMNS, TAPE_HOW_TO_READ, tape_table
+from diffcompare.engine.tape import TAPE_COLUMNS, TAPE_HOW_TO_READ, TAPE_MARK_COLUMN, marked_tape_table, tape_marks
 from diffcompare.lang.ir import element_label
-from diffcompare.views.html_text import escape, exact_number, verdict_html
+from diffcompare.views.html_text import cell_style, escape, exact_number, verdict_html
 from diffcompare.views.latex import expression_latex, latex_svg
-from diffcompare.views.palette import cell_colours, text_colour
 from diffcompare.views.plots import svg_of, sweep_figure, time_bars
 
 FORMULA_CHARACTERS = 1500  # longer LaTeX is shown as a size, not typeset
 ELEMENTS_SHOWN = 12  # a larger problem's table shows each cell's worst element
-TAPE_STEPS_SHOWN = 80
+TAPE_STEPS_SHOWN = 60
+OPEN_VERDICTS = ("disagree", "error")  # a section with such a row is open
+TAPE_DTYPES = ("float64", "float32")
+_CAUSE = re.compile(r"; likely cause in \w+: ")  # running.blame's words before the steps it names
 _FORMULAS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # problem -> its typeset formulas
 
 
-def _formula(latex: str | None, fallback: str) -> str:
+def _formula(latex: str | None, text: str) -> str:
+    """The LaTeX typeset (nothing where it cannot be), then the text as <code> and the
+    LaTeX behind a toggle: searchable and copyable whatever the picture."""
     svg = latex_svg(latex) if latex and len(latex) <= FORMULA_CHARACTERS else None
-    if svg is None:
-        return f"<code>{escape(fallback)}</code>"
-    return f'<div class="formula" role="img" aria-label="{escape(fallback)}">{svg}</div>'
+    picture = f'<div class="formula" role="img" aria-label="{escape(text)}">{svg}</div>' if svg else ""
+    tex = f"<details class=tex><summary>LaTeX</summary><code>{escape(latex)}</code></details>" if latex else ""
+    return f"{picture}<div class=text><code>{escape(text)}</code>{tex}</div>"
 
 
 def _written(text: str) -> str:
-    """An expression as written, then typeset."""
+    """An expression as written: typeset, and as text."""
     try:
         latex = expression_latex(text)
     except (SyntaxError, ValueError):
         latex = None
-    return f"<code>{escape(text)}</code>{_formula(latex, text)}"
+    return _formula(latex, text)
 
 
 def _definition(problem) -> str:
@@ -85,12 +98,11 @@ def _symbolic(problem) -> str:
     items = []
     for label, expr in derivatives:
         latex = sympy.latex(expr)
-        head = f"<span>∂f/∂<i>{escape(label)}</i> =</span>"  # text: typesetting it costs as much as a formula
+        head = f"<div class=wrt>∂f/∂<i>{escape(label)}</i> =</div>"  # text: typesetting it costs as much as a formula
+        note = ""
         if len(latex) > FORMULA_CHARACTERS:
-            body = f"<span class='muted'>{sympy.count_ops(expr)} operations: too long to typeset</span>"
-        else:
-            body = _formula(latex, str(expr))
-        items.append(f'<div style="display:flex;gap:6px;align-items:center">{head}{body}</div>')
+            note = f"<span class='muted'>{sympy.count_ops(expr)} operations: too long to typeset</span>"
+        items.append(f"<div class=derivative>{head}{note}{_formula(latex, str(expr))}</div>")
     more = problem.size - len(derivatives)
     note = f"<p class='muted'>and {more} more elements.</p>" if more > 0 else ""
     if any(expr.has(sympy.Heaviside) for _, expr in derivatives):
@@ -110,8 +122,29 @@ def formulas_html(problem) -> str:
     return html
 
 
+def _runs(keys: list) -> list[int]:
+    """For each row, the number of rows (itself included) that the run of equal keys it
+    starts holds; 0 for a row inside a run (its cell is spanned from above)."""
+    spans = [0] * len(keys)
+    start = 0
+    for i in range(1, len(keys) + 1):
+        if i == len(keys) or keys[i] != keys[start]:
+            spans[start] = i - start
+            start = i
+    return spans
+
+
+def _spanned(span: int, html: str, cls: str = "") -> str:
+    """A cell that spans its run of rows; nothing inside the run."""
+    if span == 0:
+        return ""
+    attributes = (f" class={cls}" if cls else "") + (f" rowspan={span}" if span > 1 else "")
+    return f"<td{attributes}>{html}"
+
+
 def _gradient_table(rows: pd.DataFrame, size: int) -> str:
-    """Every backend's value against the reference; for a large problem, the worst element of each cell."""
+    """Every backend's value against the reference; for a large problem, the worst element of
+    each cell. A backend, a dtype and a reason repeated on consecutive rows span them."""
     note = ""
     if size > ELEMENTS_SHOWN:
         # idxmin per cell, not a sort: a scaling problem has 10⁶ rows per cell.
@@ -119,54 +152,115 @@ def _gradient_table(rows: pd.DataFrame, size: int) -> str:
         worst = digits.groupby([rows["backend"], rows["dtype"]], sort=False, observed=True).idxmin()
         rows = rows.loc[sorted(worst.to_numpy())]
         note = f"<p class='muted'>{size} elements: each cell's worst element; results.csv has every one.</p>"
+    records = list(
+        rows[
+            ["backend", "dtype", "variable", "index", "value", "reference", "rel_error", "digits", "verdict", "message"]
+        ].itertuples(index=False)
+    )
+    cells = [(r.backend, r.dtype) for r in records]
+    # "relative error …; likely cause in float32: …": the cause, the same on many rows, spans them;
+    # each column's runs are its own (a table's row spans need not line up).
+    split = [_CAUSE.split(str(r.message), maxsplit=1) for r in records]
+    whys = [parts[0] for parts in split]
+    causes = [parts[-1] if len(parts) > 1 else "" for parts in split]
+    backend_spans = _runs([r.backend for r in records])
+    cell_spans = _runs(cells)
+    why_spans = _runs(list(zip(cells, whys)))
+    cause_spans = _runs(list(zip(cells, causes)))
     body = []
-    for r in rows.itertuples(index=False):
-        element = element_label(r.variable, r.index)
-        digits = "" if pd.isna(r.digits) else f"{r.digits:.1f}"
-        shade = cell_colours(r.verdict, r.digits, r.dtype)[0] if r.verdict in ("agree", "disagree") else ""
-        style = f' style="background:{shade};color:{text_colour(shade)}"' if shade else ""
+    for k, r in enumerate(records):
+        digits = "" if pd.isna(r.digits) else f" {r.digits:.1f}"
         rel = "" if pd.isna(r.rel_error) else f"{r.rel_error:.2g}"
         body.append(
-            f"<tr><td>{escape(r.backend)}</td><td>{escape(r.dtype)}</td><td><code>{escape(element)}</code></td>"
-            f"<td class='num'>{exact_number(r.value)}</td><td class='num'>{exact_number(r.reference)}</td>"
-            f"<td class='num'>{rel}</td><td class='num'{style}>{digits}</td><td>{verdict_html(r.verdict)}</td>"
-            f"<td class='message'>{escape(r.message)}</td></tr>"
+            f"<tr>{_spanned(backend_spans[k], escape(r.backend))}{_spanned(cell_spans[k], escape(r.dtype))}"
+            f"<td>{escape(element_label(r.variable, r.index))}"
+            f"<td>{exact_number(r.value)}<td>{exact_number(r.reference)}<td>{rel}"
+            f"<td{cell_style(r.verdict, r.digits, r.dtype, 'v')}>{escape(r.verdict)}{digits}"
+            + _spanned(why_spans[k], escape(whys[k]), "why" if whys[k] else "")
+            + _spanned(cause_spans[k], escape(causes[k]), "why" if causes[k] else "")
         )
     head = "".join(
-        f"<th>{h}</th>"
-        for h in ("backend", "dtype", "element", "value", "reference", "rel. error", "digits", "verdict", "why")
+        f"<th>{h}"
+        for h in (
+            "backend",
+            "dtype",
+            "element",
+            "value",
+            "reference",
+            "rel. error",
+            "verdict, digits",
+            "why",
+            "likely cause",
+        )
     )
-    return f"<h3>Gradient</h3>{note}<div class='scroll'><table><tr>{head}</tr>{''.join(body)}</table></div>"
+    return (
+        f"<h3>Gradient</h3>{note}<div class=scroll><table class=grad><thead><tr>{head}</thead>"
+        f"<tbody>{''.join(body)}</tbody></table></div>"
+    )
+
+
+def _digits_left(relative: float) -> float:
+    """The correct digits a relative error leaves (0 where it takes them all)."""
+    return 0.0 if relative >= 1 or not relative > 0 else -math.log10(relative)
 
 
 def _tape(problem) -> str:
-    try:
-        steps = ChainRule(problem.function, "float64").tape(point_in(problem.point, "float64"), problem.wrt)
-    except Exception as exc:  # the chainrule rows say what went wrong
-        return f"<p class='muted'>No tape: {escape(type(exc).__name__)}: {escape(exc)}</p>"
+    """The chain-rule tape in each dtype of the problem, a step's rows side by side, the step
+    where digits were lost marked with the hazard that explains it (the blame analysis the
+    disagreeing rows were told, running.blame.Explainer)."""
+    from diffcompare.running.blame import Explainer
+
+    explainer = Explainer()
+    tapes = {}
+    for dtype in [d for d in TAPE_DTYPES if d in problem.dtypes]:
+        try:
+            steps = ChainRule(problem.function, dtype).tape(point_in(problem.point, dtype), problem.wrt)
+        except Exception as exc:  # the chainrule rows say what went wrong
+            return f"<p class='muted'>No tape: {escape(type(exc).__name__)}: {escape(exc)}</p>"
+        marks = tape_marks(steps, explainer.analysis(problem, dtype))
+        tapes[dtype] = (steps, marks, marked_tape_table(steps[:TAPE_STEPS_SHOWN], marks))
+    if not tapes:
+        return ""
+    dtypes = list(tapes)
+    steps = tapes[dtypes[0]][0]
+    span = f" rowspan={len(dtypes)}" if len(dtypes) > 1 else ""
     body = []
-    for step, name, operation, value, local, adjoint in tape_table(steps[:TAPE_STEPS_SHOWN]):
-        body.append(
-            f"<tr><td class='num'>{step}</td><td><code>{escape(name)}</code></td><td><code>{escape(operation)}</code></td>"
-            f"<td class='num'>{escape(value)}</td><td class='num'>{'<br>'.join(map(escape, local))}</td>"
-            f"<td class='num'>{escape(adjoint)}</td></tr>"
-        )
+    for k in range(min(len(steps), TAPE_STEPS_SHOWN)):
+        for j, dtype in enumerate(dtypes):
+            step, name, operation, value, local, adjoint, mark = tapes[dtype][2][k]
+            shared = f"<td{span}>{step}<td{span}>{escape(name)}<td{span}>{escape(operation)}" if j == 0 else ""
+            found = tapes[dtype][1].get(int(step))
+            lost = (
+                f"<td{cell_style('disagree', _digits_left(found.relative), dtype, 'lost')}>{escape(mark)}"
+                if found
+                else "<td>"
+            )
+            body.append(
+                f"<tr{' class=first' if j == 0 else ''}>{shared}<td>{dtype}<td>{escape(value)}"
+                f"<td>{'<br>'.join(map(escape, local))}<td>{escape(adjoint)}{lost}"
+            )
     more = (
         f"<p class='muted'>… {len(steps) - TAPE_STEPS_SHOWN} more steps.</p>" if len(steps) > TAPE_STEPS_SHOWN else ""
     )
-    head = "".join(f"<th>{h}</th>" for h in TAPE_COLUMNS)
+    lost = [
+        f"{dtype} at step {n} ({escape(tapes[dtype][0][n - 1].name)} = {escape(tapes[dtype][0][n - 1].operation)})"
+        for dtype in dtypes
+        for n in sorted(tapes[dtype][1])
+    ]
+    where = f"; digits lost in {', '.join(lost)}" if lost else ""
+    head = "".join(f"<th>{h}" for h in (*TAPE_COLUMNS[:3], "dtype", *TAPE_COLUMNS[3:], TAPE_MARK_COLUMN))
     return (
-        f"<details><summary>Chain-rule tape, float64 ({len(steps)} steps)</summary>"
-        f"<p class='muted'>{escape(TAPE_HOW_TO_READ)} "
-        "<code>python -m diffcompare explain FILE --dtype float32</code> prints the float32 tape.</p>"
-        f"<div class='scroll'><table><tr>{head}</tr>{''.join(body)}</table></div>{more}</details>"
+        f"<details class=tape><summary>Chain-rule tape, {' and '.join(dtypes)} ({len(steps)} steps){where}</summary>"
+        f"<p class='muted'>{escape(TAPE_HOW_TO_READ)} A step marked in the last column lost its digits there, "
+        "for the reason given (the cause named in the disagreeing rows).</p>"
+        f"<div class=scroll><table class=tape><thead><tr>{head}</thead><tbody>{''.join(body)}</tbody></table></div>{more}</details>"
     )
 
 
 def _timings(rows: pd.DataFrame) -> str:
     cells = rows.drop_duplicates(["backend", "dtype"])[["backend", "dtype", "time_s"]]
-    svg = time_bars(cells)
-    return f"<h3>Time</h3>{svg}" if svg else ""
+    bars = time_bars(cells)
+    return f"<h3>Time</h3>{bars}" if bars else ""
 
 
 def _sweeps(sweeps: list[pd.DataFrame]) -> str:
@@ -179,15 +273,29 @@ def _sweeps(sweeps: list[pd.DataFrame]) -> str:
     )
 
 
+def section_opens(rows: pd.DataFrame) -> bool:
+    """A problem's section is open where one of its rows disagrees or is an error."""
+    return bool(rows["verdict"].isin(OPEN_VERDICTS).any())
+
+
 def problem_section(name: str, rows: pd.DataFrame, problem, anchor: str, sweeps, detailed: bool = True) -> str:
-    """The section of one problem. problem may be None (a frame without its problems):
-    then only what the rows hold is shown."""
+    """The section of one problem: a <details>, open where a row disagrees or is an error.
+    problem may be None (a frame without its problems): then only what the rows hold is
+    shown. Its data-cells (backend:verdict pairs) and data-tags are what the page's filter reads."""
     backends = rows[rows["backend"] != ""]
     verdicts = backends["verdict"].value_counts()
-    summary = ", ".join(f"{n} {v}" for v, n in verdicts.items())
-    parts = [f'<section id="{anchor}"><h2>{escape(name)}</h2><p class="muted">{escape(summary)}</p>']
+    counts = " · ".join(verdict_html(v, f"{n} {v}") for v, n in verdicts.items())
+    pairs = sorted({f"{b}:{v}" for b, v in zip(backends["backend"], backends["verdict"])})
+    tags = list(problem.tags) if problem is not None else []
+    parts = [
+        f'<section id="{anchor}" data-cells="{escape(json.dumps(pairs))}" data-tags="{escape(json.dumps(tags))}">'
+        f"<details{' open' if section_opens(backends) else ''}><summary><h2>{escape(name)}</h2> "
+        f"<span class=counts>{counts}</span> <a class=top href='#top'>↑ top</a></summary>"
+    ]
     if problem is not None:
         labels = [problem.description, f"source: {problem.source}" if problem.source else "", f"file: {problem.file}"]
+        if problem.tags:
+            labels.append("tags: " + ", ".join(problem.tags))
         parts.append("<p>" + "<br>".join(escape(t) for t in labels if t) + "</p>")
         if detailed:
             parts.append(formulas_html(problem))
@@ -199,5 +307,5 @@ def problem_section(name: str, rows: pd.DataFrame, problem, anchor: str, sweeps,
         parts += [_timings(backends), _sweeps(sweeps)]
     elif problem is not None:
         parts.append("<p class='muted'>Formulas, tape and timings are shown for the first problems only.</p>")
-    parts.append("</section>")
+    parts.append("</details></section>")
     return "\n".join(p for p in parts if p)

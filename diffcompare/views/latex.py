@@ -171,43 +171,116 @@ def expression_latex(text: str) -> str:
 
 
 _SEGMENT = {1: "M", 2: "L", 3: "Q", 4: "C", 79: "Z"}  # matplotlib Path codes -> SVG path commands
+_VERTICES = {1: 1, 2: 1, 3: 2, 4: 3}  # vertices per segment: MOVETO, LINETO, CURVE3, CURVE4
+_GLYPHS: dict[str, tuple[str, str]] = {}  # glyph id -> (matplotlib's name of the glyph, its SVG definition)
+_GLYPH_REFERENCE = re.compile(r'href="#(g[0-9a-f]{5,}(?:-[0-9_]+)?)"')
 
 
-@lru_cache(maxsize=1024)
-def latex_svg(latex: str, size: float = 17.0) -> str | None:
-    """The LaTeX typeset by matplotlib's mathtext as one SVG path (glyphs as
-    outlines, so it needs no font), or None where mathtext cannot typeset it
-    (SymPy's Piecewise, say). TextPath parses once and skips a figure and its
-    SVG backend: a quarter of the cost of mathtext.math_to_image."""
-    from matplotlib.font_manager import FontProperties
-    from matplotlib.textpath import TextPath
-
-    try:
-        path = TextPath((0, 0), f"${latex}$", prop=FontProperties(size=size))
-    except Exception:  # mathtext's parser raises ValueError and pyparsing's own exceptions
-        return None
-    # The control points' box holds the curves: cheaper than exact Bézier extents, a hair larger.
-    vertices, codes = path.vertices, path.codes
-    if len(vertices) == 0 or codes is None:
-        return None
-    x0, y0 = vertices.min(axis=0)
-    x1, y1 = vertices.max(axis=0)
-    pad = 2.0
-    width, height = x1 - x0 + 2 * pad, y1 - y0 + 2 * pad
-    # SVG's y axis points down: flip about the box's top edge.
-    xs = [f"{v:.2f}" for v in vertices[:, 0] - x0 + pad]
-    ys = [f"{v:.2f}" for v in y1 - vertices[:, 1] + pad]
+def _path_data(vertices, codes) -> str:
+    """SVG path data of a matplotlib path given in SVG's frame, one decimal."""
     commands, i = [], 0
     while i < len(codes):
-        code = codes[i]
+        code = int(codes[i])
         if code == 79:  # CLOSEPOLY carries a vertex that is not drawn
             commands.append("Z")
             i += 1
             continue
-        count = {1: 1, 2: 1, 3: 2, 4: 3}[code]  # vertices per segment: MOVETO, LINETO, CURVE3, CURVE4
-        commands.append(_SEGMENT[code] + " ".join(f"{xs[k]} {ys[k]}" for k in range(i, i + count)))
+        count = _VERTICES[code]
+        points = " ".join(f"{_short(x)} {_short(y)}" for x, y in vertices[i : i + count])
+        commands.append(_SEGMENT[code] + points)
         i += count
+    return "".join(commands)
+
+
+def _short(value: float) -> str:
+    """A coordinate to one decimal, without a trailing .0 or a -0."""
+    text = f"{value:.1f}".removesuffix(".0")
+    return "0" if text == "-0" else text
+
+
+def _glyph_id(name: str, vertices, codes, scale: float) -> str:
+    """A short id for a glyph (matplotlib's name: font and glyph index) at a scale, the same
+    in every run; registered with its outline, upside down (SVG's y axis points down). A
+    glyph at another scale than 1 (a subscript) is a scaled <use> of the outline."""
+    import hashlib
+
+    digest = hashlib.blake2s(name.encode()).hexdigest()
+    for length in range(5, len(digest) + 1):
+        key = "g" + digest[:length]
+        known = _GLYPHS.get(key)
+        if known is None:
+            flipped = [(x, -y) for x, y in vertices]
+            _GLYPHS[key] = (name, f'<path id="{key}" d="{_path_data(flipped, codes)}"/>')
+        elif known[0] != name:
+            continue
+        break
+    else:  # 256 bits collided: unreachable
+        raise ValueError(f"no id for the glyph {name}")
+    if abs(scale - 1) < 1e-9:
+        return key
+    scaled = f"{key}-{scale:.4g}".replace(".", "_")
+    _GLYPHS.setdefault(scaled, (name, f'<use id="{scaled}" href="#{key}" transform="scale({scale:.4g})"/>'))
+    return scaled
+
+
+@lru_cache(maxsize=1024)
+def latex_svg(latex: str, size: float = 17.0) -> str | None:
+    """The LaTeX typeset by matplotlib's mathtext as SVG, or None where mathtext cannot
+    typeset it (SymPy's Piecewise, say). Each glyph is a <use> of its outline, defined
+    once for the whole page (glyph_defs): a formula costs a few dozen bytes a character,
+    not the outlines' kilobytes. Coordinates are mathtext's, 100 units to the em, the
+    baseline of the first glyph at y = 0 (most glyphs need no y)."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import text_to_path
+
+    try:
+        glyphs, outlines, rects = text_to_path.get_glyphs_mathtext(FontProperties(size=size), f"${latex}$")
+    except Exception:  # mathtext's parser raises ValueError and pyparsing's own exceptions
+        return None
+    if not glyphs and not rects:
+        return None
+    base = glyphs[0][2] if glyphs else 0.0
+    corners = []
+    uses = []
+    for name, x, y, scale in glyphs:
+        vertices, codes = outlines[name]
+        y -= base
+        if len(vertices):
+            corners += [vertices.min(axis=0) * scale + (x, y), vertices.max(axis=0) * scale + (x, y)]
+        key = _glyph_id(name, vertices, codes, scale)
+        at = f' x="{round(x)}"' + (f' y="{round(-y)}"' if round(y) else "")
+        uses.append(f'<use href="#{key}"{at}/>')
+    for vertices, _ in rects:
+        (x0, y0), (x1, y1) = vertices[0], vertices[2]
+        y0, y1 = y0 - base, y1 - base
+        corners += [(x0, y0), (x1, y1)]
+        uses.append(f'<rect x="{_short(x0)}" y="{_short(-y1)}" width="{_short(x1 - x0)}" height="{_short(y1 - y0)}"/>')
+    if not corners:
+        return None
+    # The control points' box holds the curves: cheaper than exact Bézier extents, a hair larger.
+    import numpy as np
+
+    corners = np.asarray(corners, dtype=float)
+    (x0, y0), (x1, y1) = corners.min(axis=0), corners.max(axis=0)
+    pad = 12.0  # 2 px at 17 px
+    width, height = x1 - x0 + 2 * pad, y1 - y0 + 2 * pad
+    px = size / text_to_path.FONT_SCALE
     return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.1f}" height="{height:.1f}" '
-        f'viewBox="0 0 {width:.1f} {height:.1f}"><path d="{"".join(commands)}" fill="currentColor"/></svg>'
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width * px:.1f}" height="{height * px:.1f}" '
+        f'viewBox="{_short(x0 - pad)} {_short(-y1 - pad)} {_short(width)} {_short(height)}" '
+        f'fill="currentColor" aria-hidden="true">{"".join(uses)}</svg>'
+    )
+
+
+def glyph_defs(page: str) -> str:
+    """The outlines of the glyphs that the formulas in `page` use, as one hidden <svg>
+    to put in the same HTML document (a <use> may point into another <svg> of it)."""
+    keys = set(_GLYPH_REFERENCE.findall(page))
+    keys |= {k.split("-")[0] for k in keys}  # a scaled glyph's outline
+    if not keys:
+        return ""
+    paths = "".join(_GLYPHS[k][1] for k in sorted(keys) if k in _GLYPHS)
+    return (
+        '<svg xmlns="http://www.w3.org/2000/svg" width="0" height="0" style="position:absolute" '
+        f'aria-hidden="true"><defs>{paths}</defs></svg>'
     )

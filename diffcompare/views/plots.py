@@ -1,5 +1,5 @@
 """The HTML report's plots as inline SVG text: matplotlib draws the scaling and
-step-sweep plots; the per-problem time bars are written by hand (see time_bars).
+step-sweep plots; the per-problem time bars are an HTML table (see time_bars).
 
 Text stays text in the SVG (svg.fonttype = none): it is smaller, sharp at any zoom
 and searchable; the browser draws it in its own sans-serif.
@@ -16,7 +16,8 @@ import pandas as pd
 
 from diffcompare.lang.printable import visible
 
-_DTYPE_COLOURS = {"float32": "#8fb8de", "float64": "#1f5f99"}
+_PATH_DATA = re.compile(r' d="[^"]*"')
+_COORDINATE = re.compile(r"-?\d+\.\d{2,}")  # a number with more than one decimal
 _SVG_STYLE = {"svg.fonttype": "none", "svg.hashsalt": "diffcompare"}
 _FIGURE_NUMBERS = itertools.count(1)
 FLOOR = 1e-17  # where a step sweep's error of exactly 0 is drawn on the log scale
@@ -32,9 +33,15 @@ def svg_of(fig) -> str:
         fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
     plt.close(fig)
     svg = buffer.getvalue()
-    svg = svg[svg.index("<svg") :]
+    svg = svg[svg.index("<svg") :].replace("<svg ", '<svg class="plot" ', 1)  # the report's CSS fits it to the page
+    svg = _PATH_DATA.sub(lambda m: _COORDINATE.sub(_tenth, m.group()), svg)  # paths to 0.1 px: enough
     prefix = f"f{next(_FIGURE_NUMBERS)}-"
     return re.sub(r'(id="|url\(#|href="#)', lambda m: m.group(1) + prefix, svg)
+
+
+def _tenth(match: re.Match) -> str:
+    text = f"{float(match.group()):.1f}".removesuffix(".0")
+    return "0" if text == "-0" else text
 
 
 def literal(text: str) -> str:
@@ -79,11 +86,9 @@ def _scientific(value: float) -> str:
 
 def time_bars(cells: pd.DataFrame) -> str | None:
     """One bar per backend and dtype: the median seconds of one warm gradient
-    evaluation (time_s), on a log axis. cells: one row per cell, in display order.
-
-    Drawn as SVG by hand, not with matplotlib: a figure costs matplotlib ~0.1 s,
-    and a report has one of these per problem (the sweep and scaling plots,
-    a few per report, are matplotlib's)."""
+    evaluation (time_s), on a log scale, as an HTML table (a bar is a styled <i>; the
+    report's CSS draws it): it narrows with the page, and its numbers are text.
+    cells: one row per cell, in display order."""
     from html import escape
 
     times = cells["time_s"].to_numpy(dtype=float)
@@ -93,34 +98,17 @@ def time_bars(cells: pd.DataFrame) -> str | None:
     cells, times = cells[keep], times[keep]
     low, high = np.floor(np.log10(times.min())), np.ceil(np.log10(times.max()))
     high = max(high, low + 1)
-    label_w, plot_w, row_h, top = 150, 330, 18, 8
-    height = top + row_h * len(times) + 34
-    x = lambda t: label_w + plot_w * (np.log10(t) - low) / (high - low)  # noqa: E731
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{label_w + plot_w + 90}" height="{height}" '
-        'font-family="system-ui, sans-serif" font-size="11" role="img" aria-label="gradient time per backend">'
-    ]
-    for decade in range(int(low), int(high) + 1):
-        gx = x(10.0**decade)
-        parts.append(f'<line x1="{gx:.1f}" y1="{top}" x2="{gx:.1f}" y2="{height - 26}" stroke="#d0d7de"/>')
-        parts.append(
-            f'<text x="{gx:.1f}" y="{height - 14}" text-anchor="middle" fill="#57606a">{_duration(10.0**decade)}</text>'
+    rows = []
+    for backend, dtype, t in zip(cells["backend"], cells["dtype"], times):
+        share = 78 * (np.log10(t) - low) / (high - low)  # of the cell's width: the rest is for the number
+        rows.append(
+            f"<tr><th>{escape(visible(f'{backend} {dtype}'))}<td><i class='{escape(dtype)}' "
+            f"style=width:{max(share, 0.5):.0f}%></i>{_duration(t)}"
         )
-    for i, (backend, dtype, t) in enumerate(zip(cells["backend"], cells["dtype"], times)):
-        y = top + i * row_h
-        colour = _DTYPE_COLOURS.get(dtype, "#999999")
-        parts.append(
-            f'<text x="{label_w - 6}" y="{y + 13}" text-anchor="end">{escape(visible(f"{backend} {dtype}"))}</text>'
-        )
-        parts.append(
-            f'<rect x="{label_w}" y="{y + 3}" width="{max(x(t) - label_w, 1):.1f}" height="{row_h - 6}" fill="{colour}"/>'
-        )
-        parts.append(f'<text x="{x(t) + 4:.1f}" y="{y + 13}">{_duration(t)}</text>')
-    parts.append(
-        f'<text x="{label_w + plot_w / 2}" y="{height - 2}" text-anchor="middle" fill="#57606a">'
-        "median time of one warm gradient evaluation (log scale)</text></svg>"
+    return (
+        f"<table class=bars>{''.join(rows)}</table><p class='muted'>Median time of one warm gradient evaluation; "
+        f"bars on a log scale from {_duration(10.0**low)} to {_duration(10.0**high)}.</p>"
     )
-    return "".join(parts)
 
 
 def scaling_plot(family: str, cells: pd.DataFrame) -> str | None:
