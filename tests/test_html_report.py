@@ -174,6 +174,12 @@ def test_formulas_typeset_and_as_text_and_bad_input_listed(page):
     derivative = erf[erf.index("<div class=derivative>") : erf.index("</details>", erf.index("<div class=derivative>"))]
     assert "<code>-4*exp(-sinh(2/x)**2)*cosh(2/x)/(sqrt(pi)*x**2)</code>" in derivative  # SymPy's, as text
     assert r"\cosh{\left(\frac{2}{x} \right)}" in derivative  # and its LaTeX
+    closed = page[page.index('id="p-sympy-cosh-of-nested-where"') :]
+    closed = closed[: closed.index("</section>")]
+    assert "<details>" in closed and "<details open>" not in closed
+    derivative = closed[closed.index("<h3>Symbolic derivative</h3>") : closed.index("<h3>Gradient</h3>")]
+    assert "sinh(Piecewise((x0" in derivative and "<svg" not in derivative  # typeset only where it opens
+    assert "<svg" in closed[: closed.index("<h3>Symbolic derivative</h3>")]  # the function is
 
 
 def test_latex_as_written():
@@ -199,6 +205,7 @@ def test_hostile_names_are_escaped(tmp_path):
     assert page.count("<script") == 1 and "&lt;script&gt;alert(1)&lt;/script&gt;" in page  # the one is ours
 
 
+@pytest.mark.slow  # two runs and a matplotlib figure: 3 s
 def test_sweep_family_gets_a_scaling_plot_and_sweeps_are_picked_up(tmp_path):
     from diffcompare.spec.files import load_file
     from diffcompare.tools.sweep import write_sweep

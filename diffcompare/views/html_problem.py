@@ -36,13 +36,13 @@ TAPE_STEPS_SHOWN = 60
 OPEN_VERDICTS = ("disagree", "error")  # a section with such a row is open
 TAPE_DTYPES = ("float64", "float32")
 _CAUSE = re.compile(r"; likely cause in \w+: ")  # running.blame's words before the steps it names
-_FORMULAS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # problem -> its typeset formulas
+_FORMULAS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # problem -> (definition, derivative parts)
 
 
-def _formula(latex: str | None, text: str) -> str:
-    """The LaTeX typeset (nothing where it cannot be), then the text as <code> and the
-    LaTeX behind a toggle: searchable and copyable whatever the picture."""
-    svg = latex_svg(latex) if latex and len(latex) <= FORMULA_CHARACTERS else None
+def _formula(latex: str | None, text: str, typeset: bool = True) -> str:
+    """The LaTeX typeset (nothing where it cannot be, or typeset is False), then the text as
+    <code> and the LaTeX behind a toggle: searchable and copyable whatever the picture."""
+    svg = latex_svg(latex) if typeset and latex and len(latex) <= FORMULA_CHARACTERS else None
     picture = f'<div class="formula" role="img" aria-label="{escape(text)}">{svg}</div>' if svg else ""
     tex = f"<details class=tex><summary>LaTeX</summary><code>{escape(latex)}</code></details>" if latex else ""
     return f"{picture}<div class=text><code>{escape(text)}</code>{tex}</div>"
@@ -77,8 +77,10 @@ def _definition(problem) -> str:
     return "".join(rows)
 
 
-def _symbolic(problem) -> str:
-    # SymPy (a second to import) only for a report that typesets a derivative.
+def _symbolic_parts(problem) -> str | tuple[list[tuple[str, str, str, str]], str]:
+    """SymPy's derivative of the first few elements: (label, LaTeX, text, note) each, and a
+    note under them; or, where there is none, the words that say why (HTML)."""
+    # SymPy (a second to import) only for a report that shows a derivative.
     import sympy
 
     from diffcompare.exact.symbolic import MAX_ELEMENTS, readable_gradient
@@ -86,40 +88,53 @@ def _symbolic(problem) -> str:
     elements = sum(v.size for v in problem.point.values())
     if elements > MAX_ELEMENTS:
         return (
-            f"<h3>Symbolic derivative</h3><p class='muted'>none: {elements} point elements, past SymPy's "
+            f"<p class='muted'>none: {elements} point elements, past SymPy's "
             f"limit of {MAX_ELEMENTS}; the reference is the chain rule in long double.</p>"
         )
     try:
         derivatives = readable_gradient(problem)
     except Exception as exc:  # SymPy's own limits; the sympy rows carry the reason
-        return f"<h3>Symbolic derivative</h3><p class='muted'>not shown: {escape(type(exc).__name__)}</p>"
+        return f"<p class='muted'>not shown: {escape(type(exc).__name__)}</p>"
     if not derivatives:
-        return "<h3>Symbolic derivative</h3><p class='muted'>f is too large to typeset its derivative.</p>"
+        return "<p class='muted'>f is too large to typeset its derivative.</p>"
     items = []
     for label, expr in derivatives:
         latex = sympy.latex(expr)
-        head = f"<div class=wrt>∂f/∂<i>{escape(label)}</i> =</div>"  # text: typesetting it costs as much as a formula
         note = ""
         if len(latex) > FORMULA_CHARACTERS:
             note = f"<span class='muted'>{sympy.count_ops(expr)} operations: too long to typeset</span>"
-        items.append(f"<div class=derivative>{head}{note}{_formula(latex, str(expr))}</div>")
+        items.append((label, latex, str(expr), note))
     more = problem.size - len(derivatives)
     note = f"<p class='muted'>and {more} more elements.</p>" if more > 0 else ""
     if any(expr.has(sympy.Heaviside) for _, expr in derivatives):
         note += "<p class='muted'>θ is the Heaviside step: the derivative of max, min, clamp and relu.</p>"
+    return items, note
+
+
+def _symbolic(parts, typeset: bool) -> str:
+    if isinstance(parts, str):
+        return f"<h3>Symbolic derivative</h3>{parts}"
+    items, note = parts
+    shown = "".join(
+        # ∂f/∂x as text: typesetting it costs as much as a formula
+        f"<div class=derivative><div class=wrt>∂f/∂<i>{escape(label)}</i> =</div>{warn}{_formula(latex, text, typeset)}</div>"
+        for label, latex, text, warn in items
+    )
+    where = "" if typeset else " Typeset in the sections that open (a row disagrees or fails); here as text."
     return (
         "<h3>Symbolic derivative</h3><p class='muted'>SymPy's exact derivative, the <code>let</code> steps substituted; "
-        f"the reference evaluates it to 30+ digits.</p>{''.join(items)}{note}"
+        f"the reference evaluates it to 30+ digits.{where}</p>{shown}{note}"
     )
 
 
-def formulas_html(problem) -> str:
-    """The function, let steps, point and symbolic derivative: what depends on the
-    problem alone, typeset once (html_report.prepare does it while the backends run)."""
-    html = _FORMULAS.get(problem)
-    if html is None:
-        html = _FORMULAS[problem] = _definition(problem) + _symbolic(problem)
-    return html
+def formulas_html(problem, typeset_derivatives: bool = True) -> str:
+    """The function, let steps, point and symbolic derivative: what depends on the problem
+    alone, typeset once (html_report.prepare does it while the backends run). Without
+    typeset_derivatives (a closed section: the report's weight) the derivative is text only."""
+    parts = _FORMULAS.get(problem)
+    if parts is None:
+        parts = _FORMULAS[problem] = (_definition(problem), _symbolic_parts(problem))
+    return parts[0] + _symbolic(parts[1], typeset_derivatives)
 
 
 def _runs(keys: list) -> list[int]:
@@ -286,10 +301,11 @@ def problem_section(name: str, rows: pd.DataFrame, problem, anchor: str, sweeps,
     verdicts = backends["verdict"].value_counts()
     counts = " · ".join(verdict_html(v, f"{n} {v}") for v, n in verdicts.items())
     pairs = sorted({f"{b}:{v}" for b, v in zip(backends["backend"], backends["verdict"])})
+    opens = section_opens(backends)
     tags = list(problem.tags) if problem is not None else []
     parts = [
         f'<section id="{anchor}" data-cells="{escape(json.dumps(pairs))}" data-tags="{escape(json.dumps(tags))}">'
-        f"<details{' open' if section_opens(backends) else ''}><summary><h2>{escape(name)}</h2> "
+        f"<details{' open' if opens else ''}><summary><h2>{escape(name)}</h2> "
         f"<span class=counts>{counts}</span> <a class=top href='#top'>↑ top</a></summary>"
     ]
     if problem is not None:
@@ -298,7 +314,7 @@ def problem_section(name: str, rows: pd.DataFrame, problem, anchor: str, sweeps,
             labels.append("tags: " + ", ".join(problem.tags))
         parts.append("<p>" + "<br>".join(escape(t) for t in labels if t) + "</p>")
         if detailed:
-            parts.append(formulas_html(problem))
+            parts.append(formulas_html(problem, typeset_derivatives=opens))
     size = problem.size if problem is not None else int(backends.groupby(["backend", "dtype"]).size().max() or 0)
     parts.append(_gradient_table(backends, size))
     if detailed:
