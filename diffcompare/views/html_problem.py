@@ -35,6 +35,7 @@ ELEMENTS_SHOWN = 12  # a larger problem's table shows each cell's worst element
 TAPE_STEPS_SHOWN = 60
 OPEN_VERDICTS = ("disagree", "error")  # a section with such a row is open
 TAPE_DTYPES = ("float64", "float32")
+TAPE_BLAME_S = 1.0  # the marks' analysis, per dtype: ms for the seed problems, bounded for a 10⁶-element one
 _CAUSE = re.compile(r"; likely cause in \w+: ")  # running.blame's words before the steps it names
 _FORMULAS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # problem -> (definition, derivative parts)
 
@@ -225,7 +226,7 @@ def _tape(problem) -> str:
     disagreeing rows were told, running.blame.Explainer)."""
     from diffcompare.running.blame import Explainer
 
-    explainer = Explainer()
+    explainer = Explainer(seconds=TAPE_BLAME_S)
     tapes = {}
     for dtype in [d for d in TAPE_DTYPES if d in problem.dtypes]:
         try:
