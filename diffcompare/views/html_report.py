@@ -30,7 +30,14 @@ from diffcompare.views.html_problem import formulas_html, problem_section
 from diffcompare.views.html_text import cell_style, colour_css, escape, verdict_html
 from diffcompare.views.latex import glyph_defs
 from diffcompare.views.plots import scaling_plot
-from diffcompare.views.summary import SHORT_DTYPE, SYMBOL, cell_summary, disagreement_groups, verdict_counts
+from diffcompare.views.summary import (
+    SHORT_DTYPE,
+    SYMBOL,
+    cell_summary,
+    disagreement_groups,
+    problem_order,
+    verdict_counts,
+)
 
 DETAILED_PROBLEMS = 100  # sections past this many get the gradient table only: typesetting costs ~60 ms a problem
 _FAMILY = re.compile(r"^(?P<family>.+)\[(?P<params>[^\]]*)\]$")  # sweep members: name[n=1000]
@@ -175,13 +182,6 @@ def _chips(frame: pd.DataFrame) -> str:
         f'<span class="chip" style="background:{palette.VERDICT_COLOURS[v]}">{n} {v}</span>'
         for v, n in verdict_counts(frame).items()
     )
-
-
-def _problem_order(frame: pd.DataFrame) -> list[str]:
-    """Problems with a disagreement first, then the rest, each in run order."""
-    names = list(pd.unique(frame["problem"]))
-    bad = set(frame.loc[frame["verdict"] == "disagree", "problem"])
-    return [n for n in names if n in bad] + [n for n in names if n not in bad]
 
 
 def _causes(frame: pd.DataFrame) -> dict[str, list[str]]:
@@ -377,7 +377,7 @@ def render(frame: pd.DataFrame, errors: list[str], problems=(), sweeps: dict | N
     sweeps: problem name -> step-sweep DataFrames found beside the report."""
     by_name = {p.name: p for p in problems}
     rows_of = dict(iter(frame.groupby("problem", sort=False, observed=True)))
-    order = _problem_order(frame)
+    order = problem_order(frame)
     ids = anchors(order)
     versions = ""
     if "diffcompare_version" in frame.columns and len(frame):

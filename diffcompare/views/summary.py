@@ -148,3 +148,11 @@ def disagreement_lines(frame: pd.DataFrame) -> list[str]:
         f"{problem} · {', '.join(backends)} {dtype} · {elements}: {message}"
         for problem, dtype, elements, message, backends in disagreement_groups(frame)
     ]
+
+
+def problem_order(frame: pd.DataFrame) -> list[str]:
+    """The problems as every view lists them: those with a disagreement first, then the
+    rest, each in run order (report.html, the terminal table, the notebook's heatmap)."""
+    names = list(pd.unique(frame["problem"]))
+    bad = set(frame.loc[frame["verdict"] == "disagree", "problem"])
+    return [n for n in names if n in bad] + [n for n in names if n not in bad]

@@ -33,6 +33,7 @@ from diffcompare.views.summary import (
     cell_summary,
     cell_table,
     disagreement_lines,
+    problem_order,
     verdict_counts,
     verdict_line,
 )
@@ -245,14 +246,6 @@ def column_order(columns) -> list[str]:
         return (rank, backend, DTYPE_ORDER.index(dtype) if dtype in DTYPE_ORDER else len(DTYPE_ORDER), dtype)
 
     return sorted(columns, key=key)
-
-
-def problem_order(frame: pd.DataFrame) -> list[str]:
-    """The problems in report.html's order: those with a disagreement first, then the rest,
-    each in run order (tests/test_terminal.py holds the two to the same order)."""
-    names = list(pd.unique(frame["problem"]))
-    bad = set(frame.loc[frame["verdict"] == "disagree", "problem"])
-    return [n for n in names if n in bad] + [n for n in names if n not in bad]
 
 
 @dataclass
