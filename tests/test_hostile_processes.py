@@ -191,13 +191,13 @@ def test_check_fails_on_error_rows(tmp_path):
 def test_a_failed_cell_has_rows_only_for_what_its_backend_would_give():
     (problem,) = problems_of({"name": "p", "function": "sin(x) * y", "point": {"x": 0.5, "y": 2.0}})
     sympy_shape = cell_shape(problem, load("sympy"))
-    assert sympy_shape == [("float64", ["x", "y"])]
+    assert sympy_shape == [("float64", "symbolic", ["x", "y"])]
     rows = failed_cell_blocks(problem, "sympy", "timed out after 1 s", None, sympy_shape)
     assert [(b["dtype"], b["variable"]) for b in rows] == [("float64", "x"), ("float64", "y")]
     for given in ("manual", "expected"):  # the problem has neither: no rows at all
         assert failed_cell_blocks(problem, given, "timed out", None, cell_shape(problem, load(given))) == []
     chainrule = cell_shape(problem, load("chainrule"), dtypes=("float32",))
-    assert chainrule == [("float32", ["x", "y"])]
+    assert chainrule == [("float32", "reverse", ["x", "y"])]
 
 
 @pytest.mark.slow

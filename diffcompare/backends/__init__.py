@@ -15,7 +15,10 @@ from diffcompare.backends.protocol import (
     Gradient,
     Method,
     SkipCell,
+    compute,
+    default_mode,
     error_line,
+    modes_of,
     one_line,
 )
 from diffcompare.backends.registry import (
@@ -45,9 +48,12 @@ __all__ = [
     "Spec",
     "Unavailable",
     "available_names",
+    "compute",
+    "default_mode",
     "error_line",
     "library_version",
     "load",
+    "modes_of",
     "one_line",
     "registrations",
     "run_versions",

@@ -5,6 +5,14 @@ Gradient: float64 copies of the values it computed for each variable, the
 median time of one evaluation, and optionally a per-element error bound. It may
 raise SkipCell (`skipped` rows) or anything else (`error` rows). Its Method says
 how its rows are judged.
+
+Operators past the gradient (diffcompare.spec.operators): a backend that computes them
+says so by `modes(problem)`, the modes in which it computes the problem's operator
+(("forward", "reverse") for a Jacobian in jax; () where it has none, or it raises SkipCell
+with the reason), and `compute(problem, dtype, mode)` returns a Gradient whose values are
+keyed by the operator's results (spec.operators.results: "x", or "x,y" for a Hessian's
+cross block), each in its result's shape. A backend without `modes` (the protocol of the
+gradient alone) computes the gradient in one mode, `default_mode(method)`.
 """
 
 from __future__ import annotations
@@ -16,9 +24,21 @@ from typing import ClassVar, Protocol, runtime_checkable
 import numpy as np
 
 from diffcompare.lang.primitives import SkipCell
+from diffcompare.spec.operators import results
 from diffcompare.spec.problem import DTYPES, Problem
 
-__all__ = ["Backend", "BaseBackend", "Gradient", "Method", "SkipCell", "error_line", "one_line"]
+__all__ = [
+    "Backend",
+    "BaseBackend",
+    "Gradient",
+    "Method",
+    "SkipCell",
+    "compute",
+    "default_mode",
+    "error_line",
+    "modes_of",
+    "one_line",
+]
 
 
 @dataclass
@@ -77,6 +97,35 @@ class Backend(Protocol):
 
 PROTOCOL_MEMBERS = ("name", "method", "description", "library", "dtypes_for", "variables", "gradient")
 
+# The `mode` of a backend's gradient rows where it names none: AD is reverse mode unless it says
+# otherwise; the others compute by their method.
+_DEFAULT_MODES = {
+    Method.EXACT: "reverse",
+    Method.COMPLEX_STEP: "complex-step",
+    Method.FINITE_DIFFERENCE: "finite-difference",
+    Method.GIVEN: "given",
+}
+
+
+def default_mode(method) -> str:
+    return _DEFAULT_MODES[Method.of(method)]
+
+
+def modes_of(backend, problem) -> tuple[str, ...]:
+    """The modes in which backend computes the problem's operator: its own `modes`, or, for
+    a backend of the gradient-only protocol, its default mode for a gradient and none else."""
+    modes = getattr(backend, "modes", None)
+    if modes is not None:
+        return tuple(modes(problem))
+    return (default_mode(backend.method),) if problem.operator == "gradient" else ()
+
+
+def compute(backend, problem, dtype: str, mode: str) -> Gradient:
+    """The backend's values of the problem's operator in this mode."""
+    if hasattr(backend, "compute"):
+        return backend.compute(problem, dtype, mode)
+    return backend.gradient(problem, dtype)
+
 
 class BaseBackend:
     """Defaults for the protocol: every dtype of the problem, every wrt variable."""
@@ -91,7 +140,19 @@ class BaseBackend:
         return tuple(d for d in problem.dtypes if d in self.supported_dtypes)
 
     def variables(self, problem: Problem) -> list[str]:
-        return list(problem.wrt)
+        """The results it gives rows for: every result of the problem's operator."""
+        return list(results(problem))
+
+    def modes(self, problem: Problem) -> tuple[str, ...]:
+        """The modes in which it computes the problem's operator (the gradient, in its default mode)."""
+        return (default_mode(self.method),) if problem.operator == "gradient" else ()
+
+    def compute(self, problem: Problem, dtype: str, mode: str) -> Gradient:
+        """The operator's values in this mode (by default the gradient, the one operator it has)."""
+        return self.gradient(problem, dtype)
+
+    def gradient(self, problem: Problem, dtype: str) -> Gradient:
+        raise NotImplementedError(f"{type(self).__name__} computes no gradient")
 
 
 def error_line(exc: BaseException) -> str:

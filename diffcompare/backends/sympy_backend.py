@@ -62,6 +62,9 @@ class SympyBackend(BaseBackend):
     description = "exact symbolic derivative (SymPy), evaluated in float64"
     supported_dtypes = ("float64",)
 
+    def modes(self, problem):
+        return ("symbolic",) if problem.operator == "gradient" else ()
+
     def gradient(self, problem, dtype):
         try:
             form = truth_of(problem).symbolic

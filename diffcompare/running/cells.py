@@ -22,6 +22,7 @@ from diffcompare.exact.truth import truth_of
 from diffcompare.lang.ir import index_label
 from diffcompare.running.blame import Explainer
 from diffcompare.running.verdicts import judge_cell
+from diffcompare.spec.operators import describe, results
 from diffcompare.spec.problem import DTYPES, Problem
 
 COLUMNS = [
@@ -55,6 +56,8 @@ EXTRA_COLUMNS = [
     "diffcompare_version",
     "library_version",
     "python_version",
+    "operator",
+    "mode",
 ]
 TEXT_COLUMNS = [
     "problem",
@@ -70,11 +73,13 @@ TEXT_COLUMNS = [
     "diffcompare_version",
     "library_version",
     "python_version",
+    "operator",
+    "mode",
 ]
 FLOAT_COLUMNS = [c for c in COLUMNS + EXTRA_COLUMNS if c not in TEXT_COLUMNS and c != "size"]
 # Text that is one value per cell and a handful per run: categorical, a code per row, not a string
 # per row (a 10⁶-row text column costs pandas a tenth of a second to build, a categorical nothing).
-CATEGORICAL_COLUMNS = ["diffcompare_version", "library_version", "python_version"]
+CATEGORICAL_COLUMNS = ["diffcompare_version", "library_version", "python_version", "operator", "mode"]
 
 
 @lru_cache(maxsize=64)
@@ -87,18 +92,22 @@ def index_labels(shape: tuple[int, ...]) -> np.ndarray:
     return np.array([index_label(i) for i in np.ndindex(shape)], dtype=object)
 
 
-def _block(problem, name, method, dtype, var, columns: dict, whole: bool = False, library: str = "") -> dict:
+def _block(problem, name, method, dtype, var, columns: dict, whole: bool = False, library: str = "", mode="") -> dict:
     """A cell's rows as columns; scalars are spread over the cell's elements.
+    var: one of the operator's results (spec.operators.results: a wrt variable for a gradient).
     whole: a cell without values (skipped, error) is one row for the whole
-    variable, its index empty, however many elements the variable has.
+    result, its index empty, however many elements it has.
     library: the backend's library and version ("torch 2.13.0"), for library_version."""
-    n = 1 if whole else problem.point[var].size
+    shape = _shape(problem, var)
+    n = 1 if whole else int(np.prod(shape, dtype=np.int64))
     block = {
         "problem": problem.name,
         "backend": name,
         "dtype": dtype,
         "variable": var,
-        "index": "" if whole else index_labels(problem.point[var].shape),
+        "operator": problem.operator,
+        "mode": mode,
+        "index": "" if whole else index_labels(shape),
         "method": method,
         "file": problem.file,
         "size": problem.size,
@@ -108,6 +117,12 @@ def _block(problem, name, method, dtype, var, columns: dict, whole: bool = False
     }
     block["_n"] = n
     return block
+
+
+def _shape(problem, var: str) -> tuple[int, ...]:
+    """A result's shape; a name that is no result (a plug-in's own variable) is a point variable's."""
+    found = results(problem).get(var)
+    return found.shape if found is not None else problem.point[var].shape
 
 
 def _join(message: np.ndarray, extra) -> np.ndarray:
@@ -148,7 +163,7 @@ def problem_blocks(problem: Problem, backends: dict, dtypes=None, rtol=None, ato
         if isinstance(backend, registry.Unavailable):
             library = registry.library_version(name, backend)
             for dtype in chosen_dtypes(problem.dtypes, dtypes):
-                for var in problem.wrt:
+                for var in results(problem):
                     cols = {"verdict": "skipped", "message": backend.message, "reference_kind": kind}
                     blocks.append(_block(problem, name, "", dtype, var, cols, whole=True, library=library))
             continue
@@ -165,26 +180,52 @@ def problem_blocks(problem: Problem, backends: dict, dtypes=None, rtol=None, ato
 
 
 def _cell_blocks(problem, name, backend, dtype, reference, singular, failure, explainer, rtol, atol) -> list[dict]:
+    """A backend's rows in one dtype: one set per mode in which it computes the operator."""
     method = registry.Method.of(backend.method)  # an unknown one raises: error rows, not the exact rule
     variables = backend.variables(problem)
     kind = reference.kind if reference is not None else ""
     library = registry.library_version(name, backend)
 
-    def whole_rows(cols: dict) -> list[dict]:
-        return [_block(problem, name, method.value, dtype, v, cols, whole=True, library=library) for v in variables]
+    def whole_rows(cols: dict, mode: str = "") -> list[dict]:
+        return [
+            _block(problem, name, method.value, dtype, v, cols, whole=True, library=library, mode=mode)
+            for v in variables
+        ]
 
     try:
-        gradient = backend.gradient(problem, dtype)
-        for var in variables:
-            got = np.shape(gradient.values[var])
-            if got != problem.point[var].shape:
-                raise ValueError(f"returned shape {got} for '{var}', expected {problem.point[var].shape}")
+        modes = registry.modes_of(backend, problem)
     except registry.SkipCell as exc:
         return whole_rows({"verdict": "skipped", "message": registry.one_line(exc), "reference_kind": kind})
-    except Exception as exc:
-        message = registry.error_line(exc)
-        return whole_rows({"verdict": "error", "message": message, "reference_kind": kind})
+    if not modes:
+        message = f"{name} does not compute {describe(problem.operator)}"
+        return whole_rows({"verdict": "skipped", "message": message, "reference_kind": kind})
+    blocks = []
+    for mode in modes:
+        try:
+            gradient = registry.compute(backend, problem, dtype, mode)
+            for var in variables:
+                got, shape = np.shape(gradient.values[var]), _shape(problem, var)
+                if got != shape:
+                    raise ValueError(f"returned shape {got} for '{var}', expected {shape}")
+        except registry.SkipCell as exc:
+            cols = {"verdict": "skipped", "message": registry.one_line(exc), "reference_kind": kind}
+            blocks += whole_rows(cols, mode)
+            continue
+        except Exception as exc:
+            blocks += whole_rows(
+                {"verdict": "error", "message": registry.error_line(exc), "reference_kind": kind}, mode
+            )
+            continue
+        cell = (problem, name, method, dtype, mode, library)
+        blocks += _judged_blocks(cell, gradient, variables, reference, singular, failure, explainer, rtol, atol)
+    return blocks
 
+
+def _judged_blocks(cell, gradient, variables, reference, singular, failure, explainer, rtol, atol) -> list[dict]:
+    """One mode's values, judged element by element against the reference.
+    cell: (problem, backend name, method, dtype, mode, library version)."""
+    problem, name, method, dtype, mode, library = cell
+    kind = reference.kind if reference is not None else ""
     blocks = []
     for var in variables:
         values = np.asarray(gradient.values[var], dtype=np.float64).ravel()
@@ -192,7 +233,7 @@ def _cell_blocks(problem, name, backend, dtype, reference, singular, failure, ex
         cols = {"value": values, "error_estimate": estimate, "reference_kind": kind, **_timing(gradient)}
         if failure:
             cols.update(verdict="error", message=failure)
-            blocks.append(_block(problem, name, method.value, dtype, var, cols, library=library))
+            blocks.append(_block(problem, name, method.value, dtype, var, cols, library=library, mode=mode))
             continue
         hi, lo = reference.hi[var].ravel(), reference.lo[var].ravel()
         if var in gradient.values_lo:  # (values + values_lo) - (hi + lo) = (values - hi) - (lo - values_lo)
@@ -203,7 +244,8 @@ def _cell_blocks(problem, name, backend, dtype, reference, singular, failure, ex
             verdict, message = _within_bound(
                 j, values, hi, reference.bound[var].ravel(), method, dtype, estimate, rtol, atol
             )
-        if method in (registry.Method.EXACT, registry.Method.COMPLEX_STEP) and (verdict == "disagree").any():
+        exact = method in (registry.Method.EXACT, registry.Method.COMPLEX_STEP)
+        if exact and problem.operator == "gradient" and (verdict == "disagree").any():
             message = _join(message, explainer(problem, dtype, var, j.abs_error, verdict))
         if reference.breaks and dtype == "float64":  # what the float64 tape says; an explained row needs no more
             said = np.array([reference.breaks in str(n) for n in reference.notes[var].ravel()], dtype=bool)
@@ -227,7 +269,7 @@ def _cell_blocks(problem, name, backend, dtype, reference, singular, failure, ex
                     for column in ("reference", "abs_error", "rel_error", "digits", "ulps"):
                         numbers[column][flat] = np.nan
         cols.update(numbers, verdict=verdict, message=message)
-        blocks.append(_block(problem, name, method.value, dtype, var, cols, library=library))
+        blocks.append(_block(problem, name, method.value, dtype, var, cols, library=library, mode=mode))
     return blocks
 
 
@@ -248,33 +290,38 @@ def _within_bound(j, values, hi, bound, method, dtype, estimate, rtol, atol):
     return verdict, message
 
 
-def cell_shape(problem: Problem, backend, dtypes=None) -> list[tuple[str, list[str]]] | None:
-    """The (dtype, variables) a backend's cell gives rows for, as problem_blocks would build
-    them, known before its gradient runs; None when the backend cannot say (it is unavailable,
-    or dtypes_for/variables raise: problem_blocks then has its own rows for it)."""
+def cell_shape(problem: Problem, backend, dtypes=None) -> list[tuple[str, str, list[str]]] | None:
+    """The (dtype, mode, variables) a backend's cell gives rows for, as problem_blocks would
+    build them, known before its gradient runs; None when the backend cannot say (it is
+    unavailable, or dtypes_for/variables/modes raise: problem_blocks then has its own rows for it)."""
     if isinstance(backend, registry.Unavailable):
         return None
     try:
-        variables = list(backend.variables(problem))
-        return [(str(d), [str(v) for v in variables]) for d in chosen_dtypes(backend.dtypes_for(problem), dtypes)]
+        variables = [str(v) for v in backend.variables(problem)]
+        modes = [str(m) for m in registry.modes_of(backend, problem)] or [""]
+        return [(str(d), m, variables) for d in chosen_dtypes(backend.dtypes_for(problem), dtypes) for m in modes]
     except Exception:
         return None
 
 
 def failed_cell_blocks(problem: Problem, name: str, message: str, dtypes=None, shape=None) -> list[dict]:
-    """error rows for a backend whose worker was killed or died: one per dtype and variable of
-    shape (cell_shape, as the worker reported it before the gradient started); without one,
-    one per dtype of the problem and variable of wrt."""
+    """error rows for a backend whose worker was killed or died: one per dtype, mode and
+    result of shape (cell_shape, as the worker reported it before the gradient started);
+    without one, one per dtype of the problem and result of its operator."""
     cols = {"verdict": "error", "message": message}
     if shape is None:
-        shape = [(d, list(problem.wrt)) for d in chosen_dtypes(problem.dtypes, dtypes)]
+        shape = [(d, "", list(results(problem))) for d in chosen_dtypes(problem.dtypes, dtypes)]
     library = registry.library_version(name)  # the backend is not loaded here: a built-in's is known
-    return [_block(problem, name, "", d, var, cols, whole=True, library=library) for d, names in shape for var in names]
+    return [
+        _block(problem, name, "", d, var, cols, whole=True, library=library, mode=m)
+        for d, m, names in shape
+        for var in names
+    ]
 
 
 def _special_elements(problem, var, singular) -> list[tuple[int, object]]:
     """(flat position, Singular) for the elements of var that are kinks or undefined."""
-    shape = problem.point[var].shape
+    shape = _shape(problem, var)
     if (var, ALL) in singular:
         return [(i, singular[(var, ALL)]) for i in range(int(np.prod(shape)))]
     out = []

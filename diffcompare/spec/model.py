@@ -28,6 +28,7 @@ from typing_extensions import TypeAliasType
 from diffcompare.lang.limits import LIMITS
 from diffcompare.lang.primitives import FUNCTIONS
 from diffcompare.spec.generators import NUMBER_TEXT, SEXAGESIMAL, UNSIGNED_TEXT, generate, generated_size, shown
+from diffcompare.spec.operators import OPERATOR_NAMES, OPERATORS
 
 
 @dataclass(frozen=True)
@@ -232,7 +233,7 @@ class ToleranceSpec(BaseModel):
 # function names read from the primitive table so that a new primitive is listed at once.
 FUNCTION_DESCRIPTION = (
     "The function, a Python expression of the variables and let names (sin(x**2), sum(x * y), A @ v); "
-    "its value must be a scalar. Required. Operators: + - * / ** % @, unary -; comparisons < <= > >= == != "
+    "its value must be a scalar (an array, as [x[0] * x[1], sin(x[0])], for operator jacobian, jvp or vjp). Required. Operators: + - * / ** % @, unary -; comparisons < <= > >= == != "
     "only as where's condition; the constants pi and e. Functions: "
     + ", ".join(sorted(FUNCTIONS))
     + ". Reductions (sum mean prod max min norm logsumexp) take axis= (an integer or a tuple); max and min "
@@ -244,7 +245,7 @@ FUNCTION_DESCRIPTION = (
 
 
 class ProblemSpec(BaseModel):
-    """One problem: a scalar function, the point where its gradient is taken, and what to check there."""
+    """One problem: a function, the point where its derivative (`operator:`) is taken, and what to check there."""
 
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, title="diffcompare problem")
 
@@ -265,15 +266,31 @@ class ProblemSpec(BaseModel):
         default=None,
         description="The variables to differentiate (default: every variable of point); the others are held constant.",
     )
+    operator: Literal[OPERATOR_NAMES] = Field(  # type: ignore[valid-type]
+        default="gradient",
+        description="What to compute: "
+        + "; ".join(f"{op.name}: {op.description}" for op in OPERATORS.values())
+        + ". Default gradient.",
+    )
+    direction: str | dict[str, str] | None = Field(
+        default=None,
+        description="hvp and jvp: the point variable that holds the direction v (not differentiated), "
+        "or wrt variable -> point variable where several are differentiated.",
+    )
+    cotangent: str | None = Field(
+        default=None,
+        description="vjp: the point variable that holds the cotangent u, of the function's shape (not differentiated).",
+    )
     manual: dict[str, str] = Field(
         default_factory=dict,
         description="Your hand-derived partial derivatives: variable -> expression for df/dvariable, "
-        "of the variables and let names. They become the manual rows.",
+        "of the variables and let names (for another operator: its result's name, as the rows' "
+        "variable column names it, -> an expression of its shape). They become the manual rows.",
     )
     expected: Annotated[dict[str, Any], _written_as(dict[str, Scalar | NumberArray])] = Field(
         default_factory=dict,
-        description="Numbers from elsewhere (a notebook, a paper): variable -> number or nested lists. "
-        "They become the expected rows, judged at the precision they are written with.",
+        description="Numbers from elsewhere (a notebook, a paper): variable (or the operator's result "
+        "name) -> number or nested lists. They become the expected rows, judged at the precision they are written with.",
     )
     tolerance: ToleranceSpec | None = Field(
         default=None,

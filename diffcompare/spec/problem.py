@@ -21,6 +21,7 @@ from diffcompare.lang.parser import ExpressionError, close_names, parse_expressi
 from diffcompare.lang.printable import visible
 from diffcompare.spec.generators import expand_sweep, parameter_scope, sweep_label
 from diffcompare.spec.model import Numbers, ProblemSpec, ToleranceSpec, check_new_name
+from diffcompare.spec.operators import OPERATORS, results
 
 DTYPES = ("float32", "float64")
 
@@ -61,6 +62,9 @@ class Problem:
     params: dict = field(default_factory=dict)  # this member's sweep parameters
     default_name: str = ""  # the name it gets without a `name:` key (file stem, -2 …)
     document: dict = field(default_factory=dict, repr=False)  # the YAML it came from, to rebuild it elsewhere
+    operator: str = "gradient"  # diffcompare.spec.operators
+    direction: dict[str, str] = field(default_factory=dict)  # hvp, jvp: wrt variable -> the point variable along it
+    cotangent: str = ""  # vjp: the point variable that holds u
 
     @property
     def size(self) -> int:
@@ -208,14 +212,16 @@ def build_problem(document: Any, file: str, default_name: str, params: dict | No
         lets[let_name] = scope[let_name] = node
 
     function = parse("function", spec.function)
-    if function.shape != ():
+    operator = OPERATORS[spec.operator]
+    if function.shape != () and operator.scalar_function:
         raise fail(
             "function",
-            f"the function's value must be a scalar, it has shape {function.shape}: "
-            f"reduce it, as sum(...), mean(...) or norm(...)",
+            f"the function's value must be a scalar{_for(operator)}, it has shape {function.shape}: "
+            f"reduce it, as sum(...), mean(...) or norm(...), or ask for operator: jacobian, jvp or vjp",
         )
 
-    wrt = list(point) if spec.wrt is None else spec.wrt
+    given = operator_inputs(spec, operator, point, lets, fail)  # direction / cotangent variables
+    wrt = [k for k in point if k not in given.values()] if spec.wrt is None else spec.wrt
     if not wrt:
         raise fail("wrt", "names no variable; leave wrt out to differentiate every variable of the point")
     for i, var in enumerate(wrt):
@@ -223,24 +229,30 @@ def build_problem(document: Any, file: str, default_name: str, params: dict | No
             raise fail("wrt", _not_a_variable(var, point, lets))
         if var in wrt[:i]:
             raise fail("wrt", f"'{var}' is listed twice: list it once")
+    direction, cotangent = check_operator_inputs(operator, given, wrt, shapes, function.shape, fail)
+    if operator.name == "second_derivative" and (len(wrt) != 1 or shapes[wrt[0]] != ()):
+        raise fail("wrt", "operator second_derivative takes f of one scalar variable: name one scalar in wrt")
+    problem = Problem(name=name, file=file, function=function, point=point, wrt=wrt, operator=operator.name)
+    problem.direction, problem.cotangent = direction, cotangent
+    shaped = {r.name: r.shape for r in results(problem).values()}
 
     manual: dict[str, Node] = {}
     for var, text in spec.manual.items():
-        _check_differentiated(fail, "manual", var, point, wrt)
+        _check_differentiated(fail, "manual", var, point, wrt, shaped)
         node = parse(f"manual.{var}", text)
-        if np.broadcast_shapes(node.shape, shapes[var]) != shapes[var]:
-            raise fail(f"manual.{var}", f"shape {node.shape} does not fit the variable's shape {shapes[var]}")
+        if np.broadcast_shapes(node.shape, shaped[var]) != shaped[var]:
+            raise fail(f"manual.{var}", f"shape {node.shape} does not fit {_what(operator)} shape {shaped[var]}")
         manual[var] = node
 
     for var, numbers in spec.expected.items():
-        _check_differentiated(fail, "expected", var, point, wrt)
+        _check_differentiated(fail, "expected", var, point, wrt, shaped)
         try:
-            ok = np.broadcast_shapes(numbers.values.shape, shapes[var]) == shapes[var]
+            ok = np.broadcast_shapes(numbers.values.shape, shaped[var]) == shaped[var]
         except ValueError:
             ok = False
         if not ok:
             raise fail(
-                f"expected.{var}", f"shape {numbers.values.shape} does not fit the variable's shape {shapes[var]}"
+                f"expected.{var}", f"shape {numbers.values.shape} does not fit {_what(operator)} shape {shaped[var]}"
             )
 
     dtypes = tuple(d for d in DTYPES if spec.dtypes is None or d in spec.dtypes)
@@ -266,17 +278,91 @@ def build_problem(document: Any, file: str, default_name: str, params: dict | No
         params=dict(params),
         document=written,
         default_name=default_name,
+        operator=operator.name,
+        direction=direction,
+        cotangent=cotangent,
     )
 
 
-def _check_differentiated(fail, key: str, var: str, point: dict, wrt: list[str]) -> None:
-    if var not in point:
-        raise fail(f"{key}.{var}", _not_a_variable(var, point, {}))
-    if var not in wrt:
+def _for(operator) -> str:
+    return "" if operator.name == "gradient" else f" for operator {operator.name}"
+
+
+def _what(operator) -> str:
+    return "the variable's" if operator.name == "gradient" else f"the {operator.name}'s result's"
+
+
+def operator_inputs(spec, operator, point: dict, lets: dict, fail) -> dict[str, str]:
+    """The point variables that the operator is given (direction, cotangent) as written:
+    {key: variable} for a cotangent or a single direction, {"direction.x": v, …} per wrt
+    variable. They are data, never differentiated."""
+    given: dict[str, str] = {}
+    for key in ("direction", "cotangent"):
+        value = getattr(spec, key)
+        if value is None:
+            if operator.takes == key:
+                raise fail(key, f"operator {operator.name} needs `{key}:`, the point variable that holds it")
+            continue
+        if operator.takes != key:
+            raise fail(key, f"operator {operator.name} takes no {key}; it is for " + _takers(key))
+        items = {key: value} if isinstance(value, str) else {f"{key}.{k}": v for k, v in value.items()}
+        for where, var in items.items():
+            if var not in point:
+                raise fail(where, _not_a_variable(var, point, lets))
+            given[where] = var
+    return given
+
+
+def _takers(key: str) -> str:
+    return " and ".join(op.name for op in OPERATORS.values() if op.takes == key)
+
+
+def check_operator_inputs(operator, given: dict, wrt: list[str], shapes: dict, out_shape, fail):
+    """(direction {wrt variable: point variable}, cotangent variable or ""), checked: held
+    constant, and of the shape they multiply."""
+    for where, var in given.items():
+        if var in wrt:
+            raise fail(where, f"'{var}' is differentiated (in wrt); a {where.split('.')[0]} is held constant")
+    direction: dict[str, str] = {}
+    if "direction" in given:
+        if len(wrt) != 1:
+            raise fail(
+                "direction",
+                f"several variables are differentiated ({', '.join(wrt)}): "
+                "give one direction per variable, as direction: {x: v, y: w}",
+            )
+        direction = {wrt[0]: given["direction"]}
+    elif operator.takes == "direction":
+        direction = {k.removeprefix("direction."): v for k, v in given.items()}
+        for var in wrt:
+            if var not in direction:
+                raise fail("direction", f"names no direction for '{var}'")
+        for var in direction:
+            if var not in wrt:
+                raise fail(f"direction.{var}", f"'{var}' is not differentiated (not in wrt)")
+    for var, v in direction.items():
+        if shapes[v] != shapes[var]:
+            raise fail("direction", f"'{v}' has shape {shapes[v]}, and '{var}' it moves along has shape {shapes[var]}")
+    cotangent = given.get("cotangent", "")
+    if cotangent and shapes[cotangent] != tuple(out_shape):
+        raise fail(
+            "cotangent", f"'{cotangent}' has shape {shapes[cotangent]}, the function's value has {tuple(out_shape)}"
+        )
+    return direction, cotangent
+
+
+def _check_differentiated(fail, key: str, var: str, point: dict, wrt: list[str], shaped: dict) -> None:
+    """A key of manual: or expected: names a result of the operator (a wrt variable, for the gradient)."""
+    if var in shaped:
+        return
+    if var in point and var not in wrt:
         raise fail(
             f"{key}.{var}",
             f"'{var}' is held constant (not in wrt), so it has no derivative to check: add it to wrt",
         )
+    if var not in point and list(shaped) == list(wrt):
+        raise fail(f"{key}.{var}", _not_a_variable(var, point, {}))
+    raise fail(f"{key}.{var}", f"'{var}' names no result of this problem's operator ({', '.join(shaped)})")
 
 
 def _not_a_variable(var: Any, point: dict, lets: dict) -> str:
