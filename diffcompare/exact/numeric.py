@@ -124,6 +124,7 @@ FLOAT64 = _number_system(
         sympy.Pow: np.power,
         sympy.sign: np.sign,
         sympy.Heaviside: lambda x, h0=0.5: np.heaviside(x, h0),
+        sympy.DiracDelta: lambda x, k=0: np.where(np.asarray(x) != 0, 0.0, np.nan)[()],
         # On scalars that may be complex, where the primitive's vectorised math.erf is not.
         sympy.erf: lambda x: np.float64(math.erf(np.real(x))) if np.imag(x) == 0 else np.float64(np.nan),
         sympy.Max: lambda *a: np.max(a),  # n-ary: SymPy merges nested Max and Min
@@ -201,6 +202,12 @@ def _mp_heaviside(x, h0=0.5):
     return mpmath.mpf(1) if x > 0 else mpmath.mpf(0) if x < 0 else mpmath.mpf(h0)
 
 
+def _mp_dirac(x, k=0):
+    """SymPy's DiracDelta, as a derivative of Heaviside or sign has it: 0 off its origin, and no
+    number at it (the second derivative of abs at 0 is no number)."""
+    return mpmath.mpf(0) if x != 0 else mpmath.mpf("nan")
+
+
 def _mp_number(e):
     if e.is_Rational:
         return mpmath.mpf(e.p) / e.q
@@ -217,6 +224,7 @@ MPMATH = _number_system(
         sympy.Pow: _mp_power,
         sympy.sign: mpmath.sign,
         sympy.Heaviside: _mp_heaviside,
+        sympy.DiracDelta: _mp_dirac,
         sympy.Max: max,
         sympy.Min: min,
         sympy.sec: mpmath.sec,

@@ -22,9 +22,13 @@ import weakref
 from dataclasses import dataclass, field
 
 from diffcompare.exact.budget import Deadline, ExactLimit
+from diffcompare.exact.derived import Part, derived_parts
+from diffcompare.exact.operators import first_order_basis, second_order_basis
 from diffcompare.exact.reference import Reference, chain_reference, compute_reference, longdouble_reference
 from diffcompare.exact.singular import Singular, judged_on_f
 from diffcompare.exact.symbolic import SymbolicForm, SymbolicLimit, SymbolicTimeout
+from diffcompare.exact.symbolic_operators import OperatorExprs, operator_exprs
+from diffcompare.spec.operators import OPERATORS
 
 
 @dataclass
@@ -36,6 +40,8 @@ class Truth:
     _reference: Reference | None = field(default=None, repr=False)
     _basis: tuple | None = field(default=None, repr=False)
     _deadline: Deadline | None = field(default=None, repr=False)
+    _parts: list | None = field(default=None, repr=False)
+    _exprs: object = field(default=None, repr=False)
 
     @property
     def deadline(self) -> Deadline:
@@ -46,10 +52,13 @@ class Truth:
 
     @property
     def symbolic(self) -> SymbolicForm:
-        """SymPy's form and derivatives. Raises SymbolicLimit (every time, tried once) past
-        the size or time SymPy is given."""
+        """SymPy's form and derivatives of a scalar f. Raises SymbolicLimit (every time, tried
+        once) past the size or time SymPy is given, or where f is array-valued (its operator's
+        forms are its derived problems': operator_exprs)."""
         if self._symbolic is None:
             try:
+                if self.problem.function.shape != ():
+                    raise SymbolicLimit("f is array-valued: SymPy differentiates its elements (operator_exprs)")
                 self._symbolic = SymbolicForm(self.problem, self.deadline)
             except SymbolicLimit as exc:
                 self._symbolic = exc
@@ -82,17 +91,69 @@ class Truth:
         return self._reference
 
     def judging_basis(self, describe_error) -> tuple[Reference | None, dict[tuple, Singular], str]:
-        """(reference, kinks and undefined points, failure message). A reference that cannot
-        be built is our error, reported on every row: describe_error(exception) words it."""
+        """(reference, kinks and undefined points, failure message), keyed by the operator's
+        results (the wrt variables, for a gradient). A reference that cannot be built is our
+        error, reported on every row: describe_error(exception) words it."""
         if self._basis is None:
-            reference, singular, failure = None, {}, ""
-            try:
-                reference = self.reference
-                reference, singular = judged_on_f(self.problem, reference, self.deadline)
-            except Exception as exc:
-                failure = f"no reference: {describe_error(exc)}"
-            self._basis = (reference, singular, failure)
+            if self.problem.operator != "gradient":
+                self._basis = self._operator_basis(describe_error)
+            else:
+                self._basis = self._gradient_basis(describe_error)
         return self._basis
+
+    def _gradient_basis(self, describe_error):
+        reference, singular, failure = None, {}, ""
+        try:
+            reference = self.reference
+            reference, singular = judged_on_f(self.problem, reference, self.deadline)
+        except Exception as exc:
+            failure = f"no reference: {describe_error(exc)}"
+        return reference, singular, failure
+
+    @property
+    def parts(self) -> list[tuple[Part, Truth]]:
+        """A first-order operator's derived scalar problems, each with its exact side, all
+        under this problem's deadline (exact.derived)."""
+        if self._parts is None:
+            self._parts = []
+            for part in derived_parts(self.problem):
+                truth = Truth(part.problem)
+                truth._deadline = self.deadline
+                self._parts.append((part, truth))
+        return self._parts
+
+    @property
+    def operator_exprs(self) -> OperatorExprs:
+        """Every entry of the operator in SymPy (exact.symbolic_operators). Raises SymbolicLimit."""
+        if self._exprs is None:
+            try:
+                if OPERATORS[self.problem.operator].order == 2:
+                    self._exprs = operator_exprs(self.problem, lambda p: self.symbolic)
+                else:
+                    forms = {id(part.problem): truth for part, truth in self.parts}
+                    self._exprs = operator_exprs(self.problem, lambda p: forms[id(p)].symbolic, self.parts)
+            except SymbolicLimit as exc:
+                self._exprs = exc
+        if isinstance(self._exprs, SymbolicLimit):
+            raise self._exprs
+        return self._exprs
+
+    def _operator_basis(self, describe_error):
+        try:
+            if OPERATORS[self.problem.operator].order == 2:
+                basis = self._gradient_basis(describe_error)
+                if basis[2]:
+                    return basis[0], {}, basis[2]
+                reference, singular = second_order_basis(self.problem, self, basis, self.deadline)
+                return reference, singular, ""
+            bases = [truth.judging_basis(describe_error) for _, truth in self.parts]
+            failure = next((b[2] for b in bases if b[2]), "")
+            if failure:
+                return None, {}, failure
+            reference, singular = first_order_basis(self.problem, [part for part, _ in self.parts], bases)
+            return reference, singular, ""
+        except Exception as exc:
+            return None, {}, f"no reference: {describe_error(exc)}"
 
 
 _TRUTHS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()

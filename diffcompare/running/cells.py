@@ -238,7 +238,8 @@ def _judged_blocks(cell, gradient, variables, reference, singular, failure, expl
         hi, lo = reference.hi[var].ravel(), reference.lo[var].ravel()
         if var in gradient.values_lo:  # (values + values_lo) - (hi + lo) = (values - hi) - (lo - values_lo)
             lo = lo - np.asarray(gradient.values_lo[var], dtype=np.float64).ravel()
-        j = judge_cell(values, hi, lo, method=method, dtype=dtype, bounds=estimate, rtol=rtol, atol=atol)
+        what = "the value" if problem.operator != "gradient" else "the gradient"
+        j = judge_cell(values, hi, lo, method=method, dtype=dtype, bounds=estimate, rtol=rtol, atol=atol, what=what)
         verdict, message = j.verdict, j.message
         if var in reference.bound:
             verdict, message = _within_bound(

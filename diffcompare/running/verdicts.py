@@ -70,7 +70,10 @@ class Judged:
     message: np.ndarray
 
 
-def judge_cell(values, hi, lo, *, method: Method | str, dtype: str, bounds=None, rtol=None, atol=None) -> Judged:
+def judge_cell(
+    values, hi, lo, *, method: Method | str, dtype: str, bounds=None, rtol=None, atol=None, what="the gradient"
+) -> Judged:
+    """Verdicts of one cell's values against hi + lo. what: the value's name in messages."""
     method = Method.of(method)
     values, hi, lo = (np.asarray(a, dtype=np.float64).ravel() for a in (values, hi, lo))
     abs_error, rel_error, digits = error_arrays(values, hi, lo)
@@ -127,7 +130,7 @@ def judge_cell(values, hi, lo, *, method: Method | str, dtype: str, bounds=None,
 
         def explain(i):
             if values[i] == 0:
-                return f"the gradient is 0, but the true value is {hi[i]:.5g} (100% error)"
+                return f"{what} is 0, but the true value is {hi[i]:.5g} (100% error)"
             return f"relative error {rel_error[i]:.2g} > {r:.2g} (√ε of {dtype}): {digits[i]:.1f} digits correct"
 
     ok &= finite
