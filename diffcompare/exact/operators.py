@@ -21,13 +21,11 @@ knows about second derivatives at non-smooth points is less, and the rows say so
 
 from __future__ import annotations
 
-import mpmath
 import numpy as np
 
 from diffcompare.engine.chainrule import ChainRule, point_in
 from diffcompare.exact.mpchain import MpChainRule, exact_inputs
-from diffcompare.exact.numeric import MPMATH, Plan, mp_is_finite_real, real_part
-from diffcompare.exact.reference import Reference, settle, split
+from diffcompare.exact.reference import Reference, plan_evaluator, settle, split
 from diffcompare.exact.singular import ALL, Singular, _reached_by_kinks
 from diffcompare.exact.symbolic import SymbolicLimit
 from diffcompare.exact.symbolic_operators import OperatorExprs
@@ -154,20 +152,8 @@ def second_order_basis(problem, truth, gradient_basis, deadline) -> tuple[Refere
 
 def _evaluator(problem, exprs: OperatorExprs, truth):
     """digits -> ([f, entries…], scale): the expressions in mpmath at the exact point."""
-    point = exact_inputs(problem.point)
-    inputs = [v for var in problem.point for v in point[var].ravel()]
-    form = exprs.forms[0]
-    cse = form.step("eliminating the second derivatives' common subexpressions", lambda: _cse(exprs))
-
-    def evaluate(digits: int, deadline=None):
-        with mpmath.workdps(digits):
-            plan = Plan(cse, exprs.inputs, MPMATH)
-            constants = [mpmath.mpf(c.p) / c.q for c in exprs.constant_values]
-            regs = plan.run([+v for v in inputs] + constants, deadline)
-            scale = max((abs(r) for r in regs if mp_is_finite_real(r)), default=mpmath.mpf(0))
-            return [real_part(regs[s]) for s in plan.outputs], scale
-
-    return evaluate
+    cse = exprs.forms[0].step("eliminating the second derivatives' common subexpressions", lambda: _cse(exprs))
+    return plan_evaluator(problem.point, cse, exprs.inputs, exprs.constant_values)
 
 
 def _cse(exprs: OperatorExprs):

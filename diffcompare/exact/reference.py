@@ -90,14 +90,20 @@ def split(reference) -> tuple[float, float]:
 def _sympy_evaluator(form):
     """digits -> ([f, ∂f/∂…], scale): SymPy's derivative in mpmath at the exact point, and
     the exact values of its named exponents (symbolic.exponent_symbol)."""
-    point = exact_inputs(form.problem.point)
-    inputs = [v for var in form.problem.point for v in point[var].ravel()]
     cse = form.cse  # before any precision: a SymPy step, under SymPy's time limit
+    return plan_evaluator(form.problem.point, cse, form.inputs, form.constant_values)
+
+
+def plan_evaluator(point: dict, cse, symbols: list, constant_values: list):
+    """digits -> (outputs, scale): SymPy expressions (as sympy.cse gave them) over the point's
+    element symbols and named exponents (symbols, in that order), in mpmath at the exact point."""
+    exact = exact_inputs(point)
+    inputs = [v for var in point for v in exact[var].ravel()]
 
     def evaluate(digits: int, deadline=None):
         with mpmath.workdps(digits):
-            plan = Plan(cse, form.inputs, MPMATH)
-            constants = [mpmath.mpf(c.p) / c.q for c in form.constant_values]
+            plan = Plan(cse, symbols, MPMATH)
+            constants = [mpmath.mpf(c.p) / c.q for c in constant_values]
             regs = plan.run([+v for v in inputs] + constants, deadline)
             scale = max((abs(r) for r in regs if mp_is_finite_real(r)), default=mpmath.mpf(0))
             return [real_part(regs[s]) for s in plan.outputs], scale
