@@ -1,9 +1,13 @@
-"""The chain-rule engine: reverse mode over the IR, in NumPy, micrograd-sized.
+"""The chain-rule engine: reverse mode over the IR, in NumPy, micrograd-sized, and forward
+mode beside it (engine.forward).
 
 Forward: every node's value in topological order. Backward: walk the order in
 reverse, hand each node's adjoint to its operands through the primitive's VJP
 rule, and accumulate with +=. The tape records every step so that a person can
 follow the chain rule as the seed notebooks do by hand (σ(x) = s(c(b(a(x))))).
+The reverse pass is seeded at f with a cotangent u of f's shape (ones for a scalar f's
+gradient): it gives uᵀ·J (vjp), and the Jacobian's rows one one-hot u at a time; forward
+mode gives J·v and the Jacobian's columns (engine.forward).
 
 The analyses of a pass live beside it and are reached from here: the tape
 (engine.tape), kinks and undefined steps (engine.singular_steps), the rounding
@@ -16,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from diffcompare.engine import blame as _blame
+from diffcompare.engine import forward as _forward
 from diffcompare.engine import rounding, singular_steps
 from diffcompare.engine import tape as _tape
 from diffcompare.engine.blame import Blame
@@ -159,6 +164,35 @@ class ChainRule:
         values = self.forward(inputs)
         return self.grads_of(self.backward(values, wrt), inputs, wrt)
 
+    def vjp(self, inputs: dict[str, np.ndarray], wrt: list[str], cotangent) -> dict[str, np.ndarray]:
+        """uᵀ·J for each wrt variable, in its shape: one reverse pass seeded at f with u
+        (the cotangent, in f's shape)."""
+        values = self.forward(inputs)
+        return self.grads_of(self.backward(values, wrt, seed=cotangent), inputs, wrt)
+
+    def jacobian_reverse(self, inputs: dict[str, np.ndarray], wrt: list[str]) -> dict[str, np.ndarray]:
+        """∂f/∂x for each wrt variable x, shape f.shape + x.shape, by reverse mode: one
+        backward pass per element of f, seeded with its one-hot, gives the Jacobian's row
+        that element indexes. The forward pass is run once for all of them."""
+        values = self.forward(inputs)
+        out_shape = np.shape(values[-1])
+        rows = {var: np.zeros(out_shape + np.shape(inputs[var]), dtype=self.dtype) for var in wrt}
+        for index in np.ndindex(*out_shape):
+            seed = np.zeros(out_shape, dtype=self.dtype)
+            seed[index] = 1
+            grads = self.grads_of(self.backward(values, wrt, seed=seed), inputs, wrt)
+            for var in wrt:
+                rows[var][index] = grads[var]
+        return rows
+
+    def jvp(self, inputs: dict[str, np.ndarray], direction: dict[str, np.ndarray]) -> np.ndarray:
+        """J·v in f's shape, by forward mode (engine.forward.jvp)."""
+        return _forward.jvp(self, inputs, direction)
+
+    def jacobian_forward(self, inputs: dict[str, np.ndarray], wrt: list[str]) -> dict[str, np.ndarray]:
+        """The Jacobian by forward mode, a pass per input element (engine.forward.jacobian)."""
+        return _forward.jacobian(self, inputs, wrt)
+
     def grads_of(self, adjoints: list, inputs: dict[str, np.ndarray], wrt) -> dict[str, np.ndarray]:
         """The wrt variables' adjoints, zeros for a variable f does not depend on."""
         grads = {var: np.zeros(np.shape(inputs[var]), dtype=self.dtype) for var in wrt}
@@ -183,10 +217,12 @@ class ChainRule:
 
     # --- the analyses of a pass, each in its own module -----------------------------------
 
-    def tape(self, inputs: dict[str, np.ndarray], wrt: list[str]) -> list[TapeStep]:
-        """Every step that is not a constant, with its value, local derivatives and adjoint."""
+    def tape(self, inputs: dict[str, np.ndarray], wrt: list[str], direction=None) -> list[TapeStep]:
+        """Every step that is not a constant, with its value, local derivatives and adjoint;
+        direction (wrt variable -> tangent v): with each step's tangent along v too."""
         values = self.forward(inputs)
-        return _tape.record(self, values, self.backward(values, wrt), wrt)
+        tangents = None if direction is None else _forward.tangents(self, values, direction)
+        return _tape.record(self, values, self.backward(values, wrt), wrt, tangents)
 
     def kinks(self, inputs: dict[str, np.ndarray], wrt: list[str]) -> list[str]:
         """Non-smooth steps sitting exactly at a point where they are not

@@ -25,6 +25,13 @@ TAPE_HOW_TO_READ = (
     "Read bottom-up: each adjoint is the sum, over the steps that use this one, of their "
     "adjoint × their local derivative. The inputs' adjoints are the gradient."
 )
+# Forward mode's tape: the tangent in place of the adjoint, read the other way.
+FORWARD_TAPE_COLUMNS = ("step", "name", "operation", "value", "local derivatives", "tangent ∂·/∂v")
+FORWARD_TAPE_HOW_TO_READ = (
+    "Read top-down: each tangent is the sum, over this step's operands, of its local "
+    "derivative in the operand × the operand's tangent. The inputs' tangents are the "
+    "direction v; the last step's tangent is J·v."
+)
 
 
 @dataclass
@@ -37,6 +44,7 @@ class TapeStep:
     derivatives: tuple[np.ndarray | None, ...]  # ∂step/∂operand, None for a constant or where it has none
     adjoint: np.ndarray | None  # ∂f/∂step; None where f does not depend on it
     node: int  # its node's position in ChainRule.order
+    tangent: np.ndarray | None = None  # ∂step/∂v along a direction v (forward mode); None: none given or reached
 
     @property
     def local(self) -> list[tuple[str, np.ndarray]]:
@@ -44,10 +52,11 @@ class TapeStep:
         return [(name, d) for name, d in zip(self.operands, self.derivatives) if d is not None]
 
 
-def record(engine, values: list, adjoints: list, wrt: list[str]) -> list[TapeStep]:
+def record(engine, values: list, adjoints: list, wrt: list[str], tangents: list | None = None) -> list[TapeStep]:
     """One step per node of engine.order that is not a constant, from the node values and
-    adjoints of one pass of `engine` (a ChainRule). Steps are named by their let name, a
-    variable's own name or t1, t2 …, and each operand is shown by its step's name."""
+    adjoints of one pass of `engine` (a ChainRule), and the tangents of a forward-mode pass
+    where given (engine.forward.tangents). Steps are named by their let name, a variable's
+    own name or t1, t2 …, and each operand is shown by its step's name."""
     names: dict[int, str] = {}
     steps: list[TapeStep] = []
     for i, node in enumerate(engine.order):
@@ -73,8 +82,19 @@ def record(engine, values: list, adjoints: list, wrt: list[str]) -> list[TapeSte
                         continue
                     d = engine.local_vjp(node, k, ones, values[i], args)
                     derivatives[k] = None if d is None else np.asarray(d)
+        tangent = None if tangents is None or tangents[i] is None else np.asarray(tangents[i])
         steps.append(
-            TapeStep(number, names[i], operation, np.asarray(values[i]), operands, tuple(derivatives), adjoints[i], i)
+            TapeStep(
+                number,
+                names[i],
+                operation,
+                np.asarray(values[i]),
+                operands,
+                tuple(derivatives),
+                adjoints[i],
+                i,
+                tangent,
+            )
         )
     return steps
 
@@ -109,6 +129,12 @@ def tape_table(steps) -> list[tuple[str, str, str, str, list[str], str]]:
         adjoint = "—" if s.adjoint is None else value_text(s.adjoint)
         rows.append((str(s.step), s.name, s.operation, value_text(s.value), local, adjoint))
     return rows
+
+
+def forward_tape_table(steps) -> list[tuple[str, str, str, str, list[str], str]]:
+    """tape_table's rows with each step's tangent (FORWARD_TAPE_COLUMNS) in place of its
+    adjoint: the forward-mode pass, '—' where no tangent reaches the step."""
+    return [(*row[:5], "—" if s.tangent is None else value_text(s.tangent)) for row, s in zip(tape_table(steps), steps)]
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,9 @@ Each primitive is one declaration, in the spirit of HIPS autograd's
 - its forward rule in NumPy (by default ``numpy.<its NumPy name>``) and one local
   derivative (VJP) rule per operand. A VJP rule here is ``vjp(g, ans, *args)``: the
   upstream adjoint g times the local derivative, before it is summed back to the
-  operand's shape (the engine does that for broadcasting);
+  operand's shape (the engine does that for broadcasting). Its JVP rule per operand,
+  ``jvp(t, ans, *args)`` (`Primitive.jvp_rule`, forward mode), is derived from the VJP in
+  one place (core) and declared only where that would be wrong (matmul, outer, softmax);
 - where it is not differentiable (`kink`, and `kink_words` for the messages; `jump` where it
   is not even continuous there, floor at an integer; `kink_gap` the distance to it), and a
   `hazard`: how much its forward or local-derivative rule amplifies rounding error at a
@@ -49,6 +51,7 @@ lists, the LaTeX names. Adding a primitive is one declaration here (and a test r
 """
 
 from diffcompare.lang.primitives.core import (
+    JVP,
     LIBRARY_ROOTS,
     NUMPY_LIKE,
     VJP,
@@ -70,6 +73,7 @@ from diffcompare.lang.primitives.table import FUNCTIONS, PRIMITIVES, library_ops
 
 __all__ = [
     "FUNCTIONS",
+    "JVP",
     "LIBRARY_ROOTS",
     "NUMPY_LIKE",
     "PRIMITIVES",

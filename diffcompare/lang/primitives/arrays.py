@@ -296,6 +296,7 @@ OUTER = structural(
     lambda args, flags: _outer(*args),
     _outer,
     linear=False,
+    jvps=(lambda t, ans, a, b: _outer(t, b), lambda t, ans, a, b: _outer(a, t)),  # bilinear, as matmul
 )
 
 # --- constant arrays: folded when the problem loads ---------------------------------------------

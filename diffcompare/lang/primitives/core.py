@@ -14,6 +14,8 @@ import numpy as np
 from diffcompare.lang.primitives.rules import _tie
 
 VJP = Callable[..., np.ndarray]
+# jvp(t, ans, *args, **params): the result's tangent from one operand's tangent t (JAX's defjvp).
+JVP = Callable[..., np.ndarray]
 # A library name: a name in the library's root module, a dotted path from a top-level
 # module, a factory given the library's root module, None where the library has none,
 # or Missing(reason) where a backend skips it and says why.
@@ -78,12 +80,64 @@ class Primitive:
     # (measured against mpmath), an absolute error near its zeros at 1 and 2 that finite
     # differences' rounding bound must include.
     forward_error: Callable[..., Any] | None = field(default=None, repr=False)
+    # JVP rules declared per operand, jvp(t, ans, *args, **params), where deriving one from the
+    # VJP (jvp_rule) would be wrong: the bilinear steps (matmul, outer), whose local derivative
+    # is not diagonal. () or None in a place: derived.
+    jvps: tuple[JVP | None, ...] = field(default=(), repr=False)
 
     def vjp(self, k: int) -> VJP | None:
         """The VJP rule in operand k (None: not differentiable in it)."""
         if self.vjp_any is not None:
             return lambda g, ans, *args, **params: self.vjp_any(k, g, ans, *args, **params)
-        return self.vjps[k]
+        return self.vjps[k] if k < len(self.vjps) else None
+
+    def jvp_rule(self, k: int) -> JVP | None:
+        """The JVP rule in operand k, jvp(t, ans, *args, **params): the tangent of the result
+        along operand k's tangent t, in the result's shape (None: not differentiable in it).
+
+        Declared where a derivation would be wrong (`jvps`: matmul, outer; softmax's `jvp`),
+        else derived here from the VJP declaration, so that a primitive's derivative is written
+        once: an elementwise step's local derivative is diagonal, so its JVP is its VJP of t
+        broadcast to the result; a reduction's is the VJP of ones (the local derivative of each
+        element) times t, summed over the reduced axes; a linear array step is itself."""
+        if k < len(self.jvps) and self.jvps[k] is not None:
+            return self.jvps[k]
+        if self.jvp is not None:  # softmax, log_softmax: one operand
+            return self.jvp if k == 0 else None
+        if self.kind == "array":
+            if self.vjp_any is None:  # a constant array (arange, zeros): no operand
+                return None
+            if not self.linear:  # a silent None would drop a derivative: the declaration must give it
+                raise NotImplementedError(f"'{self.name}' is not linear: declare its JVP (jvps= or jvp=)")
+            return lambda t, ans, *args, **params: self.forward(*_zeros_but(k, t, args), **params)
+        rule = self.vjp(k)
+        if rule is None:
+            return None
+        if self.kind in ("elementwise", "compare"):
+            return lambda t, ans, *args, **params: rule(np.broadcast_to(t, np.shape(ans)), ans, *args, **params)
+        if self.kind == "reduction":
+
+            def reduced(t, ans, *args, **params):
+                local = rule(np.ones_like(ans), ans, *args, **params)  # ∂ans/∂x, in x's shape
+                return np.sum(local * t, axis=params.get("axis"))
+
+            return reduced
+        raise NotImplementedError(f"'{self.name}' ({self.kind}): declare its JVP (jvps=)")
+
+    def push_tangents(self, tangents, ans, *args, **params):
+        """The result's tangent from its operands' (None for an operand that carries none):
+        the sum of the JVP rules of the operands that carry one, or, for a linear array step,
+        the step itself once on the tangents, zeros in the operands without one (stack of n
+        operands: one stack, not n). None where no operand's tangent reaches the result."""
+        if self.kind == "array" and self.linear and self.jvp is None and self.vjp_any is not None:
+            return self.forward(*(np.zeros_like(a) if t is None else t for t, a in zip(tangents, args)), **params)
+        total = None
+        for k, t in enumerate(tangents):
+            rule = None if t is None else self.jvp_rule(k)
+            if rule is not None:
+                part = rule(t, ans, *args, **params)
+                total = part if total is None else total + part
+        return total
 
     @property
     def analytic(self) -> bool:
@@ -107,6 +161,11 @@ class Primitive:
         if self.kind == "matmul":
             return matmul_shape(*shapes)
         raise AssertionError(self.kind)
+
+
+def _zeros_but(k: int, t, args) -> list:
+    """The operands' tangents when only operand k moves (by t): zeros in the others."""
+    return [t if i == k else np.zeros_like(a) for i, a in enumerate(args)]
 
 
 def normalize_axes(axes, ndim: int) -> tuple[int, ...]:
@@ -258,6 +317,7 @@ _FIELDS = {
     "linear",
     "jvp",
     "forward_error",
+    "jvps",
 }
 
 

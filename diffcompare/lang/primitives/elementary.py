@@ -69,7 +69,15 @@ ARITHMETIC = (
         fuzz=True,
         fuzz_integers=((1, 2, 4),),  # a small integer power keeps pow inside its domain everywhere
     ),
-    _declare("matmul", "matmul", (_matmul_vjp_a, _matmul_vjp_b), forward=np.matmul, operator=op.matmul),
+    _declare(
+        "matmul",
+        "matmul",
+        (_matmul_vjp_a, _matmul_vjp_b),
+        forward=np.matmul,
+        operator=op.matmul,
+        # bilinear: the product with one factor moved, ṫ = ȧ @ b + a @ ḃ
+        jvps=(lambda t, ans, a, b: np.matmul(t, b), lambda t, ans, a, b: np.matmul(a, t)),
+    ),
 )
 
 # Elementary functions.
