@@ -266,3 +266,20 @@ def test_tape_with_a_direction_shows_each_steps_tangent():
     assert [r[:5] for r in rows] == [r[:5] for r in tape_table(steps)]
     assert rows[1][5] == "—"  # y's row
     assert rows[-1][5] == repr(float(steps[-1].tangent))
+
+
+# --- through the runner: judged entry by entry against the exact reference ------------------------
+
+
+def test_rows_of_every_first_order_operator_agree_with_the_reference():
+    from diffcompare.api import compare
+
+    pair = {"function": PAIR["function"], "point": {"x": X.tolist(), "u": [0.5, 2.0], "v": [1.0, -2.0]}, "wrt": ["x"]}
+    expected_modes = {"jacobian": {"forward", "reverse"}, "jvp": {"forward"}, "vjp": {"reverse"}}
+    for operator, given in (("jacobian", {}), ("jvp", {"direction": "v"}), ("vjp", {"cotangent": "u"})):
+        rows = compare(backends=["chainrule"], operator=operator, **pair, **given)
+        assert set(rows["mode"]) == expected_modes[operator], operator
+        assert set(rows["dtype"]) == {"float32", "float64"}
+        assert (rows["verdict"] == "agree").all(), rows[["mode", "dtype", "index", "verdict", "message"]]
+        # every entry: 4 of the Jacobian per mode, 2 of J·v and of uᵀ·J, in each dtype
+        assert len(rows) == {"jacobian": 16, "jvp": 4, "vjp": 4}[operator]
