@@ -17,6 +17,11 @@ the `tolerance` column:
   f(x ± h) still carry rounding;
 - truncation: estimated from a second difference with step 2h, |D(2h) - D(h)|
   (three times the Richardson estimate of the h² term, a deliberate margin).
+
+Every operator past the gradient (backends.finite_operators) is judged the same way: its
+rounding at the step h, plus |D(2h) - D(h)|, entry by entry. First differences (jacobian,
+jvp, vjp) take h = ε^(1/3)·max(1, |x|); second ones (hessian, hvp, second_derivative)
+h = ε^(1/4)·max(1, |x|), where truncation ∝ h² meets rounding ∝ ε/h².
 """
 
 from __future__ import annotations
@@ -25,7 +30,11 @@ import numpy as np
 
 from diffcompare.backends import BaseBackend, Gradient, Method
 from diffcompare.backends.finite import FiniteDifferences, textbook_step
+from diffcompare.backends.finite_operators import OperatorDifferences
 from diffcompare.backends.timing import median_time
+from diffcompare.spec.operators import OPERATORS
+
+MODE = "finite-difference"
 
 
 class CentralBackend(BaseBackend):
@@ -33,6 +42,24 @@ class CentralBackend(BaseBackend):
     library = "numpy"
     method = Method.FINITE_DIFFERENCE
     description = "central differences in NumPy, h = ε^(1/3)·max(1, |x|), all points of a variable at once"
+
+    def modes(self, problem):
+        return (MODE,)
+
+    def compute(self, problem, dtype, mode):
+        if problem.operator == "gradient":
+            return self.gradient(problem, dtype)
+        fd = FiniteDifferences(problem, dtype, "central differences")
+        differences = OperatorDifferences(fd)
+        factor = fd.eps ** (1 / 3 if OPERATORS[problem.operator].order == 1 else 1 / 4)
+        first, second = differences.at(factor, rounding=True), differences.at(2 * factor, rounding=False)
+        values, bounds = {}, {}
+        with np.errstate(all="ignore"):
+            for name, (value, rounding) in first.items():
+                values[name], bounds[name] = value, rounding + np.abs(second[name][0] - value)
+        setup_s = fd.setup_s()
+        time_s = median_time(lambda: differences.at(factor, rounding=False))
+        return Gradient(values, time_s, bounds=bounds, setup_s=setup_s, f_time_s=fd.f_time_s())
 
     def gradient(self, problem, dtype):
         fd = FiniteDifferences(problem, dtype, "central differences")

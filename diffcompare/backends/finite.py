@@ -9,10 +9,14 @@ import numpy as np
 
 from diffcompare.backends import SkipCell
 from diffcompare.backends.timing import median_time
-from diffcompare.engine.batched import AllElements
+from diffcompare.engine.batched import AllElements, Points, Seeded
 from diffcompare.engine.chainrule import NUMPY_OPS, ChainRule, numpy_constant, point_in
+from diffcompare.lang.primitives import PRIMITIVES
 
 MAX_SIZE = 5_000  # elements differentiated: differences cost n evaluations of f, so n² in all
+# Each output's own rounding estimate (a Jacobian's rows) takes a reverse pass per output and
+# weights of (outputs × step elements): past this many, the cell is skipped.
+MAX_SEED_WEIGHTS = 4_000_000
 
 
 class FiniteDifferences:
@@ -26,8 +30,10 @@ class FiniteDifferences:
         self.engine = ChainRule(problem.function, dtype)
         self.inputs = point_in(problem.point, dtype)
         self.every = AllElements(problem.function, self.inputs, forward, numpy_constant(dtype))
+        self.points = Points(problem.function, self.inputs, forward, numpy_constant(dtype))
         self.eps = float(np.finfo(dtype).eps)
         self._noise, self._adjoints = None, None
+        self._seeded: dict[str, tuple[Seeded, np.ndarray]] = {}
 
     def noise(self) -> float:
         """The rounding error of one evaluation of f at the point (ε·Σ|v·v̄| over the tape)."""
@@ -74,6 +80,47 @@ class FiniteDifferences:
                 if adjoint is not None and node.op != "var" and not node.is_constant
             }
         return self._adjoints
+
+    def seeded(self, key: str, seeds: np.ndarray) -> tuple[Seeded, np.ndarray]:
+        """(weights, ε·Σ|v·v̄ₛ| at the point) for each seed s of seeds (S, *shape of f), kept
+        under key: the rounding of each output of f (seeds e_i), or of <u, f> (seed u), as
+        noise() is f's, with the primitives' own forward error where it is worse than an ulp."""
+        if key in self._seeded:
+            return self._seeded[key]
+        seeds = np.asarray(seeds, dtype=np.float64).reshape(len(seeds), -1)
+        steps = [n for n in self.engine.order if n.op != "var" and not n.is_constant]
+        work = len(seeds) * sum(int(np.prod(n.shape)) for n in steps)
+        if work > MAX_SEED_WEIGHTS:
+            raise SkipCell(
+                f"the rounding estimate of each of the {len(seeds)} outputs needs {work} weights, "
+                f"past the cap of {MAX_SEED_WEIGHTS}"
+            )
+        values = self.engine.forward(self.inputs)
+        shape = np.shape(values[-1])
+        passes = [self.engine.backward(values, list(self.inputs), seed=s.reshape(shape)) for s in seeds]
+        outputs = np.abs(seeds)
+        weights: dict[int, np.ndarray] = {}
+        f = np.abs(np.asarray(values[-1], dtype=np.float64)).ravel()
+        noise = outputs @ np.where(np.isfinite(f), f, 0.0)
+        with np.errstate(all="ignore"):
+            for i, node in enumerate(self.engine.order):
+                adjoints = [p[i] for p in passes]
+                if node.op == "var" or node.is_constant or all(a is None for a in adjoints):
+                    continue
+                size = int(np.prod(np.shape(values[i])))
+                w = np.stack(
+                    [np.zeros(size) if a is None else np.abs(np.asarray(a, np.float64)).ravel() for a in adjoints]
+                )
+                weights[id(node)] = w
+                value = values[i]
+                prim = PRIMITIVES.get(node.op)
+                if prim is not None and prim.forward_error is not None:  # worse than an ulp (lgamma)
+                    args = [values[self.engine.slot[id(a)]] for a in node.args]
+                    value = prim.forward_error(np.asarray(value, np.float64), *args)
+                terms = w * np.abs(np.asarray(value, np.float64)).ravel()
+                noise = noise + np.where(np.isfinite(terms), terms, 0.0).sum(axis=1)
+        self._seeded[key] = Seeded(outputs, weights), self.eps * noise
+        return self._seeded[key]
 
     def setup_s(self) -> float:
         return time.perf_counter() - self.started

@@ -20,6 +20,11 @@ such a case.) Each candidate gets an error estimate, and the smallest wins:
   errors in its inputs. The rounding at each step is found once, outside the
   timed calls, which take the same steps.
 The estimate is reported in `error_estimate` and is the bound the row is judged by.
+
+Every operator past the gradient (backends.finite_operators) runs the same ladder, with all
+its steps h₀·2⁻ᵏ: each difference it takes (first differences of f or of <u, f>, the second
+differences of a Hessian, the nested ones of an HVP) is even in h, so the same tableau
+removes its h², h⁴ … terms, entry by entry, with that entry's own rounding at each step.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import numpy as np
 
 from diffcompare.backends import BaseBackend, Gradient, Method
 from diffcompare.backends.finite import FiniteDifferences
+from diffcompare.backends.finite_operators import OperatorDifferences
 from diffcompare.backends.timing import median_time
 
 LEVELS = 16
@@ -79,6 +85,28 @@ class RichardsonBackend(BaseBackend):
     library = "numpy"
     method = Method.FINITE_DIFFERENCE
     description = "central differences with Richardson extrapolation over 16 steps halving from max(1,|x|)/8"
+
+    def modes(self, problem):
+        return ("finite-difference",)
+
+    def compute(self, problem, dtype, mode):
+        if problem.operator == "gradient":
+            return self.gradient(problem, dtype)
+        fd = FiniteDifferences(problem, dtype, "Richardson differences")
+        differences = OperatorDifferences(fd)
+        factors = [FIRST_STEP * 2.0**-k for k in range(LEVELS)]
+        levels = [differences.at(factor, rounding=True) for factor in factors]
+        roundings = {name: [level[name][1] for level in levels] for name in levels[0]}
+        values, estimates = {}, {}
+        for name in levels[0]:
+            values[name], estimates[name] = extrapolate([level[name][0] for level in levels], roundings[name])
+        setup_s = fd.setup_s()
+
+        def run():
+            found = [differences.at(factor, rounding=False) for factor in factors]
+            return {name: extrapolate([level[name][0] for level in found], roundings[name]) for name in roundings}
+
+        return Gradient(values, median_time(run), bounds=estimates, setup_s=setup_s, f_time_s=fd.f_time_s())
 
     def gradient(self, problem, dtype):
         fd = FiniteDifferences(problem, dtype, "Richardson differences")

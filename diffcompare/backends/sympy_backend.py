@@ -7,14 +7,21 @@ derivative's operation count as differentiated, and expr_ops_cse, after CSE.
 Every SymPy step (and the compiled plans) is kept on the problem's SymbolicForm, so a
 second call, another dtype or a repeat, pays none of it again. Past SymPy's size or
 time limit (diffcompare.exact.symbolic) the rows are skipped, with the reason and the time.
+
+Every other operator (mode "symbolic") is the exact side's own entries (Truth.operator_exprs:
+exact.symbolic_operators), the ones the reference evaluates in mpmath, compiled the same way
+after one CSE over all of them, so the Jacobian's or Hessian's shared subexpressions are
+evaluated once, as they are for the gradient.
 """
 
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from fractions import Fraction
 
 import numpy as np
+import sympy
 
 from diffcompare.backends import BaseBackend, Gradient, SkipCell
 from diffcompare.backends.timing import median_time
@@ -56,6 +63,47 @@ def _plans(form) -> tuple[Plan, Plan, float]:
     return gradient, function, time.perf_counter() - start
 
 
+@contextmanager
+def _within_limits():
+    """SymPy past its size or time limit (diffcompare.exact.symbolic): skipped rows, with the reason."""
+    try:
+        yield
+    except SymbolicTimeout as exc:
+        raise SkipCell(f"SymPy ran out of time: {exc}") from None
+    except SymbolicLimit as exc:
+        raise SkipCell(f"SymPy is not given this problem: {exc}") from None
+
+
+def _inputs(problem, constant_values) -> list:
+    """The plans' inputs: every point element in float64, then the named exponents."""
+    inputs = [np.float64(v) for var in problem.point for v in problem.point[var].ravel()]
+    return inputs + [np.float64(Fraction(c.p, c.q)) for c in constant_values]  # correctly rounded
+
+
+def _operator_plans(exprs) -> tuple[Plan, Plan, tuple, float]:
+    """(the operator's plan, f's plan, the operator's CSE, seconds they took). f is as the
+    derived problems have it: a JVP's f(x + t·v) at t = 0 (t is no input), a VJP's <u, f>."""
+    start = time.perf_counter()
+    cse = sympy.cse(exprs.flat())
+    plan = Plan(cse, exprs.inputs, FLOAT64)
+    function = [sympy.sympify(e) for e in np.ravel(exprs.function)]
+    known = set(exprs.inputs)
+    function = [e.xreplace({s: sympy.Integer(0) for s in e.free_symbols - known}) for e in function]
+    function = Plan(sympy.cse(function), exprs.inputs, FLOAT64)
+    return plan, function, cse, time.perf_counter() - start
+
+
+def _counts(exprs, cse) -> dict[str, float]:
+    """expr_ops (every entry as differentiated, repeats counted) and expr_ops_cse (after CSE)."""
+    replacements, reduced = cse
+    return {
+        "expr_ops": int(sum(sympy.count_ops(e) for e in exprs.flat())),
+        "expr_ops_cse": int(
+            sum(sympy.count_ops(e) for _, e in replacements) + sum(sympy.count_ops(e) for e in reduced)
+        ),
+    }
+
+
 class SympyBackend(BaseBackend):
     name = "sympy"
     library = "sympy"
@@ -63,19 +111,44 @@ class SympyBackend(BaseBackend):
     supported_dtypes = ("float64",)
 
     def modes(self, problem):
-        return ("symbolic",) if problem.operator == "gradient" else ()
+        return ("symbolic",)
+
+    def compute(self, problem, dtype, mode):
+        if problem.operator == "gradient":
+            return self.gradient(problem, dtype)
+        with _within_limits():
+            start = time.perf_counter()
+            exprs = truth_of(problem).operator_exprs
+            built_s = time.perf_counter() - start
+            form = exprs.forms[0]
+            plan, function, cse, compile_s = form.step(
+                f"compiling the float64 plans of the {problem.operator}", lambda: _operator_plans(exprs)
+            )
+            extras = form.step(f"counting the {problem.operator}'s operations", lambda: _counts(exprs, cse))
+        inputs = _inputs(problem, exprs.constant_values)
+        start = time.perf_counter()
+        flat = plan(inputs)
+        setup_s = sum(f.build_s for f in exprs.forms) + built_s + compile_s + time.perf_counter() - start
+        values, offset = {}, 0
+        for name, entries in exprs.exprs.items():
+            values[name] = np.array(flat[offset : offset + entries.size], dtype=np.float64).reshape(entries.shape)
+            offset += entries.size
+        finite = all(np.isfinite(v).all() for v in values.values())
+        return Gradient(
+            values,
+            median_time(lambda: plan(inputs)),
+            message="" if finite else _first_not_finite(plan, inputs, cse[0]),
+            setup_s=setup_s,
+            f_time_s=median_time(lambda: function(inputs)),
+            extras=extras,
+        )
 
     def gradient(self, problem, dtype):
-        try:
+        with _within_limits():
             form = truth_of(problem).symbolic
             plan, function, compile_s = form.step("compiling the float64 plans", lambda: _plans(form))
             extras = {"expr_ops": form.expr_ops, "expr_ops_cse": form.expr_ops_cse}
-        except SymbolicTimeout as exc:
-            raise SkipCell(f"SymPy ran out of time: {exc}") from None
-        except SymbolicLimit as exc:
-            raise SkipCell(f"SymPy is not given this problem: {exc}") from None
-        inputs = [np.float64(v) for var in problem.point for v in problem.point[var].ravel()]
-        inputs += [np.float64(Fraction(c.p, c.q)) for c in form.constant_values]  # correctly rounded
+        inputs = _inputs(problem, form.constant_values)
         start = time.perf_counter()
         flat = plan(inputs)
         setup_s = (

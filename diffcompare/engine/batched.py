@@ -47,11 +47,13 @@ def _matmul(a, b, a_batched: bool, b_batched: bool, a_shape, b_shape):
 
 
 class BatchedProgram:
-    """f of the IR with variable `var` batched, in one dtype, with the row's forward rules."""
+    """f of the IR with variable `var` batched (or several: a tuple of names, each given its own
+    batch of the same length), in one dtype, with the row's forward rules."""
 
-    def __init__(self, root: Node, var: str, forward: dict, constant):
+    def __init__(self, root: Node, var: str | tuple[str, ...], forward: dict, constant):
         self.order = topo_order(root)
         self.var = var
+        moved = {var} if isinstance(var, str) else set(var)
         self.forward = forward
         self.constant = constant
         slot = {id(n): i for i, n in enumerate(self.order)}
@@ -59,16 +61,17 @@ class BatchedProgram:
         self.batched = [False] * len(self.order)
         for i, node in enumerate(self.order):
             if node.op == "var":
-                self.batched[i] = node.attr == var
+                self.batched[i] = node.attr in moved
             elif not node.is_constant:
                 self.batched[i] = any(self.batched[j] for j in self.args[i])
 
     def __call__(self, inputs: dict[str, np.ndarray], batch: np.ndarray) -> np.ndarray:
-        """f at each row of batch (B, *shape of var); returns (B,)."""
+        """f at each row of batch (B, *shape of var); returns (B, *shape of f)."""
         return self.output(self.values(inputs, batch), batch.shape[0])
 
-    def values(self, inputs: dict[str, np.ndarray], batch: np.ndarray) -> list:
-        """Every node's value, in self.order: (B, *shape) where batched, else its one value."""
+    def values(self, inputs: dict[str, np.ndarray], batch) -> list:
+        """Every node's value, in self.order: (B, *shape) where batched, else its one value.
+        batch: (B, *shape of var), or {var: (B, *its shape)} for several batched variables."""
         values: list = [None] * len(self.order)
         with np.errstate(all="ignore"):
             for i, node in enumerate(self.order):
@@ -77,7 +80,10 @@ class BatchedProgram:
                 if node.is_constant:
                     values[i] = self.constant(node.const_value)
                 elif node.op == "var":
-                    values[i] = batch if self.batched[i] else inputs[node.attr]
+                    if not self.batched[i]:
+                        values[i] = inputs[node.attr]
+                    else:
+                        values[i] = batch[node.attr] if isinstance(batch, dict) else batch
                 elif not self.batched[i]:
                     values[i] = node_value(node, args, self.forward)
                 elif node.op == "index":
@@ -96,7 +102,7 @@ class BatchedProgram:
 
     def output(self, values: list, rows: int) -> np.ndarray:
         out = values[-1]
-        return out if self.batched[-1] else np.broadcast_to(out, (rows,))
+        return out if self.batched[-1] else np.broadcast_to(out, (rows, *np.shape(out)))
 
     def rounding_sums(self, values: list, weights: dict[int, np.ndarray], rows: int) -> np.ndarray:
         """|f| + Σ|v|·w over the steps and their elements, for each row; weights: id(node) ->
@@ -114,6 +120,22 @@ class BatchedProgram:
                 total = total + (terms.reshape(rows, -1).sum(axis=1) if self.batched[i] else terms.sum())
         return total
 
+    def seeded_rounding_sums(self, values: list, seeded: Seeded, rows: int) -> np.ndarray:
+        """rounding_sums for a function with several outputs, per seed: (rows, S). Seed s weighs
+        output i of f by |seeds[s, i]| and step v by |v̄ₛ|, its adjoint in the reverse pass
+        seeded with seeds[s] (e_i gives output i's own rounding; u gives <u, f>'s): a rounding
+        of v reaches <seed, f> through v̄ₛ, so ε·Σ|v·v̄ₛ| is its first-order error there."""
+        with np.errstate(all="ignore"):
+            out = _finite(np.abs(self.output(values, rows).astype(np.float64))).reshape(rows, -1)
+            total = out @ seeded.outputs.T
+            for i in range(len(self.order)):
+                w = seeded.steps.get(id(self.order[i]))
+                if w is None:
+                    continue
+                v = _finite(np.abs(np.asarray(values[i], dtype=np.float64)))
+                total = total + (v.reshape(rows, -1) if self.batched[i] else v.reshape(1, -1)) @ w.T
+        return total
+
     def _reduce(self, node, args, flags):
         """The primitive's row-wise form (Primitive.rows): one operand as (B, n); two
         (dot's vectors) with a leading axis, of length 1 where not batched."""
@@ -125,6 +147,14 @@ class BatchedProgram:
         x = args[0]
         axes = range(x.ndim - 1) if node.attr is None else node.attr
         return self.forward[node.op](x, axis=tuple(a + 1 for a in axes))
+
+
+class Seeded:
+    """The weights of seeded_rounding_sums: outputs (S, size of f), |seeds|; steps: id(node) ->
+    (S, size of node), |v̄| of each seed's reverse pass at the unperturbed point."""
+
+    def __init__(self, outputs: np.ndarray, steps: dict[int, np.ndarray]):
+        self.outputs, self.steps = outputs, steps
 
 
 def _finite(terms: np.ndarray) -> np.ndarray:
@@ -154,11 +184,12 @@ class AllElements:
     def at(self, var: str, new: np.ndarray) -> np.ndarray:
         return self._evaluate(var, new, None)[0]
 
-    def at_with_rounding(self, var: str, new: np.ndarray, weights: dict) -> tuple[np.ndarray, np.ndarray]:
-        """at(var, new), and BatchedProgram.rounding_sums at each of those points."""
+    def at_with_rounding(self, var: str, new: np.ndarray, weights) -> tuple[np.ndarray, np.ndarray]:
+        """at(var, new), and BatchedProgram.rounding_sums at each of those points (weights: a
+        dict id(node) -> |v̄|), or its seeded_rounding_sums, (B, S) (weights: a Seeded)."""
         return self._evaluate(var, new, weights)
 
-    def _evaluate(self, var: str, new: np.ndarray, weights: dict | None) -> tuple[np.ndarray, ...]:
+    def _evaluate(self, var: str, new: np.ndarray, weights) -> tuple[np.ndarray, ...]:
         if var not in self._programs:
             self._programs[var] = BatchedProgram(self.root, var, self.forward, self.constant)
         program = self._programs[var]
@@ -173,7 +204,40 @@ class AllElements:
             batch[np.arange(positions.size), positions] = new[positions]
             values = program.values(self.inputs, batch.reshape((positions.size,) + base.shape))
             found = [program.output(values, positions.size)]
-            if weights is not None:
+            if isinstance(weights, Seeded):
+                found.append(program.seeded_rounding_sums(values, weights, positions.size))
+            elif weights is not None:
                 found.append(program.rounding_sums(values, weights, positions.size))
+            out.append(found)
+        return tuple(np.concatenate(parts) for parts in zip(*out))
+
+
+class Points:
+    """f at any points: each of the variables in `moved` given per point, (B, *its shape), the
+    others held at inputs. For differences that move several elements or variables at once
+    (a Hessian's cross entries, a step along a direction)."""
+
+    def __init__(self, root: Node, inputs: dict[str, np.ndarray], forward: dict, constant):
+        self.root, self.inputs, self.forward, self.constant = root, inputs, forward, constant
+        self.largest = max(int(np.prod(n.shape)) for n in topo_order(root))
+        self._programs: dict[tuple[str, ...], BatchedProgram] = {}
+
+    def at(self, moved: dict[str, np.ndarray], seeded: Seeded | None = None) -> tuple[np.ndarray, ...]:
+        """(f at each point, (B, *shape of f)), and with `seeded` its seeded_rounding_sums (B, S)."""
+        names = tuple(sorted(moved))
+        if names not in self._programs:
+            self._programs[names] = BatchedProgram(self.root, names, self.forward, self.constant)
+        program = self._programs[names]
+        rows = next(iter(moved.values())).shape[0]
+        width = max([self.largest] + [int(np.prod(v.shape[1:])) for v in moved.values()])
+        chunk = max(1, CHUNK_ELEMENTS // width)
+        out = []
+        for start in range(0, rows, chunk):
+            part = {k: v[start : start + chunk] for k, v in moved.items()}
+            size = next(iter(part.values())).shape[0]
+            values = program.values(self.inputs, part)
+            found = [program.output(values, size)]
+            if seeded is not None:
+                found.append(program.seeded_rounding_sums(values, seeded, size))
             out.append(found)
         return tuple(np.concatenate(parts) for parts in zip(*out))
