@@ -233,3 +233,21 @@ def test_every_operator_is_documented_in_the_schema_and_the_readme():
     for name in OPERATORS:
         assert f"`{name}`" in readme, name
         assert name in schema, name
+
+
+def test_messages_name_the_row_and_the_direction_not_the_derived_problem():
+    # f[0] = abs(x0) has its kink along v; f[1] = x0 * x1 has none, and its messages name no kink.
+    document = {
+        "function": "[abs(x[0]), x[0] * x[1], 2.0]",
+        "point": {"x": [0.0, 3.0], "v": [1.0, 1.0]},
+        "operator": "jvp",
+        "direction": "v",
+    }
+    frame = rows(document, {"x": np.array([1.0, 3.0, 0.0])}).set_index("index")
+    assert frame.loc["0", "verdict"] == "kink"
+    assert frame.loc["1", "verdict"] == "agree" and frame.loc["1", "message"] == ""
+    assert frame.loc["2", "verdict"] == "agree"  # a constant entry: J·v is 0
+    jacobian = {"function": "[sqrt(x[0]), x[1]]", "point": {"x": [0.0, 1.0]}, "operator": "jacobian"}
+    frame = rows(jacobian, {"x": np.array([[0.0, 0.0], [0.0, 1.0]])}).set_index("index")
+    assert frame.loc["0,0", "verdict"] == "undefined"
+    assert frame.loc["0,0", "message"].startswith("f[0] is not differentiable in x[0] here")

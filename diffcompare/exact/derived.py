@@ -29,6 +29,9 @@ class Part:
     # (derived variable, flat index in it) -> (result name, flat index in the result), as arrays:
     # targets[var] = (result name, flat positions of var's elements in that result)
     targets: dict[str, tuple[str, np.ndarray]]
+    # How its messages name what the derived problem's "f" and its variable are: {"f": "f[1]",
+    # "t": "the direction v"}: a Jacobian row's kink is f[1]'s, a JVP's derivative in t is along v.
+    names: dict[str, str]
 
 
 def _scalar_problem(problem, function: Node, suffix: str, point=None, wrt=None):
@@ -54,7 +57,15 @@ def _outputs(problem):
     return list(enumerate(np.ndindex(shape))) if shape else [(0, ())]
 
 
+def _subject(problem, index: tuple) -> str:
+    return f"f[{index_label(index)}]" if problem.function.shape else "f"
+
+
 def _element_of(f: Node, index: tuple) -> Node:
+    """f[index] as a node. A list literal's element is its operand itself, so that f[1]'s graph
+    holds f[1]'s steps only: a kink in f[0] is no step of f[1] (its messages would name it)."""
+    while index and f.op == "stack" and (f.attr or {}).get("axis", 0) == 0:
+        f, index = f.args[index[0]], index[1:]
     if not index:
         return f
     return Node("index", (f,), attr=index, text=f"({f.text})[{index_label(index)}]")
@@ -70,7 +81,7 @@ def jacobian_parts(problem) -> list[Part]:
         for var in problem.wrt:
             size = int(np.prod(problem.point[var].shape, dtype=np.int64))
             targets[var] = (found[var].name, flat * size + np.arange(size))
-        parts.append(Part(scalar, targets))
+        parts.append(Part(scalar, targets, {"f": _subject(problem, index)}))
     return parts
 
 
@@ -81,7 +92,7 @@ def vjp_parts(problem) -> list[Part]:
     total = Node("sum", (product,), text=f"sum({product.text})")
     scalar = _scalar_problem(problem, total, "·vjp")
     targets = {var: (var, np.arange(problem.point[var].size)) for var in problem.wrt}
-    return [Part(scalar, targets)]
+    return [Part(scalar, targets, {"f": f"uᵀ·f (u = {problem.cotangent})"})]
 
 
 def _free_name(problem, stem: str = "t") -> str:
@@ -115,7 +126,9 @@ def jvp_parts(problem) -> list[Part]:
     for flat, index in _outputs(problem):
         function = _element_of(moved, index)
         scalar = _scalar_problem(problem, function, f"·jvp[{index_label(index)}]", point=point, wrt=[t])
-        parts.append(Part(scalar, {t: (result.name, np.array([flat]))}))
+        along = " and ".join(f"{v} along {x}" for x, v in problem.direction.items())
+        names = {"f": _subject(problem, index), t: f"the direction ({along})"}
+        parts.append(Part(scalar, {t: (result.name, np.array([flat]))}, names))
     return parts
 
 

@@ -21,6 +21,9 @@ knows about second derivatives at non-smooth points is less, and the rows say so
 
 from __future__ import annotations
 
+import dataclasses
+import re
+
 import numpy as np
 
 from diffcompare.engine.chainrule import ChainRule, point_in
@@ -88,7 +91,7 @@ def first_order_basis(problem, parts, bases) -> tuple[Reference, dict]:
             entries.hi[name][positions] = reference.hi[var].ravel()
             entries.lo[name][positions] = reference.lo[var].ravel()
             entries.defined[name][positions] = reference.defined[var].ravel()
-            entries.notes[name][positions] = reference.notes[var].ravel()
+            entries.notes[name][positions] = [_renamed(str(n), part.names) for n in reference.notes[var].ravel()]
             if var in reference.unsettled:
                 entries.unsettled[name][positions] = reference.unsettled[var].ravel()
             if var in reference.bound:
@@ -99,10 +102,25 @@ def first_order_basis(problem, parts, bases) -> tuple[Reference, dict]:
                 if svar != var:
                     continue
                 flats = range(size) if index is ALL else [int(np.ravel_multi_index(index, problem_shape(part, var)))]
+                item = dataclasses.replace(item, message=_renamed(item.message, part.names))
                 for k in flats:
                     entries.singular[(name, entries.index(name, int(positions[k])))] = item
     kind = max(kinds, key=_KIND_ORDER.index) if kinds else ""
     return entries.reference(kind, defined, digits, escalations, breaks), entries.singular
+
+
+def _renamed(message: str, names: dict[str, str]) -> str:
+    """A derived problem's message in the operator's words: its f is f[1] (a Jacobian's row),
+    its t the direction of a JVP ("f is not differentiable in t here" -> "f[1] is not
+    differentiable in the direction (v along x) here")."""
+    if not message:
+        return message
+    for old, new in names.items():
+        if old == "f":
+            message = re.sub(r"(?<![\w'\[])f(?= is\b|'s\b)", new, message)
+        else:
+            message = re.sub(rf"(?<=\bin ){re.escape(old)}\b", new, message)
+    return message
 
 
 def problem_shape(part, var: str) -> tuple[int, ...]:
