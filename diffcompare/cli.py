@@ -278,14 +278,14 @@ def explain_command(argv: list[str]) -> int:
     from diffcompare.engine.chainrule import ChainRule, point_in
     from diffcompare.engine.tape import TAPE_HOW_TO_READ
     from diffcompare.spec.files import load_file
-    from diffcompare.views.terminal import print_tape
+    from diffcompare.views.terminal import print_tape, tape_title
 
     problems, errors = load_file(args.file)
     console = Console()
     for problem in problems:
         engine = ChainRule(problem.function, args.dtype)
         steps = engine.tape(point_in(problem.point, args.dtype), problem.wrt)
-        print_tape(console, f"{problem.name}: f = {problem.text}  ({args.dtype})", steps)
+        print_tape(console, tape_title(problem, args.dtype), steps)
         console.print(TAPE_HOW_TO_READ + "\n", style="dim")
     for e in errors:
         print(e, file=sys.stderr)

@@ -135,14 +135,21 @@ class ProblemFile(pytest.File):
         problems, errors = load_file(_shown(self.path))
         seen: set[str] = set()
         for problem in problems:
-            if problem.name in seen:  # two tests of one name could not be told apart
+            if item_name(problem) in seen:  # two tests of one name could not be told apart
                 errors.append(ProblemError(problem.file, problem.name, "name", "the name is already used in this file"))
-            seen.add(problem.name)
+            seen.add(item_name(problem))
         if errors:
             # Collecting nothing from a file half of whose problems are bad would hide the bad half.
             raise self.CollectError("\n".join(str(e) for e in errors))
         for problem in problems:
-            yield ProblemItem.from_parent(self, name=problem.name, problem=problem)
+            yield ProblemItem.from_parent(self, name=item_name(problem), problem=problem)
+
+
+def item_name(problem) -> str:
+    """A problem's test id: its name, and its operator past the gradient ('hess-poly[hessian]',
+    which -k hessian selects)."""
+    operator = getattr(problem, "operator", "gradient")
+    return problem.name if operator == "gradient" else f"{problem.name}[{operator}]"
 
 
 class ProblemRowsFailed(Exception):
@@ -225,15 +232,20 @@ def failure_report(failed: ProblemRowsFailed) -> str:
     """The failing rows as a table, grouped as the command line groups them (running/grouping.py):
     backends that fail in the same elements with the same message share a group, and their
     rows share a line where they printed the same value; each group's message follows its rows
-    once. Values and references to their last digit."""
+    once. Values and references to their last digit. Past the gradient, or in a mode other
+    than a gradient's usual one, the operator is named and each backend with its mode
+    ('torch (forward)'), so that two modes' rows are never one group."""
     from diffcompare.running.grouping import group_rows, label
+    from diffcompare.views.modes import labelled, operator_text
 
-    problem, frame, failing = failed.problem, failed.frame, failed.failing
+    problem, frame, failing = failed.problem, failed.frame, labelled(failed.failing)
     counts = ", ".join(f"{n} {verdict}" for verdict, n in failing["verdict"].value_counts().items())
     lines = [
         f"{problem.name} ({problem.file}): {len(failing)} of {len(frame)} rows fail ({counts})",
         f"f = {problem.text}",
     ]
+    if getattr(problem, "operator", "gradient") != "gradient":
+        lines.append(f"operator: {problem.operator}, {operator_text(problem)}")
     header = ["backend", "dtype", "element", "value", "reference", "rel_error", "verdict"]
     table: list[list[str] | str] = []  # a row's cells, or a line of text under the rows
     for group in group_rows(failing, FAILING_VERDICTS):

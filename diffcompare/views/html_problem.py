@@ -26,8 +26,11 @@ import pandas as pd
 from diffcompare.engine.chainrule import ChainRule, point_in
 from diffcompare.engine.tape import TAPE_COLUMNS, TAPE_HOW_TO_READ, TAPE_MARK_COLUMN, marked_tape_table, tape_marks
 from diffcompare.lang.ir import element_label
+from diffcompare.spec.operators import describe
+from diffcompare.views.html_matrix import digit_matrices
 from diffcompare.views.html_text import cell_style, escape, exact_number, verdict_html
 from diffcompare.views.latex import expression_latex, latex_svg
+from diffcompare.views.modes import labelled, operator_text
 from diffcompare.views.plots import svg_of, sweep_figure, time_bars
 
 FORMULA_CHARACTERS = 1500  # longer LaTeX is shown as a size, not typeset
@@ -86,6 +89,8 @@ def _symbolic_parts(problem) -> str | tuple[list[tuple[str, str, str, str]], str
 
     from diffcompare.exact.symbolic import MAX_ELEMENTS, readable_gradient
 
+    if tuple(problem.function.shape) != ():
+        return "<p class='muted'>none shown: f is array-valued; its SymPy derivative is shown for a scalar f.</p>"
     elements = sum(v.size for v in problem.point.values())
     if elements > MAX_ELEMENTS:
         return (
@@ -158,9 +163,18 @@ def _spanned(span: int, html: str, cls: str = "") -> str:
     return f"<td{attributes}>{html}"
 
 
+def _title(operator: str) -> str:
+    """'Gradient', 'Jacobian', 'Hessian-vector product': a section's values' heading."""
+    words = describe(operator).removeprefix("the ")
+    return words[:1].upper() + words[1:]
+
+
 def _gradient_table(rows: pd.DataFrame, size: int) -> str:
     """Every backend's value against the reference; for a large problem, the worst element of
-    each cell. A backend, a dtype and a reason repeated on consecutive rows span them."""
+    each cell. A backend, a dtype and a reason repeated on consecutive rows span them. Where
+    the modes are named (views/modes.py) a backend is one per mode: 'torch (forward)'."""
+    operator = str(rows["operator"].iloc[0]) if "operator" in rows.columns and len(rows) else "gradient"
+    rows = labelled(rows)
     note = ""
     if size > ELEMENTS_SHOWN:
         # idxmin per cell, not a sort: a scaling problem has 10⁶ rows per cell.
@@ -210,7 +224,7 @@ def _gradient_table(rows: pd.DataFrame, size: int) -> str:
         )
     )
     return (
-        f"<h3>Gradient</h3>{note}<div class=scroll><table class=grad><thead><tr>{head}</thead>"
+        f"<h3>{escape(_title(operator))}</h3>{note}<div class=scroll><table class=grad><thead><tr>{head}</thead>"
         f"<tbody>{''.join(body)}</tbody></table></div>"
     )
 
@@ -226,6 +240,8 @@ def _tape(problem) -> str:
     disagreeing rows were told, running.blame.Explainer)."""
     from diffcompare.running.blame import Explainer
 
+    if tuple(problem.function.shape) != ():  # the tape is reverse mode's: of a scalar f
+        return ""
     explainer = Explainer(seconds=TAPE_BLAME_S)
     tapes = {}
     for dtype in [d for d in TAPE_DTYPES if d in problem.dtypes]:
@@ -274,8 +290,9 @@ def _tape(problem) -> str:
 
 
 def _timings(rows: pd.DataFrame) -> str:
-    cells = rows.drop_duplicates(["backend", "dtype"])[["backend", "dtype", "time_s"]]
-    bars = time_bars(cells)
+    cells = labelled(rows).drop_duplicates(["backend", "dtype"])[["backend", "dtype", "time_s"]]
+    operator = str(rows["operator"].iloc[0]) if "operator" in rows.columns and len(rows) else "gradient"
+    bars = time_bars(cells, _title(operator).lower() if operator != "gradient" else "gradient")
     return f"<h3>Time</h3>{bars}" if bars else ""
 
 
@@ -304,21 +321,26 @@ def problem_section(name: str, rows: pd.DataFrame, problem, anchor: str, sweeps,
     pairs = sorted({f"{b}:{v}" for b, v in zip(backends["backend"], backends["verdict"])})
     opens = section_opens(backends)
     tags = list(problem.tags) if problem is not None else []
+    operators = set(rows["operator"].dropna().astype(str)) - {"", "gradient"} if "operator" in rows.columns else ()
+    operator = "".join(f" <span class=muted>{escape(o)}</span>" for o in sorted(operators))
     parts = [
         f'<section id="{anchor}" data-cells="{escape(json.dumps(pairs))}" data-tags="{escape(json.dumps(tags))}">'
-        f"<details{' open' if opens else ''}><summary><h2>{escape(name)}</h2> "
+        f"<details{' open' if opens else ''}><summary><h2>{escape(name)}</h2>{operator} "
         f"<span class=counts>{counts}</span> <a class=top href='#top'>↑ top</a></summary>"
     ]
     if problem is not None:
         labels = [problem.description, f"source: {problem.source}" if problem.source else "", f"file: {problem.file}"]
         if problem.tags:
             labels.append("tags: " + ", ".join(problem.tags))
+        if problem.operator != "gradient":
+            labels.insert(0, f"operator: {problem.operator}, {operator_text(problem)}")
         parts.append("<p>" + "<br>".join(escape(t) for t in labels if t) + "</p>")
         if detailed:
             parts.append(formulas_html(problem, typeset_derivatives=opens))
     size = problem.size if problem is not None else int(backends.groupby(["backend", "dtype"]).size().max() or 0)
     parts.append(_gradient_table(backends, size))
     if detailed:
+        parts.append(digit_matrices(backends, problem))
         if problem is not None:
             parts.append(_tape(problem))
         parts += [_timings(backends), _sweeps(sweeps)]

@@ -25,16 +25,20 @@ from pathlib import Path
 
 import pandas as pd
 
+from diffcompare.spec.operators import describe
 from diffcompare.views import palette
+from diffcompare.views.html_matrix import MATRIX_CSS
 from diffcompare.views.html_problem import formulas_html, problem_section
 from diffcompare.views.html_text import cell_style, colour_css, escape, verdict_html
 from diffcompare.views.latex import glyph_defs
+from diffcompare.views.modes import SHORT_MODE, labelled, split_label
 from diffcompare.views.plots import scaling_plot
 from diffcompare.views.summary import (
     SHORT_DTYPE,
     SYMBOL,
     cell_summary,
     disagreement_groups,
+    problem_labels,
     problem_order,
     verdict_counts,
 )
@@ -243,13 +247,15 @@ def _heatmap(frame: pd.DataFrame, order: list[str], ids: dict[str, str]) -> str:
     wrong = cells[cells["verdict"].isin(["disagree", "error"])].groupby("column")["problem"].nunique()
     heads = []
     for column in columns:
-        backend, dtype = column.rsplit("/", 1)  # a plug-in's name may hold a "/"; a dtype never does
+        label, dtype = column.rsplit("/", 1)  # a plug-in's name may hold a "/"; a dtype never does
+        backend, mode = split_label(label)  # a mode where the run names them (views/modes.py)
+        mode = f"<br><i>{escape(SHORT_MODE.get(mode, mode))}</i>" if mode else ""
         bad = int(wrong.get(column, 0))
         heads.append(
-            f"<th title='{escape(column)}'>{escape(backend).replace('_', '_<wbr>')}<br>"
+            f"<th title='{escape(column)}'>{escape(backend).replace('_', '_<wbr>')}{mode}<br>"
             f"<small>{escape(SHORT_DTYPE.get(dtype, dtype))}<br>{f'{bad}✗' if bad else '&nbsp;'}</small>"
         )
-    causes = _causes(frame)
+    causes, names = _causes(frame), problem_labels(frame)
     rows = []
     for name in order:
         tds = []
@@ -267,7 +273,7 @@ def _heatmap(frame: pd.DataFrame, order: list[str], ids: dict[str, str]) -> str:
         why = " · ".join(causes.get(name, []))
         tds.append(f"<td class=why title='{escape(why)}'><div>{escape(why)}</div>" if why else "<td class=why>")
         rows.append(
-            f'<tr><th class=problem><a href="#{ids[name]}" data-p="{ids[name]}">{escape(name)}</a>{"".join(tds)}'
+            f'<tr><th class=problem><a href="#{ids[name]}" data-p="{ids[name]}">{escape(names[name])}</a>{"".join(tds)}'
         )
     return (
         f"<div class=heatbox><table class=heat><thead><tr><th class=problem>problem{''.join(heads)}<th>why (likely cause)"
@@ -276,7 +282,8 @@ def _heatmap(frame: pd.DataFrame, order: list[str], ids: dict[str, str]) -> str:
 
 
 def _headline(frame: pd.DataFrame, order: list[str]) -> str:
-    """One sentence: how many problems go wrong, and the backends wrong most often."""
+    """One sentence: how many problems go wrong, and the backends (and modes) wrong most often."""
+    frame = labelled(frame)
     backends = frame[frame["backend"] != ""]
     bad = backends[backends["verdict"].isin(["disagree", "error"])]
     if bad.empty:
@@ -316,7 +323,8 @@ def _disagreements(frame: pd.DataFrame, ids: dict[str, str]) -> str:
 
 
 def _failures(frame: pd.DataFrame, errors: list[str], ids: dict[str, str]) -> str:
-    failed = frame[frame["verdict"].isin(["error", "skipped"])]
+    failed = labelled(frame)
+    failed = failed[failed["verdict"].isin(["error", "skipped"])]
     seen = dict.fromkeys(
         zip(failed["verdict"], failed["problem"], failed["backend"], failed["dtype"], failed["message"])
     )
@@ -330,20 +338,23 @@ def _failures(frame: pd.DataFrame, errors: list[str], ids: dict[str, str]) -> st
 
 def _scaling(frame: pd.DataFrame) -> str:
     # One row per cell first: the time columns are the cell's, and a scaling run has 10⁷ rows.
-    cells = frame.loc[frame["backend"] != ""].drop_duplicates(["problem", "backend", "dtype"])
-    cells = cells[cells["problem"].str.match(_FAMILY.pattern)].copy()
+    # A line per backend × mode × dtype where the run names modes (the backend is then its label).
+    keys = ["problem", "backend", "dtype", *(["mode"] if "mode" in frame.columns else [])]
+    cells = frame.loc[frame["backend"] != ""].drop_duplicates(keys)
+    cells = labelled(cells[cells["problem"].str.match(_FAMILY.pattern)]).copy()
     if cells.empty:
         return ""
     cells["family"] = cells["problem"].str.extract(_FAMILY.pattern)["family"]
     figures = []
     for family, group in cells.groupby("family", sort=False):
-        svg = scaling_plot(family, group)
+        operator = str(group["operator"].iloc[0]) if "operator" in group.columns else "gradient"
+        svg = scaling_plot(family, group, "gradient" if operator == "gradient" else describe(operator)[4:])
         if svg:
             figures.append(f"<h3>{escape(family)}</h3>{svg}")
     if not figures:
         return ""
     return (
-        "<h2 id='scaling'>Scaling</h2><p class='muted'>Sweep families: time of one gradient, and its ratio to the time of f, against the size.</p>"
+        "<h2 id='scaling'>Scaling</h2><p class='muted'>Sweep families: time of one gradient (or the family's operator, in each mode), and its ratio to the time of f (cost ratio), against the size.</p>"
         + "".join(figures)
     )
 
@@ -425,7 +436,7 @@ def render(frame: pd.DataFrame, errors: list[str], problems=(), sweeps: dict | N
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         "<title>diffcompare report</title>",
-        f"<style>{_CSS}{colour_css(content)}</style></head><body><div id=top></div>",
+        f"<style>{_CSS}{MATRIX_CSS}{colour_css(content)}</style></head><body><div id=top></div>",
         glyph_defs(content),
         f"<main>{content}</main>",
         f"<script>{_SCRIPT}</script>",

@@ -23,6 +23,7 @@ from diffcompare.engine.tape import exact_text
 from diffcompare.lang.printable import visible
 from diffcompare.running.cells import COLUMNS, EXTRA_COLUMNS
 from diffcompare.running.verdicts import VERDICTS
+from diffcompare.views.modes import shows_modes
 from diffcompare.views.palette import VERDICT_COLOURS, cell_colours, digits_colour, text_colour
 from diffcompare.views.summary import cell_pivot, cell_summary, cell_table
 
@@ -88,12 +89,17 @@ def _uuid(view: pd.DataFrame) -> str:
 
 
 def shown_columns(frame: pd.DataFrame) -> list:
-    """A whole results frame shows its key columns (and any a user added); a
-    frame cut down to chosen columns shows exactly those."""
+    """A whole results frame shows its key columns (and any a user added), and after the
+    dtype its operator and mode where the run names them (views/modes.py); a frame cut down
+    to chosen columns shows exactly those."""
     if not set(COLUMNS) <= set(frame.columns):
         return list(frame.columns)
     tidy = set(COLUMNS + EXTRA_COLUMNS)
-    return [c for c in frame.columns if c in KEY_COLUMNS or c not in tidy]
+    shown = [c for c in frame.columns if c in KEY_COLUMNS or c not in tidy]
+    if shows_modes(frame):
+        at = shown.index("dtype") + 1
+        shown[at:at] = ["operator", "mode"]
+    return shown
 
 
 def _row_limits() -> tuple[int, int]:

@@ -84,9 +84,9 @@ def _scientific(value: float) -> str:
     return f"{value:.0e}".replace("e+0", "e").replace("e-0", "e-").replace("e+", "e")
 
 
-def time_bars(cells: pd.DataFrame) -> str | None:
-    """One bar per backend and dtype: the median seconds of one warm gradient
-    evaluation (time_s), on a log scale, as an HTML table (a bar is a styled <i>; the
+def time_bars(cells: pd.DataFrame, what: str = "gradient") -> str | None:
+    """One bar per backend and dtype: the median seconds of one warm evaluation of the
+    operator (time_s; what names it: "gradient", "Hessian"), on a log scale, as an HTML table (a bar is a styled <i>; the
     report's CSS draws it): it narrows with the page, and its numbers are text.
     cells: one row per cell, in display order."""
     from html import escape
@@ -106,23 +106,25 @@ def time_bars(cells: pd.DataFrame) -> str | None:
             f"style=width:{max(share, 0.5):.0f}%></i>{_duration(t)}"
         )
     return (
-        f"<table class=bars>{''.join(rows)}</table><p class='muted'>Median time of one warm gradient evaluation; "
+        f"<table class=bars>{''.join(rows)}</table><p class='muted'>Median time of one warm {escape(what)} evaluation; "
         f"bars on a log scale from {_duration(10.0**low)} to {_duration(10.0**high)}.</p>"
     )
 
 
-def scaling_plot(family: str, cells: pd.DataFrame) -> str | None:
+def scaling_plot(family: str, cells: pd.DataFrame, what: str = "gradient") -> str | None:
     """Log-log time and cost ratio against the problem's size for one sweep family.
-    cells: one row per problem × backend × dtype with size, time_s, cost_ratio."""
+    cells: one row per problem × backend × dtype with size, time_s, cost_ratio; backend is
+    the line's label ("torch (forward)" where the run names modes: a line per mode).
+    what: the operator timed, as the titles name it ("gradient", "Hessian")."""
     cells = cells[np.isfinite(cells["time_s"].astype(float)) & (cells["time_s"].astype(float) > 0)]
     if cells["size"].nunique() < 2:
         return None
     plt = _pyplot()
     with plt.rc_context({"font.size": 9}):  # this figure's, not the process's: the step sweep draws too
-        return svg_of(_scaling_figure(plt, family, cells))
+        return svg_of(_scaling_figure(plt, family, cells, what))
 
 
-def _scaling_figure(plt, family: str, cells: pd.DataFrame):
+def _scaling_figure(plt, family: str, cells: pd.DataFrame, what: str):
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
     for (backend, dtype), group in cells.groupby(["backend", "dtype"], sort=False):
         group = group.sort_values("size")
@@ -132,14 +134,14 @@ def _scaling_figure(plt, family: str, cells: pd.DataFrame):
         ratio = group["cost_ratio"].astype(float)
         if np.isfinite(ratio).any():
             right.plot(group["size"], ratio, style, marker="o", markersize=3, label=label)
-    left.set(xscale="log", yscale="log", xlabel="elements differentiated", ylabel="gradient time")
-    right.set(xscale="log", yscale="log", xlabel="elements differentiated", ylabel="cost ratio: gradient / f")
+    left.set(xscale="log", yscale="log", xlabel="elements differentiated", ylabel=literal(f"{what} time"))
+    right.set(xscale="log", yscale="log", xlabel="elements differentiated", ylabel=literal(f"cost ratio: {what} / f"))
     for ax in (left, right):
         _plain_log_ticks(ax.xaxis, _scientific)
     _plain_log_ticks(left.yaxis, _duration)
     _plain_log_ticks(right.yaxis, lambda v: f"{v:g}")
-    left.set_title(literal(f"{family}: time of one gradient"), fontsize=9)
-    right.set_title("cost ratio: time of the gradient / time of f", fontsize=9)
+    left.set_title(literal(f"{family}: time of one {what}"), fontsize=9)
+    right.set_title(literal(f"cost ratio: time of the {what} / time of f"), fontsize=9)
     for ax in (left, right):
         ax.grid(True, which="major", alpha=0.3)
     right.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)

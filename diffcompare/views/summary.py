@@ -11,6 +11,7 @@ import pandas as pd
 from diffcompare.lang.ir import element_label
 from diffcompare.lang.printable import visible
 from diffcompare.running.verdicts import VERDICTS
+from diffcompare.views.modes import labelled, mode_count_lines, problem_label, problem_operators
 
 # Worst first: the verdict a summary cell shows when its rows differ.
 SEVERITY = {"error": 0, "disagree": 1, "unsettled": 2, "undefined": 3, "kink": 4, "skipped": 5, "agree": 6}
@@ -20,7 +21,9 @@ SHORT_DTYPE = {"float32": "f32", "float64": "f64", "decimal": "dec"}  # column h
 
 def cell_summary(frame: pd.DataFrame) -> pd.DataFrame:
     """One row per problem × backend/dtype ("column"), in first-appearance order:
-    the worst digits and the worst verdict of the cell's rows."""
+    the worst digits and the worst verdict of the cell's rows. Where the run names modes
+    (views/modes.py) a backend's column is one per mode: "torch (forward)/float64"."""
+    frame = labelled(frame)
     data = frame[frame["backend"] != ""].copy()
     if data.empty:
         return pd.DataFrame(columns=["problem", "column", "digits", "verdict"])
@@ -63,6 +66,17 @@ def verdict_line(frame: pd.DataFrame) -> str:
     return f"{len(frame)} rows: " + ", ".join(f"{n} {v}" for v, n in verdict_counts(frame).items())
 
 
+def verdict_lines(frame: pd.DataFrame) -> list[str]:
+    """The verdict counts, then, where the run names modes, the counts of each operator and mode."""
+    return [verdict_line(frame), *(f"  {line}" for line in mode_count_lines(frame))]
+
+
+def problem_labels(frame: pd.DataFrame) -> dict[str, str]:
+    """Problem -> how the tables name it: 'hess-poly · hessian' past the gradient, else its name."""
+    operators = problem_operators(frame)
+    return {name: problem_label(name, operators.get(name)) for name in pd.unique(frame["problem"])}
+
+
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*\[\]<>|~&])")
 
 
@@ -73,11 +87,11 @@ def markdown_text(text) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", visible(text))
 
 
-def _markdown_table(table: pd.DataFrame) -> str:
+def _markdown_table(table: pd.DataFrame, names: dict[str, str]) -> str:
     header = ["problem", *table.columns]
     lines = ["| " + " | ".join(map(markdown_text, header)) + " |", "|" + "---|" * len(header)]
     for problem, row in table.iterrows():
-        lines.append("| " + " | ".join(markdown_text(v) for v in [problem, *row.values]) + " |")
+        lines.append("| " + " | ".join(markdown_text(v) for v in [names.get(problem, problem), *row.values]) + " |")
     return "\n".join(lines)
 
 
@@ -90,11 +104,13 @@ def summary_markdown(frame: pd.DataFrame, errors: list[str]) -> str:
         "reference, ✗ when any disagrees. Rules: README, 'Reading the report'.",
         "",
         verdict_line(frame),
+        *(f"- {line}" for line in mode_count_lines(frame)),
         "",
     ]
     table = cell_table(frame)
     if not table.empty:
-        parts += [_markdown_table(table), ""]
+        parts += [_markdown_table(table, problem_labels(frame)), ""]
+    frame = labelled(frame)  # below, a backend is named with its mode where the run names modes
     problems = frame[frame["verdict"] == "disagree"]
     if len(problems):
         parts += [
@@ -134,6 +150,7 @@ def disagreement_groups(frame: pd.DataFrame) -> list[tuple[str, str, str, str, l
     backend's disagreeing elements with the first one's message; backends with the
     same elements and message share a group."""
     entries: dict[tuple, list[str]] = {}
+    frame = labelled(frame)  # 'torch (forward)' and 'torch (reverse)' are two backends here
     disagree = frame[frame["verdict"] == "disagree"]
     for (problem, dtype, backend), group in disagree.groupby(["problem", "dtype", "backend"], sort=False):
         head = [element_label(v, i) for v, i in zip(group["variable"].head(4), group["index"].head(4))]
@@ -143,9 +160,11 @@ def disagreement_groups(frame: pd.DataFrame) -> list[tuple[str, str, str, str, l
 
 
 def disagreement_lines(frame: pd.DataFrame) -> list[str]:
-    """One line per disagreement group (the others are in summary.md and results.csv)."""
+    """One line per disagreement group (the others are in summary.md and results.csv); a
+    problem past the gradient is named with its operator, a backend with its mode."""
+    names = problem_labels(frame)
     return [
-        f"{problem} · {', '.join(backends)} {dtype} · {elements}: {message}"
+        f"{names.get(problem, problem)} · {', '.join(backends)} {dtype} · {elements}: {message}"
         for problem, dtype, elements, message, backends in disagreement_groups(frame)
     ]
 

@@ -26,6 +26,7 @@ import pandas as pd
 
 from diffcompare.lang.printable import visible
 from diffcompare.version import __version__
+from diffcompare.views.modes import SHORT_MODE, mode_rank, split_label
 from diffcompare.views.palette import VERDICT_STYLES
 from diffcompare.views.summary import (
     SHORT_DTYPE,
@@ -33,9 +34,10 @@ from diffcompare.views.summary import (
     cell_summary,
     cell_table,
     disagreement_lines,
+    problem_labels,
     problem_order,
     verdict_counts,
-    verdict_line,
+    verdict_lines,
 )
 
 SHOW_AFTER_S = 1.0  # a run that ends sooner never shows the bar
@@ -235,26 +237,37 @@ def summary_console(file=None):
 
 def column_order(columns) -> list[str]:
     """backend/dtype columns in a stable order: the built-in backends in their report order,
-    then plug-ins by name; within a backend float32, float64, decimal, then any other dtype."""
+    then plug-ins by name; within a backend its modes ("torch (forward)/float64", where the
+    run names them: views/modes.py) in modes.MODE_ORDER, then by name; within a mode float32,
+    float64, decimal, then any other dtype."""
     from diffcompare.backends import BUILTIN
 
     builtin = list(BUILTIN)
 
     def key(column: str):
-        backend, dtype = column.rsplit("/", 1)  # a plug-in's name may hold a "/"; a dtype never does
+        label, dtype = column.rsplit("/", 1)  # a plug-in's name may hold a "/"; a dtype never does
+        backend, mode = split_label(label)
         rank = builtin.index(backend) if backend in builtin else len(builtin)
-        return (rank, backend, DTYPE_ORDER.index(dtype) if dtype in DTYPE_ORDER else len(DTYPE_ORDER), dtype)
+        dtype_rank = DTYPE_ORDER.index(dtype) if dtype in DTYPE_ORDER else len(DTYPE_ORDER)
+        return (rank, backend, *mode_rank(mode), dtype_rank, dtype)
 
     return sorted(columns, key=key)
 
 
 @dataclass
 class _Group:
-    """One backend's columns in the table: its dtypes and each column's width."""
+    """One backend's columns in the table (one mode's, where the run names modes): its
+    dtypes and each column's width. backend is the column's label ("torch (forward)")."""
 
     backend: str
     dtypes: list[str]
     widths: list[int]
+
+    @property
+    def head(self) -> tuple[str, str]:
+        """The backend's name and its mode as the head shows it ("fwd-rev"; "" for none)."""
+        backend, mode = split_label(self.backend)
+        return visible(backend), visible(SHORT_MODE.get(mode, mode))
 
     @property
     def width(self) -> int:
@@ -270,6 +283,8 @@ class SummaryLayout:
     cells: dict  # (problem, backend/dtype) -> (label, verdict)
     name_width: int
     parts: list[list[_Group]]
+    names: dict | None = None  # problem -> as shown ("hess · hessian"); the name itself where missing
+    modes: bool = False  # a line of modes under the backends' names
 
     def lines(self):
         """The table as rich Text lines, part after part (a blank line between parts)."""
@@ -279,18 +294,19 @@ class SummaryLayout:
         for number, groups in enumerate(self.parts):
             if number:
                 out.append(Text(""))
-            heads, dtypes = Text(" " * self.name_width), Text()
+            heads, modes, dtypes = Text(" " * self.name_width), Text(" " * self.name_width), Text()
             dtypes.append("problem".ljust(self.name_width), style="bold")
             for group in groups:
-                head = visible(group.backend)
+                head, mode = group.head if self.modes else (visible(group.backend), "")
                 heads.append(" " * GROUP_GAP + head.rjust(group.width), style="bold")
+                modes.append(" " * GROUP_GAP + mode.rjust(group.width), style="italic")
                 dtypes.append(" " * GROUP_GAP)
                 for i, (dtype, w) in enumerate(zip(group.dtypes, group.widths)):
                     short = visible(SHORT_DTYPE.get(dtype, dtype))
                     dtypes.append((" " * DTYPE_GAP if i else "") + short.rjust(w), style="dim")
-            out += [heads, dtypes]
+            out += [heads, modes, dtypes] if self.modes else [heads, dtypes]
             for problem in self.problems:
-                name = _chop(visible(problem), self.name_width)
+                name = _chop(visible((self.names or {}).get(problem, problem)), self.name_width)
                 line = Text()
                 line.append(name[0], style="bold")
                 line.append(" " * (self.name_width - cell_len(name[0])))
@@ -335,6 +351,8 @@ def summary_layout(frame: pd.DataFrame, width: int) -> SummaryLayout:
                 verdict = verdict_of_symbol.get(label[-1:], label)
                 labels[(problem, column)] = (_TERMINAL_LABEL.get(label, label), verdict)
     problems = [p for p in problem_order(frame) if p in table.index]
+    names = problem_labels(frame)
+    modes = any(split_label(column.rsplit("/", 1)[0])[1] for column in table.columns)
     groups: list[_Group] = []
     for column in column_order(table.columns):
         backend, dtype = column.rsplit("/", 1)
@@ -345,9 +363,10 @@ def summary_layout(frame: pd.DataFrame, width: int) -> SummaryLayout:
             groups[-1].widths.append(column_width)
         else:
             groups.append(_Group(backend, [dtype], [column_width]))
-    for group in groups:  # a backend's name longer than its columns widens the first
-        group.widths[0] += max(0, cell_len(visible(group.backend)) - group.width)
-    longest = max([cell_len("problem"), *(cell_len(visible(p)) for p in problems)])
+    for group in groups:  # a backend's name (or mode) longer than its columns widens the first
+        head = max(map(cell_len, group.head)) if modes else cell_len(visible(group.backend))
+        group.widths[0] += max(0, head - group.width)
+    longest = max([cell_len("problem"), *(cell_len(visible(names[p])) for p in problems)])
     everything = sum(GROUP_GAP + g.width for g in groups)
     if longest + everything <= width:
         name_width = longest
@@ -362,7 +381,7 @@ def summary_layout(frame: pd.DataFrame, width: int) -> SummaryLayout:
         else:  # a new part (a backend wider than the whole line still gets one, whole)
             parts.append([group])
             used = name_width + GROUP_GAP + group.width
-    return SummaryLayout(problems, labels, name_width, parts)
+    return SummaryLayout(problems, labels, name_width, parts, names, modes)
 
 
 def summary_text(frame: pd.DataFrame, width: int | None = None) -> str:
@@ -382,6 +401,8 @@ def print_summary(frame: pd.DataFrame, errors: list[str], console=None) -> None:
         title = "correct digits (worst element) and verdict: ✓ every element agrees, ✗ some element disagrees"
         if len(layout.parts) > 1:
             title += f"; the backends in {len(layout.parts)} parts"
+        if layout.modes:
+            title += "; under each backend its mode: " + mode_legend(layout)
         console.print(title, style="italic", highlight=False)
         for line in layout.lines():
             # Never wrapped nor cropped: each part fits the width, and a number is never cut.
@@ -390,7 +411,14 @@ def print_summary(frame: pd.DataFrame, errors: list[str], console=None) -> None:
         console.print(f"[{VERDICT_STYLES['disagree']}]✗[/] {escape(visible(line))}", highlight=False)
     for e in errors:
         console.print(f"[{VERDICT_STYLES['error']}]bad input[/] {escape(visible(e))}", highlight=False)
-    console.print(verdict_line(frame), highlight=False)
+    for line in verdict_lines(frame):
+        console.print(line, highlight=False)
+
+
+def mode_legend(layout: SummaryLayout) -> str:
+    """'fwd forward, rev reverse': the short modes of the table's heads, in their order."""
+    modes = dict.fromkeys(split_label(g.backend)[1] for groups in layout.parts for g in groups)
+    return ", ".join(f"{SHORT_MODE[m]} {m}" if SHORT_MODE.get(m, m) != m else visible(m) for m in modes if m)
 
 
 def report_link(path) -> str:
@@ -400,6 +428,18 @@ def report_link(path) -> str:
 
 def _longest_word(texts) -> int:
     return max((cell_len(word) for text in texts for word in str(text).split()), default=0)
+
+
+def tape_title(problem, dtype: str) -> str:
+    """The title of `explain`'s tape: the problem and f; past the gradient, its operator and
+    what the tape is (reverse mode's, of f; for an array f seeded with a 1 per element, so that
+    its inputs' adjoints are the column sums of the Jacobian, not the operator's result)."""
+    title = f"{problem.name}: f = {problem.text}  ({dtype})"
+    operator = getattr(problem, "operator", "gradient")
+    if operator == "gradient":
+        return title
+    seeded = ", seeded with 1 for each element of f" if tuple(problem.function.shape) else ""
+    return f"{title}; operator {operator}: this is reverse mode's tape of f{seeded}"
 
 
 NAME_FOLD = 10  # columns at most for a tape step's name and its ∂/∂ labels, folded past that
