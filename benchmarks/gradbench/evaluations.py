@@ -278,7 +278,7 @@ add(
 # cpp/gradbench/evals/kmeans.hpp: cost = sum_i min_j |P_i - C_j|^2. GradBench's "dir" is J / diag(H), the
 # Newton step: H is diagonal, 2 |cluster j| on centroid j's entries. Inputs: evals/kmeans/run.py,
 # points = np.random.rand(n, d), centroids = points[-k:] (each cluster then holds a point).
-KM_N, KM_K, KM_D = 8, 2, 2
+KM_N, KM_K, KM_D = 7, 2, 2
 np.random.seed(SEED)  # run.py draws without a seed; GradBench's other evals seed 31337, so this does
 _km_points = np.random.rand(KM_N, KM_D).tolist()
 _km_centroids = _km_points[-KM_K:]
@@ -301,8 +301,10 @@ def _km_clusters(c):
     clusters = []
     for row in dist:
         ordered = sorted(range(KM_K), key=lambda j: row[j])
-        # a tie would be a kink: keep the nearest centroid clearly nearest
-        assert row[ordered[1]] - row[ordered[0]] > F("1e-3"), "two centroids nearly tie"
+        # a tie is a kink of min; a finite difference's step must not reach one either (float32's
+        # central step, about 5e-3, moves a squared distance by about 1e-2): n = 8 has a point 0.0035
+        # from a tie, where float32 differences step across it; n = 7's nearest is 0.15 away
+        assert row[ordered[1]] - row[ordered[0]] > F("0.05"), "two centroids nearly tie"
         clusters.append(ordered[0])
     return p, clusters
 
