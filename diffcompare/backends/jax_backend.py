@@ -1,12 +1,13 @@
-"""`jax`: jax.grad under jax.jit on the function as written, with jax.numpy / jax.nn.
+"""`jax`: jax.grad under jax.jit on the function as written, with jax.numpy / jax.nn (and the
+operators past the gradient by jax.jacfwd, jacrev, jvp, vjp: diffcompare.backends.jax_operators).
 
 x64 is enabled so that float64 rows are float64; float32 rows pass float32 arrays.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
-import time
 
 import jax
 
@@ -15,10 +16,8 @@ jax.config.update("jax_enable_x64", True)
 import jax.numpy as jnp  # noqa: E402  (after x64 is enabled)
 import numpy as np  # noqa: E402
 
-from diffcompare.backends import BaseBackend, Gradient  # noqa: E402
-from diffcompare.backends.timing import median_time  # noqa: E402
+from diffcompare.backends import BaseBackend, jax_operators  # noqa: E402
 from diffcompare.lang.primitives import library_ops  # noqa: E402
-from diffcompare.lang.program import Program  # noqa: E402
 
 
 def _where(dtype: str):
@@ -57,33 +56,15 @@ class JaxBackend(BaseBackend):
     library = "jax"
     description = f"jax.jit(jax.grad(f)) (jax {jax.__version__})"
 
+    def modes(self, problem):
+        """gradient: reverse (jax.grad); the others by jacfwd/jacrev/jvp/vjp and their compositions."""
+        return jax_operators.MODES[problem.operator]
+
+    def compute(self, problem, dtype, mode):
+        return jax_operators.compute(problem, dtype, mode, jax_ops(dtype), jax_constant(dtype))
+
     def gradient(self, problem, dtype):
-        start = time.perf_counter()
-        program = Program(problem.function, jax_ops(dtype), constant=jax_constant(dtype))
-        wrt = list(problem.wrt)
-        held = [k for k in problem.point if k not in wrt]
-
-        def f(wrt_values, held_values):
-            env = dict(zip(wrt, wrt_values))
-            env.update(zip(held, held_values))
-            return jnp.asarray(program(env), dtype=dtype)
-
-        grad = jax.jit(jax.grad(f))
-        args = (
-            tuple(jnp.asarray(problem.point[k], dtype=dtype) for k in wrt),
-            tuple(jnp.asarray(problem.point[k], dtype=dtype) for k in held),
-        )
-
-        def run():
-            return jax.block_until_ready(grad(*args))
-
-        grads = run()  # traces and compiles, then runs
-        setup_s = time.perf_counter() - start
-        values = {k: np.asarray(g, dtype=np.float64) for k, g in zip(wrt, grads)}
-        function = jax.jit(f)
-
-        def forward():
-            return jax.block_until_ready(function(*args))
-
-        forward()  # compiles f alone
-        return Gradient(values, median_time(run), setup_s=setup_s, f_time_s=median_time(forward))
+        """jax.jit(jax.grad(f)): the gradient, whatever operator the problem asks for (as torch's)."""
+        if problem.operator != "gradient":
+            problem = dataclasses.replace(problem, operator="gradient", direction={}, cotangent="")
+        return jax_operators.compute(problem, dtype, "reverse", jax_ops(dtype), jax_constant(dtype))

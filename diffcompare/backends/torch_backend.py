@@ -8,7 +8,7 @@ import time
 import numpy as np
 import torch
 
-from diffcompare.backends import BaseBackend, Gradient, SkipCell
+from diffcompare.backends import BaseBackend, Gradient, torch_operators
 from diffcompare.backends.timing import median_time
 from diffcompare.lang.primitives import library_ops
 from diffcompare.lang.program import Program
@@ -82,6 +82,16 @@ class TorchBackend(BaseBackend):
     library = "torch"
     description = f"torch.autograd (torch {torch.__version__})"
 
+    def modes(self, problem):
+        """gradient: reverse (autograd); the others by torch.func, jvp by dual numbers too."""
+        return torch_operators.MODES[problem.operator]
+
+    def compute(self, problem, dtype, mode):
+        if problem.operator == "gradient":
+            return self.gradient(problem, dtype)
+        torch_dtype = getattr(torch, dtype)
+        return torch_operators.compute(problem, dtype, mode, torch_ops(torch_dtype), torch_constant(torch_dtype))
+
     def gradient(self, problem, dtype):
         start = time.perf_counter()
         torch_dtype = getattr(torch, dtype)
@@ -97,12 +107,7 @@ class TorchBackend(BaseBackend):
                 return [None] * len(wrt)  # f does not depend on any wrt variable
             return torch.autograd.grad(out, wrt, allow_unused=True)
 
-        try:
-            grads = grad()
-        except RuntimeError as exc:  # torch.remainder has no derivative in its divisor: torch's own limit
-            if "derivative for" in str(exc) and "not implemented" in str(exc):
-                raise SkipCell(f"torch cannot differentiate this: {str(exc).splitlines()[0]}") from None
-            raise
+        grads = torch_operators.call_or_skip(grad)  # torch.remainder has no derivative in its divisor
         setup_s = time.perf_counter() - start
         values = {
             k: np.zeros(problem.point[k].shape) if g is None else g.detach().numpy().astype(np.float64)
