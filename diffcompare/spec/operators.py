@@ -51,7 +51,14 @@ OPERATOR_NAMES = tuple(OPERATORS)
 
 # Modes: how a backend computes an operator (the `mode` column). The AD modes are JAX's words;
 # a backend that does not differentiate by AD names its method instead.
-AD_MODES = ("forward", "reverse", "forward-over-reverse", "reverse-over-reverse", "forward-over-forward")
+AD_MODES = (
+    "forward",
+    "forward-dual",  # torch.autograd.forward_ad: dual numbers, beside torch.func.jvp
+    "reverse",
+    "forward-over-reverse",
+    "reverse-over-reverse",
+    "forward-over-forward",
+)
 
 
 @dataclass(frozen=True)
