@@ -11,6 +11,7 @@ from diffcompare.backends import SkipCell
 from diffcompare.backends.timing import median_time
 from diffcompare.engine.batched import AllElements, Points, Seeded
 from diffcompare.engine.chainrule import NUMPY_OPS, ChainRule, numpy_constant, point_in
+from diffcompare.lang.ir import axis_keyword
 from diffcompare.lang.primitives import PRIMITIVES
 
 MAX_SIZE = 5_000  # elements differentiated: differences cost n evaluations of f, so n² in all
@@ -114,9 +115,9 @@ class FiniteDifferences:
                 weights[id(node)] = w
                 value = values[i]
                 prim = PRIMITIVES.get(node.op)
-                if prim is not None and prim.forward_error is not None:  # worse than an ulp (lgamma)
+                if prim is not None:  # an ulp of its result, or its own bound (lgamma, a sum that cancels)
                     args = [values[self.engine.slot[id(a)]] for a in node.args]
-                    value = prim.forward_error(np.asarray(value, np.float64), *args)
+                    value = prim.rounding_scale(value, *args, **axis_keyword(node))
                 terms = w * np.abs(np.asarray(value, np.float64)).ravel()
                 noise = noise + np.where(np.isfinite(terms), terms, 0.0).sum(axis=1)
         self._seeded[key] = Seeded(outputs, weights), self.eps * noise

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from diffcompare.lang.ir import axis_keyword
 from diffcompare.lang.primitives import PRIMITIVES
 
 # The hazard rules give the worst amplification of a whole array; an element's own is found
@@ -161,9 +162,9 @@ def rounding_estimate(engine, inputs: dict[str, np.ndarray]) -> float:
             if adjoint is None or node.op == "var" or node.is_constant:
                 continue
             prim = PRIMITIVES.get(node.op)
-            if prim is not None and prim.forward_error is not None:  # a forward rule worse than an ulp
+            if prim is not None:  # an ulp of its result, or its own bound (lgamma, a sum that cancels)
                 args = [values[engine.slot[id(a)]] for a in node.args]
-                value = prim.forward_error(np.asarray(value, np.float64), *args)
+                value = prim.rounding_scale(value, *args, **axis_keyword(node))
             terms = np.abs(np.asarray(value, np.float64) * np.asarray(adjoint, np.float64))
             # Where the chain rule breaks (sqrt'(0) = inf), the tape says nothing of f's rounding.
             total += float(np.sum(terms[np.isfinite(terms)]))

@@ -81,6 +81,7 @@ REDUCTIONS = (
         "sum",
         lambda g, ans, x, axis=None: np.broadcast_to(_kept(g, axis), np.shape(x)),
         rows=lambda x: x.sum(axis=1),
+        forward_error=lambda ans, x, axis=None: np.sum(np.abs(np.asarray(x, np.float64)), axis=axis),
         axis=True,
         torch=_along("sum"),
         sympy=lambda sympy: lambda items: sympy.Add(*items),
@@ -90,6 +91,7 @@ REDUCTIONS = (
         "mean",
         lambda g, ans, x, axis=None: np.broadcast_to(_kept(g, axis) / _count(x, axis), np.shape(x)),
         rows=lambda x: x.mean(axis=1),
+        forward_error=lambda ans, x, axis=None: np.mean(np.abs(np.asarray(x, np.float64)), axis=axis),
         axis=True,
         torch=_along("mean"),
         sympy=lambda sympy: lambda items: sympy.Add(*items) / len(items),
@@ -107,6 +109,7 @@ REDUCTIONS = (
         lambda g, ans, a, b: g * b,
         lambda g, ans, a, b: g * a,
         rows=lambda a, b: np.sum(a * b, axis=-1),
+        forward_error=lambda ans, a, b: np.dot(np.abs(np.asarray(a, np.float64)), np.abs(np.asarray(b, np.float64))),
         sympy=lambda sympy: lambda a, b: sympy.Add(*[u * v for u, v in zip(a, b)]),
     ),
     reduction(
