@@ -1,4 +1,4 @@
-"""GradBench's evaluations as problems (problems/gradbench/): llsq, lse, gmm, det, kmeans.
+"""GradBench's evaluations as problems (benchmarks/gradbench/problems/): llsq, lse, gmm, det, kmeans.
 
 Each file is one of GradBench's evaluations at a small size, with `expected:` derivatives written
 by benchmarks/gradbench/compute_expected.py from a second transcription in mpmath (60 and 90
@@ -20,7 +20,7 @@ import yaml
 import diffcompare
 
 ROOT = Path(__file__).resolve().parent.parent
-FOLDER = ROOT / "problems" / "gradbench"
+FOLDER = ROOT / "benchmarks" / "gradbench" / "problems"
 SCRIPT = ROOT / "benchmarks" / "gradbench" / "compute_expected.py"
 EXACT = ("sympy", "torch", "jax", "chainrule")
 EVALS = {"llsq", "lse", "gmm", "det", "kmeans"}

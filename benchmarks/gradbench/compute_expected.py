@@ -1,4 +1,4 @@
-"""Write problems/gradbench/*.yaml: GradBench's evaluations (evaluations.py) at small sizes, with
+"""Write benchmarks/gradbench/problems/*.yaml: GradBench's evaluations (evaluations.py) at small sizes, with
 `expected:` derivatives computed independently of diffcompare.
 
 How independence is kept: this script does not import diffcompare (nor SymPy, torch or jax)
@@ -8,7 +8,7 @@ at 90 digits, which must agree to 40 significant digits, and, where one is deriv
 lse, det, kmeans: ``exact``), the closed form, which must agree with them to 40 digits too and is
 the value written. Values are written rounded to 17 significant digits; an exact 0 as 0.0.
 
-    python benchmarks/gradbench/compute_expected.py     # rewrites problems/gradbench/*.yaml
+    python benchmarks/gradbench/compute_expected.py     # rewrites benchmarks/gradbench/problems/*.yaml
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import numpy as np
 from evaluations import EVALS, F, mp_array
 from mpmath import mp
 
-OUT = Path(__file__).resolve().parents[2] / "problems" / "gradbench"
+OUT = Path(__file__).resolve().parent / "problems"
 
 
 # ------------------------------------------------------------------ the derivatives and the files
@@ -116,7 +116,7 @@ def _flow(value, leaf):
 def write(entry):
     expected = expected_of(entry)
     lines = [
-        "# yaml-language-server: $schema=../../problem.schema.json",
+        "# yaml-language-server: $schema=../../../problem.schema.json",
         "# written by benchmarks/gradbench/compute_expected.py: edit that file, not this one",
         f"name: {entry['name']}",
         f"description: {json.dumps(entry['description'])}",

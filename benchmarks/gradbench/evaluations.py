@@ -10,7 +10,7 @@ GradBench (https://github.com/gradbench/gradbench) defines each evaluation by a 
 implementation (cpp/gradbench/evals/*.hpp, ported from ADBench and cmpad) and an input generator
 (python/gradbench/gradbench/evals/*/run.py). Inputs are drawn as those generators draw them (NumPy's
 legacy generator, seed 31337) and written with repr's digits, so the YAML holds the same binary
-numbers that mpmath reads here. compute_expected.py turns the entries into problems/gradbench/*.yaml.
+numbers that mpmath reads here. compute_expected.py turns the entries into benchmarks/gradbench/problems/*.yaml.
 """
 
 from __future__ import annotations
