@@ -215,10 +215,10 @@ def test_missing_package_gives_skipped_rows_with_the_install_hint(monkeypatch):
 def test_a_backend_that_raises_costs_only_its_rows(monkeypatch):
     backend = registry.load("chainrule")
 
-    def broken(problem, dtype, mode):
+    def broken(problem, dtype):
         raise RuntimeError("boom\nsecond line")
 
-    monkeypatch.setattr(type(backend), "compute", lambda self, p, d, m: broken(p, d, m))
+    monkeypatch.setattr(type(backend), "gradient", lambda self, p, d: broken(p, d))
     frame = diffcompare.compare("sin(x)", point={"x": 1.0}, backends=["chainrule", "sympy"])
     errors = frame[frame["backend"] == "chainrule"]
     assert (errors["verdict"] == "error").all()

@@ -11,8 +11,9 @@ says so by `modes(problem)`, the modes in which it computes the problem's operat
 (("forward", "reverse") for a Jacobian in jax; () where it has none, or it raises SkipCell
 with the reason), and `compute(problem, dtype, mode)` returns a Gradient whose values are
 keyed by the operator's results (spec.operators.results: "x", or "x,y" for a Hessian's
-cross block), each in its result's shape. A backend without `modes` (the protocol of the
-gradient alone) computes the gradient in one mode, `default_mode(method)`.
+cross block), each in its result's shape; the gradient itself is always asked of
+`gradient()`. A backend without `modes` (the protocol of the gradient alone) computes the
+gradient in one mode, `default_mode(method)`.
 """
 
 from __future__ import annotations
@@ -121,10 +122,12 @@ def modes_of(backend, problem) -> tuple[str, ...]:
 
 
 def compute(backend, problem, dtype: str, mode: str) -> Gradient:
-    """The backend's values of the problem's operator in this mode."""
-    if hasattr(backend, "compute"):
-        return backend.compute(problem, dtype, mode)
-    return backend.gradient(problem, dtype)
+    """The backend's values of the problem's operator in this mode. The gradient is always
+    asked of gradient(), the protocol's first call: a plug-in that subclasses a built-in and
+    overrides gradient() (to wrap or to log it) is called as it was before operators."""
+    if problem.operator == "gradient" or not hasattr(backend, "compute"):
+        return backend.gradient(problem, dtype)
+    return backend.compute(problem, dtype, mode)
 
 
 class BaseBackend:

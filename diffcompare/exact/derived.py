@@ -138,3 +138,14 @@ FIRST_ORDER = {"jacobian": jacobian_parts, "vjp": vjp_parts, "jvp": jvp_parts}
 def derived_parts(problem) -> list[Part]:
     """The scalar problems whose gradients make up a first-order operator's results."""
     return FIRST_ORDER[problem.operator](problem)
+
+
+def gradient_problems(problem) -> list:
+    """The scalar problems whose gradients the exact side judges for this problem: itself for a
+    gradient, its derived problems for a first-order operator, and for a second-order one its
+    scalar f's gradient problem (whose kinks bound the second derivatives)."""
+    if problem.operator == "gradient":
+        return [problem]
+    if problem.operator in FIRST_ORDER:
+        return [part.problem for part in derived_parts(problem)]
+    return [replace(problem, operator="gradient", direction={}, cotangent="", manual={}, expected={})]
