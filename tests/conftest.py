@@ -1,5 +1,6 @@
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -7,14 +8,29 @@ PROBLEMS = ROOT / "problems"
 
 
 @pytest.fixture(scope="session")
-def seed_results():
-    """Every seed problem through every backend, once per test session. The tests that
-    ask for it are marked slow (below): the run alone would be a quarter of the fast lane."""
+def seed_results(tmp_path_factory, worker_id):
+    """Every seed problem through every backend, once per test session, and once for all the
+    session's xdist workers: the first to ask runs it and leaves it (pickled, under a lock, in
+    the directory the workers share) for the others. The tests that ask for it are marked slow
+    (below): the run alone would be a quarter of the fast lane."""
+    from filelock import FileLock
+
     import diffcompare
 
-    frame = diffcompare.run(PROBLEMS)
-    assert frame.attrs["errors"] == []
-    return frame
+    def run():
+        frame = diffcompare.run(PROBLEMS)
+        assert frame.attrs["errors"] == []
+        return frame
+
+    if worker_id == "master":  # not under xdist
+        return run()
+    shared = tmp_path_factory.getbasetemp().parent / "seed_results.pkl"
+    with FileLock(f"{shared}.lock"):
+        if shared.is_file():
+            return pd.read_pickle(shared)
+        frame = run()
+        frame.to_pickle(shared)
+        return frame
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:

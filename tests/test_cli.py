@@ -105,16 +105,20 @@ def test_explain_prints_the_tape():
 
 
 @pytest.mark.slow
-def test_main_job_on_the_seed_problems(tmp_path):
+def test_the_command_on_seed_problems_runs_every_backend(tmp_path):
+    # The whole main job runs end to end in tests/test_readme_output.py (its printed block) and
+    # in-process in the seed_results fixture; here the command on a few of its files.
     out = tmp_path / "reports"
-    result = cli("problems/", "--out", out)
+    files = ["saturated_sigmoid.yaml", "logistic_bce.yaml", "abs_at_kink.yaml", "operators/polar_jacobian.yaml"]
+    result = cli(*(f"problems/{name}" for name in files), "--out", out)
     assert result.returncode == 0, result.stderr
     frame = pd.read_csv(out / "results.csv", keep_default_na=False)
     from diffcompare.backends import BUILTIN
 
     assert set(frame["backend"]) == set(BUILTIN)
-    assert frame["problem"].nunique() >= 14
+    assert frame["problem"].nunique() == len(files)
     assert "saturated-sigmoid" in result.stdout and "σ(1-σ)" in result.stdout
+    assert set(frame.loc[frame["problem"] == "polar-jacobian", "mode"]) >= {"forward", "reverse", "symbolic"}
 
 
 SELECTABLE = {
