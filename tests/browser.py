@@ -49,10 +49,16 @@ _LAYOUT = """() => {
   const svgs = [...document.querySelectorAll('svg')];
   const cell = td => ({background: getComputedStyle(td).backgroundColor, text: td.textContent.trim(),
                        row: td.closest('tr').rowIndex});
-  const heatHeads = [...document.querySelectorAll('table.heat thead th:not(.problem)')].map(th => th.title);
-  const heat = [...document.querySelectorAll('table.heat tbody tr')].flatMap(tr =>
-    [...tr.querySelectorAll('td:not(.why)')].map((td, k) => ({...cell(td), problem: tr.querySelector('th').textContent,
-                                                             column: heatHeads[k]})));
+  const heatHeads = [...document.querySelectorAll('table.heat thead th[title]')].map(th => th.title);
+  // A heat row's cells by column: a run of columns without a cell is one <td colspan=n>.
+  const heatRows = [...document.querySelectorAll('table.heat tbody tr')].map(tr => {
+    let k = 0;
+    return [...tr.querySelectorAll('td:not(.why)')].map(td => {
+      const at = k; k += td.colSpan;
+      return {...cell(td), problem: tr.querySelector('th').textContent, column: heatHeads[at], span: td.colSpan};
+    });
+  });
+  const heat = heatRows.flat();
   const header = document.querySelector('header.bar').getBoundingClientRect();
   const box = document.querySelector('.heatbox');
   const bad = [...document.querySelectorAll('table.heat tbody tr')].filter(tr => tr.querySelector('td:not(.why)')
@@ -60,7 +66,8 @@ _LAYOUT = """() => {
   return {
     svgs: svgs.length,
     visible_svgs: svgs.filter(visible).length,
-    heat_cells: heat.length,
+    heat_cells: heat.reduce((n, c) => n + c.span, 0),  // column positions, spans counted
+    heat_columns: heatHeads.length,
     heat,
     grad: [...document.querySelectorAll('table.grad td.v')].map(cell),
     chips: Object.fromEntries([...document.querySelectorAll('.chip')].map(c =>

@@ -67,7 +67,7 @@ def _table(rows: pd.DataFrame, caption: str, row_axes: int | None) -> str:
                 text = f"{float(digits):.1f}" + ("✗" if verdict == "disagree" else "")
             else:
                 text = f"<small>{escape(verdict)}</small>"
-            tds.append(f"<td{cell_style(verdict, digits, dtype)} title='{escape(verdict)}'>{text}")
+            tds.append(f"<td{cell_style(verdict, digits, dtype)}>{text}")
         body.append(f"<tr><th>{escape(r)}{''.join(tds)}")
     more = len(order_rows) - len(shown_rows), len(order_cols) - len(shown_cols)
     cut = f" (first {len(shown_rows)} × {len(shown_cols)})" if any(more) else ""

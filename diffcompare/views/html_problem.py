@@ -15,7 +15,6 @@ for the sake of one picture.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import weakref
@@ -28,7 +27,7 @@ from diffcompare.engine.tape import TAPE_COLUMNS, TAPE_HOW_TO_READ, TAPE_MARK_CO
 from diffcompare.lang.ir import element_label
 from diffcompare.spec.operators import describe
 from diffcompare.views.html_matrix import digit_matrices
-from diffcompare.views.html_text import cell_style, escape, exact_number, verdict_html
+from diffcompare.views.html_text import cell_style, escape, exact_number, json_attribute, verdict_html
 from diffcompare.views.latex import expression_latex, latex_svg
 from diffcompare.views.modes import labelled, operator_text
 from diffcompare.views.plots import svg_of, sweep_figure, time_bars
@@ -47,7 +46,8 @@ def _formula(latex: str | None, text: str, typeset: bool = True) -> str:
     """The LaTeX typeset (nothing where it cannot be, or typeset is False), then the text as
     <code> and the LaTeX behind a toggle: searchable and copyable whatever the picture."""
     svg = latex_svg(latex) if typeset and latex and len(latex) <= FORMULA_CHARACTERS else None
-    picture = f'<div class="formula" role="img" aria-label="{escape(text)}">{svg}</div>' if svg else ""
+    # The picture is hidden from screen readers (aria-hidden): they read the <code> text beside it.
+    picture = f"<div class=formula>{svg}</div>" if svg else ""
     tex = f"<details class=tex><summary>LaTeX</summary><code>{escape(latex)}</code></details>" if latex else ""
     return f"{picture}<div class=text><code>{escape(text)}</code>{tex}</div>"
 
@@ -193,21 +193,33 @@ def _gradient_table(rows: pd.DataFrame, size: int) -> str:
     split = [_CAUSE.split(str(r.message), maxsplit=1) for r in records]
     whys = [parts[0] for parts in split]
     causes = [parts[-1] if len(parts) > 1 else "" for parts in split]
+    # The verdict, its digits and the relative error they come from, one cell: equal ones (a
+    # Hessian's exact zeros, a Jacobian's entries all 17 digits right) span their run in a cell.
+    verdicts = [
+        f"{r.verdict}{'' if pd.isna(r.digits) else f' {r.digits:.1f}'}"
+        + ("" if pd.isna(r.rel_error) else f" ({r.rel_error:.2g})")
+        for r in records
+    ]
     backend_spans = _runs([r.backend for r in records])
     cell_spans = _runs(cells)
+    verdict_spans = _runs(list(zip(cells, verdicts)))
     why_spans = _runs(list(zip(cells, whys)))
     cause_spans = _runs(list(zip(cells, causes)))
     body = []
     for k, r in enumerate(records):
-        digits = "" if pd.isna(r.digits) else f" {r.digits:.1f}"
-        rel = "" if pd.isna(r.rel_error) else f"{r.rel_error:.2g}"
+        if why_spans[k] and why_spans[k] == cause_spans[k] and not whys[k] and not causes[k]:
+            reasons = f"<td colspan=2{f' rowspan={why_spans[k]}' if why_spans[k] > 1 else ''}>"  # nothing to say
+        else:
+            reasons = _spanned(why_spans[k], escape(whys[k]), "why" if whys[k] else "")
+            reasons += _spanned(cause_spans[k], escape(causes[k]), "why" if causes[k] else "")
+        verdict = ""
+        if verdict_spans[k]:
+            span = f" rowspan={verdict_spans[k]}" if verdict_spans[k] > 1 else ""
+            verdict = f"<td{cell_style(r.verdict, r.digits, r.dtype, 'v')}{span}>{escape(verdicts[k])}"
         body.append(
             f"<tr>{_spanned(backend_spans[k], escape(r.backend))}{_spanned(cell_spans[k], escape(r.dtype))}"
             f"<td>{escape(element_label(r.variable, r.index))}"
-            f"<td>{exact_number(r.value)}<td>{exact_number(r.reference)}<td>{rel}"
-            f"<td{cell_style(r.verdict, r.digits, r.dtype, 'v')}>{escape(r.verdict)}{digits}"
-            + _spanned(why_spans[k], escape(whys[k]), "why" if whys[k] else "")
-            + _spanned(cause_spans[k], escape(causes[k]), "why" if causes[k] else "")
+            f"<td>{exact_number(r.value)}<td>{exact_number(r.reference)}{verdict}{reasons}"
         )
     head = "".join(
         f"<th>{h}"
@@ -217,8 +229,7 @@ def _gradient_table(rows: pd.DataFrame, size: int) -> str:
             "element",
             "value",
             "reference",
-            "rel. error",
-            "verdict, digits",
+            "verdict, digits (rel. error)",
             "why",
             "likely cause",
         )
@@ -256,21 +267,23 @@ def _tape(problem) -> str:
     dtypes = list(tapes)
     steps = tapes[dtypes[0]][0]
     span = f" rowspan={len(dtypes)}" if len(dtypes) > 1 else ""
+    shown = [(k, dtype) for k in range(min(len(steps), TAPE_STEPS_SHOWN)) for dtype in dtypes]
+    found = [tapes[dtype][1].get(int(tapes[dtype][2][k][0])) for k, dtype in shown]
+    # Most steps lose nothing: a run of them shares one empty "digits lost" cell.
+    unmarked = _runs([None if f is None else i for i, f in enumerate(found)])
     body = []
-    for k in range(min(len(steps), TAPE_STEPS_SHOWN)):
-        for j, dtype in enumerate(dtypes):
-            step, name, operation, value, local, adjoint, mark = tapes[dtype][2][k]
-            shared = f"<td{span}>{step}<td{span}>{escape(name)}<td{span}>{escape(operation)}" if j == 0 else ""
-            found = tapes[dtype][1].get(int(step))
-            lost = (
-                f"<td{cell_style('disagree', _digits_left(found.relative), dtype, 'lost')}>{escape(mark)}"
-                if found
-                else "<td>"
-            )
-            body.append(
-                f"<tr{' class=first' if j == 0 else ''}>{shared}<td>{dtype}<td>{escape(value)}"
-                f"<td>{'<br>'.join(map(escape, local))}<td>{escape(adjoint)}{lost}"
-            )
+    for i, (k, dtype) in enumerate(shown):
+        j = dtypes.index(dtype)
+        step, name, operation, value, local, adjoint, mark = tapes[dtype][2][k]
+        shared = f"<td{span}>{step}<td{span}>{escape(name)}<td{span}>{escape(operation)}" if j == 0 else ""
+        if found[i]:
+            lost = f"<td{cell_style('disagree', _digits_left(found[i].relative), dtype, 'lost')}>{escape(mark)}"
+        else:
+            lost = _spanned(unmarked[i], "")
+        body.append(
+            f"<tr{' class=first' if j == 0 else ''}>{shared}<td>{dtype}<td>{escape(value)}"
+            f"<td>{'<br>'.join(map(escape, local))}<td>{escape(adjoint)}{lost}"
+        )
     more = (
         f"<p class='muted'>… {len(steps) - TAPE_STEPS_SHOWN} more steps.</p>" if len(steps) > TAPE_STEPS_SHOWN else ""
     )
@@ -324,7 +337,7 @@ def problem_section(name: str, rows: pd.DataFrame, problem, anchor: str, sweeps,
     operators = set(rows["operator"].dropna().astype(str)) - {"", "gradient"} if "operator" in rows.columns else ()
     operator = "".join(f" <span class=muted>{escape(o)}</span>" for o in sorted(operators))
     parts = [
-        f'<section id="{anchor}" data-cells="{escape(json.dumps(pairs))}" data-tags="{escape(json.dumps(tags))}">'
+        f'<section id="{anchor}" data-cells={json_attribute(pairs)} data-tags={json_attribute(tags)}>'
         f"<details{' open' if opens else ''}><summary><h2>{escape(name)}</h2>{operator} "
         f"<span class=counts>{counts}</span> <a class=top href='#top'>↑ top</a></summary>"
     ]

@@ -29,7 +29,7 @@ from diffcompare.spec.operators import describe
 from diffcompare.views import palette
 from diffcompare.views.html_matrix import MATRIX_CSS
 from diffcompare.views.html_problem import formulas_html, problem_section
-from diffcompare.views.html_text import cell_style, colour_css, escape, verdict_html
+from diffcompare.views.html_text import VERDICT_CSS, cell_style, escape, short_colour_classes, verdict_html
 from diffcompare.views.latex import glyph_defs
 from diffcompare.views.modes import SHORT_MODE, labelled, split_label
 from diffcompare.views.plots import scaling_plot
@@ -78,13 +78,12 @@ th { background: #f6f8fa; font-weight: 600; text-align: left; }
 .heat td small { font-size: 10px; }
 .heat th { padding: 2px 3px; }
 .heat th.problem { text-align: left; position: sticky; left: 0; z-index: 1; font-weight: 500;
-  font-size: 12px; min-width: 9em; max-width: 13em; line-height: 1.15; }
+  font-size: 12px; min-width: 12em; max-width: 16em; line-height: 1.15; }
 .heat thead th { position: sticky; top: 0; z-index: 2; text-align: center; font-size: 10.5px; line-height: 1.15;
   font-weight: 600; }
 .heat thead th.problem { z-index: 3; }
-.heat td.why { text-align: left; min-width: 14em; white-space: normal; overflow-wrap: anywhere; font-size: 11px;
-  line-height: 1.15; }
-.heat td.why div { max-height: 2.3em; overflow: hidden; }
+.heat td.why { text-align: left; font-size: 11px; line-height: 1.15; }
+.heat td.why div { max-width: 40em; overflow: hidden; text-overflow: ellipsis; }
 .legend span { display: inline-block; min-width: 34px; padding: 0 4px; text-align: center; font-size: 11px; }
 .verdict { font-weight: 600; }
 .why { max-width: 640px; min-width: 14em; font-size: 12.5px; }
@@ -110,7 +109,7 @@ table.bars { border: 0; width: 100%; max-width: 560px; table-layout: fixed; }
 table.bars th, table.bars td { border: 0; padding: 1px 4px; font-weight: 400; background: none; font-size: 12.5px; }
 table.bars th { text-align: right; width: 10em; overflow-wrap: anywhere; } table.bars td { white-space: nowrap; overflow: hidden; }
 table.bars i { display: inline-block; height: 11px; margin-right: 4px; background: #1f5f99; }
-table.bars i.float32 { background: #8fb8de; }
+table.bars i.f32 { background: #8fb8de; }
 svg.plot { max-width: 100%; height: auto; }
 nav.index p { margin: 4px 0; } nav.index a { margin-right: 8px; white-space: nowrap; }
 .filtered-out { display: none; }
@@ -258,18 +257,23 @@ def _heatmap(frame: pd.DataFrame, order: list[str], ids: dict[str, str]) -> str:
     causes, names = _causes(frame), problem_labels(frame)
     rows = []
     for name in order:
-        tds = []
+        tds, empty = [], 0
         for column in columns:
             cell = by_key.get((name, column))
-            if cell is None:
-                tds.append("<td>")
+            if cell is None:  # not asked of this column (a gradient in a Hessian's mode): one cell spans a run
+                empty += 1
                 continue
+            if empty:
+                tds.append(f"<td colspan={empty}>" if empty > 1 else "<td>")
+                empty = 0
             style = cell_style(cell.verdict, cell.digits, column.rsplit("/", 1)[1])
             if cell.verdict in SYMBOL:  # agree, disagree: digits and ✓ or ✗
                 text = (f"{cell.digits:.1f}" if pd.notna(cell.digits) else "") + SYMBOL[cell.verdict]
             else:
                 text = f"<small>{escape(cell.verdict)}</small>"
             tds.append(f"<td{style}>{text}")
+        if empty:
+            tds.append(f"<td colspan={empty}>" if empty > 1 else "<td>")
         why = " · ".join(causes.get(name, []))
         tds.append(f"<td class=why title='{escape(why)}'><div>{escape(why)}</div>" if why else "<td class=why>")
         rows.append(
@@ -323,14 +327,20 @@ def _disagreements(frame: pd.DataFrame, ids: dict[str, str]) -> str:
 
 
 def _failures(frame: pd.DataFrame, errors: list[str], ids: dict[str, str]) -> str:
+    """Each failed or skipped cell's message, once for the dtypes that share it (a backend that
+    does not compute an operator says so in every dtype)."""
     failed = labelled(frame)
     failed = failed[failed["verdict"].isin(["error", "skipped"])]
-    seen = dict.fromkeys(
-        zip(failed["verdict"], failed["problem"], failed["backend"], failed["dtype"], failed["message"])
-    )
+    seen: dict[tuple, list[str]] = {}
+    for v, p, b, d, m in zip(
+        failed["verdict"], failed["problem"], failed["backend"], failed["dtype"], failed["message"]
+    ):
+        dtypes = seen.setdefault((v, p, b, m), [])
+        if d not in dtypes:
+            dtypes.append(d)
     items = [
-        f'<li>{verdict_html(v)} <a href="#{ids[p]}">{escape(p)}</a> · {escape(b)} {escape(d)}: {escape(m)}</li>'
-        for v, p, b, d, m in seen
+        f'<li>{verdict_html(v)} <a href="#{ids[p]}">{escape(p)}</a> · {escape(b)} {escape(", ".join(d))}: {escape(m)}</li>'
+        for (v, p, b, m), d in seen.items()
     ]
     items += [f"<li>{verdict_html('bad input')} {escape(e)}</li>" for e in errors]
     return f"<ul>{''.join(items)}</ul>" if items else "<p>None.</p>"
@@ -429,14 +439,14 @@ def render(frame: pd.DataFrame, errors: list[str], problems=(), sweeps: dict | N
         "<h2 id='problems'>Problems</h2>",
         *sections,
     ]
-    content = "\n".join(p for p in body if p)
+    content, colours = short_colour_classes("\n".join(p for p in body if p))
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         "<title>diffcompare report</title>",
-        f"<style>{_CSS}{MATRIX_CSS}{colour_css(content)}</style></head><body><div id=top></div>",
+        f"<style>{_CSS}{MATRIX_CSS}{VERDICT_CSS}{colours}</style></head><body><div id=top></div>",
         glyph_defs(content),
         f"<main>{content}</main>",
         f"<script>{_SCRIPT}</script>",

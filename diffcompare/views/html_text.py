@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import json
 import math
 import re
 
@@ -16,6 +17,12 @@ def escape(text) -> str:
     return html.escape(visible(text, layout=True), quote=True)
 
 
+def json_attribute(value) -> str:
+    """value as JSON in a single-quoted attribute value (quotes included): its double quotes
+    left as they are (a section's data-cells were a fifth &quot;), the rest escaped."""
+    return "'" + escape(json.dumps(value, separators=(",", ":"))).replace("&quot;", '"') + "'"
+
+
 def exact_number(value) -> str:
     """Shortest text that reads back as the same float64: every digit a value claims ("" for NaN)."""
     try:
@@ -26,20 +33,28 @@ def exact_number(value) -> str:
 
 
 def verdict_html(verdict: str, text: str | None = None) -> str:
-    """A verdict's word (or text) in its colour, palette.VERDICT_COLOURS."""
-    colour = palette.VERDICT_COLOURS.get(verdict, "")
-    return f'<span class="verdict" style="color:{colour}">{escape(verdict if text is None else text)}</span>'
+    """A verdict's word (or text) in its colour, palette.VERDICT_COLOURS (a class per verdict,
+    its rule in VERDICT_CSS: the index and the errors list have hundreds of them)."""
+    known = verdict in palette.VERDICT_COLOURS
+    cls = f'"verdict {verdict}"' if known else "verdict"
+    return f"<span class={cls}>{escape(verdict if text is None else text)}</span>"
+
+
+VERDICT_CSS = "".join(f".verdict.{v}{{color:{c}}}" for v, c in palette.VERDICT_COLOURS.items())
 
 
 _HEX = re.compile(r"#([0-9a-fA-F]{6})$")
-_COLOUR_CLASS = re.compile(r"\bc([0-9a-f]{6})([0-9a-f]{6})\b")
+# A colour class as cell_style writes it, in its cell's class attribute (its own or after one
+# other class): only such attributes are renamed, never text that happens to look alike.
+_COLOUR_ATTRIBUTE = re.compile(r' class="(\w+ )?c([0-9a-f]{6})([0-9a-f]{6})"')
 
 
 def cell_style(verdict: str, digits, dtype: str, cls: str = "") -> str:
     """The attributes of a cell that shows a verdict, coloured by palette.cell_colours: the
     one rule (the verdict decides the hue family, the digits its strength) for every cell.
-    A pair of hex colours is a class named after them (c + background + text, colour_css
-    writes its rule once per page: a report has thousands of such cells), anything else a style."""
+    A pair of hex colours is a class named after them (c + background + text; short_colour_classes
+    gives it a short name and writes its rule once per page: a report has thousands of such
+    cells), anything else a style."""
     try:
         digits = float(digits)
     except (TypeError, ValueError):
@@ -55,7 +70,15 @@ def cell_style(verdict: str, digits, dtype: str, cls: str = "") -> str:
     return (f" class={cls}" if cls else "") + f' style="{escape(style)}"'
 
 
-def colour_css(page: str) -> str:
-    """The rules of the colour classes that cell_style gave the cells of `page`."""
-    pairs = sorted(set(_COLOUR_CLASS.findall(page)))
-    return "".join(f".c{b}{t}{{background:#{b};color:#{t}}}" for b, t in pairs)
+def short_colour_classes(page: str) -> tuple[str, str]:
+    """`page` with each colour class of cell_style renamed c0, c1 … (in order of first use; a
+    report has thousands of coloured cells, and the 13-letter names were 5 % of its bytes),
+    and the style rules of the short names."""
+    names: dict[tuple[str, str], str] = {}
+
+    def rename(found: re.Match) -> str:
+        name = names.setdefault((found[2], found[3]), f"c{len(names)}")
+        return f' class="{found[1]}{name}"' if found[1] else f" class={name}"
+
+    page = _COLOUR_ATTRIBUTE.sub(rename, page)
+    return page, "".join(f".{name}{{background:#{b};color:#{t}}}" for (b, t), name in names.items())

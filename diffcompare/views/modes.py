@@ -27,6 +27,7 @@ USUAL_GRADIENT_MODES = ("reverse", "symbolic", "finite-difference", "complex-ste
 # Narrow names for the terminal's columns, where "forward-over-reverse" would take 20 of 80.
 SHORT_MODE = {
     "forward": "fwd",
+    "forward-dual": "fwd-dual",
     "reverse": "rev",
     "forward-over-reverse": "fwd-rev",
     "reverse-over-reverse": "rev-rev",

@@ -86,7 +86,7 @@ def _scientific(value: float) -> str:
 
 def time_bars(cells: pd.DataFrame, what: str = "gradient") -> str | None:
     """One bar per backend and dtype: the median seconds of one warm evaluation of the
-    operator (time_s; what names it: "gradient", "Hessian"), on a log scale, as an HTML table (a bar is a styled <i>; the
+    operator (time_s; what names it: "gradient", "Hessian"), on a log scale, as an HTML table (a bar is a styled <i>, float32's lighter; the
     report's CSS draws it): it narrows with the page, and its numbers are text.
     cells: one row per cell, in display order."""
     from html import escape
@@ -102,7 +102,7 @@ def time_bars(cells: pd.DataFrame, what: str = "gradient") -> str | None:
     for backend, dtype, t in zip(cells["backend"], cells["dtype"], times):
         share = 78 * (np.log10(t) - low) / (high - low)  # of the cell's width: the rest is for the number
         rows.append(
-            f"<tr><th>{escape(visible(f'{backend} {dtype}'))}<td><i class='{escape(dtype)}' "
+            f"<tr><th>{escape(visible(f'{backend} {dtype}'))}<td><i{' class=f32' if dtype == 'float32' else ''} "
             f"style=width:{max(share, 0.5):.0f}%></i>{_duration(t)}"
         )
     return (
