@@ -69,7 +69,7 @@ def compare(paths: list[str]) -> list[dict]:
     rows = []
     richardson = RichardsonBackend()
     for problem in problems:
-        if not is_smooth(problem):
+        if problem.operator != "gradient" or not is_smooth(problem):  # numdifftools.Gradient's question
             continue
         reference = truth_of(problem).reference
         if not reference.function_defined or not all(reference.defined[v].all() for v in problem.wrt):

@@ -75,8 +75,6 @@ class BatchedProgram:
         values: list = [None] * len(self.order)
         with np.errstate(all="ignore"):
             for i, node in enumerate(self.order):
-                args = [values[j] for j in self.args[i]]
-                flags = [self.batched[j] for j in self.args[i]]
                 if node.is_constant:
                     values[i] = self.constant(node.const_value)
                 elif node.op == "var":
@@ -84,21 +82,40 @@ class BatchedProgram:
                         values[i] = inputs[node.attr]
                     else:
                         values[i] = batch[node.attr] if isinstance(batch, dict) else batch
-                elif not self.batched[i]:
-                    values[i] = node_value(node, args, self.forward)
-                elif node.op == "index":
-                    values[i] = args[0][(slice(None), *node.attr)]
-                elif PRIMITIVES[node.op].kind == "array":  # its own rule, the batch axis in front
-                    values[i] = PRIMITIVES[node.op].batched(args, flags, **axis_keyword(node))
-                elif PRIMITIVES[node.op].kind == "reduction":
-                    values[i] = self._reduce(node, args, flags)
-                elif node.op == "matmul":
-                    a, b = node.args
-                    values[i] = _matmul(args[0], args[1], flags[0], flags[1], a.shape, b.shape)
                 else:
-                    rank = len(node.shape)
-                    values[i] = self.forward[node.op](*[_align(v, f, rank) for v, f in zip(args, flags)])
+                    values[i] = self._step(i, [values[j] for j in self.args[i]])
         return values
+
+    def _step(self, i: int, args: list):
+        """Node i's value from its operands' (batched where self.batched says)."""
+        node = self.order[i]
+        flags = [self.batched[j] for j in self.args[i]]
+        if not self.batched[i]:
+            return node_value(node, args, self.forward)
+        if node.op == "index":
+            return args[0][(slice(None), *node.attr)]
+        if PRIMITIVES[node.op].kind == "array":  # its own rule, the batch axis in front
+            return PRIMITIVES[node.op].batched(args, flags, **axis_keyword(node))
+        if PRIMITIVES[node.op].kind == "reduction":
+            return self._reduce(node, args, flags)
+        if node.op == "matmul":
+            a, b = node.args
+            return _matmul(args[0], args[1], flags[0], flags[1], a.shape, b.shape)
+        rank = len(node.shape)
+        return self.forward[node.op](*[_align(v, f, rank) for v, f in zip(args, flags)])
+
+    def _rounding_scale(self, i: int, values: list) -> np.ndarray:
+        """Primitive.rounding_scale of node i at every row: |v|, a sum's partial sums (the step
+        on its operands' magnitudes, batched as the step is), or its declared forward_error."""
+        node, value = self.order[i], values[i]
+        prim = PRIMITIVES.get(node.op)
+        if prim is not None and prim.partial_sums:
+            return np.abs(np.asarray(self._step(i, [np.abs(values[j]) for j in self.args[i]]), np.float64))
+        if prim is not None and prim.forward_error is not None:
+            rank = len(node.shape)
+            args = [_align(values[j], self.batched[j], rank) for j in self.args[i]]
+            return np.abs(np.asarray(prim.forward_error(np.asarray(value, np.float64), *args), np.float64))
+        return np.abs(np.asarray(value, dtype=np.float64))
 
     def output(self, values: list, rows: int) -> np.ndarray:
         out = values[-1]
@@ -116,7 +133,7 @@ class BatchedProgram:
                 w = weights.get(id(node))
                 if w is None:
                     continue
-                terms = _finite(np.abs(np.asarray(values[i], dtype=np.float64)) * w)
+                terms = _finite(self._rounding_scale(i, values) * w)
                 total = total + (terms.reshape(rows, -1).sum(axis=1) if self.batched[i] else terms.sum())
         return total
 
@@ -132,7 +149,7 @@ class BatchedProgram:
                 w = seeded.steps.get(id(self.order[i]))
                 if w is None:
                     continue
-                v = _finite(np.abs(np.asarray(values[i], dtype=np.float64)))
+                v = _finite(self._rounding_scale(i, values))
                 total = total + (v.reshape(rows, -1) if self.batched[i] else v.reshape(1, -1)) @ w.T
         return total
 

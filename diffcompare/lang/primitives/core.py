@@ -78,19 +78,24 @@ class Primitive:
     # The forward rule's absolute error, in units of ε, as forward_error(ans, *args, **params):
     # None for one good to about an ulp of its result (|ans|). math.lgamma is not: up to
     # 8 ε·max(1, |ans|) (measured against mpmath), an absolute error near its zeros at 1 and 2
-    # that finite differences' rounding bound must include. Nor is a sum that cancels: each of
-    # its additions rounds a partial sum, up to Σ|terms|, not |the sum| (a row of W @ x that
-    # cancels to 0.06 from terms of 1 carries ε·Σ|W_ij x_j|: Higham, Accuracy and Stability of
-    # Numerical Algorithms, §3.1).
+    # that finite differences' rounding bound must include.
     forward_error: Callable[..., Any] | None = field(default=None, repr=False)
+    # Its result is a sum of (products of) its operands' elements (sum, mean, dot, @): each
+    # addition rounds a partial sum, as large as Σ|terms|, not |the sum|, so its rounding is
+    # forward(|operands|) (a row of W @ x that cancels to 0.06 from terms of 1 carries
+    # ε·Σ|W_ij x_j|: Higham, Accuracy and Stability of Numerical Algorithms, §3.1).
+    partial_sums: bool = False
     # JVP rules declared per operand, jvp(t, ans, *args, **params), where deriving one from the
     # VJP (jvp_rule) would be wrong: the bilinear steps (matmul, outer), whose local derivative
     # is not diagonal. () or None in a place: derived.
     jvps: tuple[JVP | None, ...] = field(default=(), repr=False)
 
     def rounding_scale(self, ans, *args, **params) -> np.ndarray:
-        """The size of the rounding error of one evaluation of this step, in units of ε:
-        forward_error where declared, else |ans| (an ulp of its result)."""
+        """The size of the rounding error of one evaluation of this step, in units of ε: its
+        partial sums' (forward(|operands|)), or forward_error where declared, else |ans| (an
+        ulp of its result)."""
+        if self.partial_sums:
+            return np.abs(np.asarray(self.forward(*[np.abs(a) for a in args], **params), np.float64))
         if self.forward_error is not None:
             return np.abs(np.asarray(self.forward_error(np.asarray(ans, np.float64), *args, **params), np.float64))
         return np.abs(np.asarray(ans, np.float64))
@@ -327,6 +332,7 @@ _FIELDS = {
     "linear",
     "jvp",
     "forward_error",
+    "partial_sums",
     "jvps",
 }
 
