@@ -16,7 +16,7 @@ from diffcompare.views.html_report import render
 from diffcompare.views.modes import labelled, mode_count_lines, shows_modes
 from diffcompare.views.notebook import shown_columns
 from diffcompare.views.summary import cell_summary, disagreement_lines, summary_markdown, verdict_lines
-from diffcompare.views.terminal import summary_text
+from diffcompare.views.terminal import operator_tables, summary_text
 
 GRADIENT_MODES = {"sympy": "symbolic", "torch": "reverse", "central": "finite-difference"}
 
@@ -128,7 +128,15 @@ def test_terminal_table_names_modes_and_operators_at_80_columns(frame):
     assert max(len(line) for line in lines) <= 80
     heads = [i for i, line in enumerate(lines) if line.startswith("problem ")]
     modes = " ".join(lines[h - 1] for h in heads).split()
-    assert {"fwd", "rev", "fwd-rev", "rev-rev", "sym", "fd"} <= set(modes)
+    assert {"fwd", "rev", "fwd-rev", "rev-rev"} <= set(modes)
+    # The gradients' problems in a table of their own, as a run of gradients alone prints them:
+    # a column per backend, no mode line over it.
+    assert [heading for heading, _ in operator_tables(frame)] == [
+        "gradients",
+        "other operators, a column per backend and mode",
+    ]
+    gradients = summary_text(operator_tables(frame)[0][1], 80).splitlines()
+    assert gradients[0].split()[0] == "sympy" and not {"sym", "fd", "rev"} & set(gradients[0].split())
     assert any(line.startswith("jac-p · jacobian") for line in lines)
     assert any(line.startswith("hess-p · hessian") for line in lines)
     assert any(line.startswith("grad-p ") for line in lines)

@@ -26,7 +26,7 @@ import pandas as pd
 
 from diffcompare.lang.printable import visible
 from diffcompare.version import __version__
-from diffcompare.views.modes import SHORT_MODE, mode_rank, split_label
+from diffcompare.views.modes import SHORT_MODE, mode_rank, shows_modes, split_label
 from diffcompare.views.palette import VERDICT_STYLES
 from diffcompare.views.summary import (
     SHORT_DTYPE,
@@ -384,10 +384,26 @@ def summary_layout(frame: pd.DataFrame, width: int) -> SummaryLayout:
     return SummaryLayout(problems, labels, name_width, parts, names, modes)
 
 
+def operator_tables(frame: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """(heading, rows) of each summary table: the gradients' problems in one table, as a run of
+    gradients alone prints them (a column per backend, no modes), and the other operators'
+    in a table of their own, a column per backend and mode; one table where a run holds one
+    kind. The heading is "" for a run of gradients alone."""
+    if "operator" not in frame.columns or not shows_modes(frame):
+        return [("", frame)]
+    gradient = (frame["operator"] == "gradient").to_numpy(dtype=bool)
+    if gradient.all() or not gradient.any():
+        return [("", frame)]
+    return [("gradients", frame[gradient]), ("other operators, a column per backend and mode", frame[~gradient])]
+
+
 def summary_text(frame: pd.DataFrame, width: int | None = None) -> str:
-    """The summary table as plain text (no colours), width columns wide (default: table_width())."""
-    layout = summary_layout(frame, table_width() if width is None else width)
-    return "\n".join(line.plain for line in layout.lines())
+    """The summary tables as plain text (no colours), width columns wide (default: table_width())."""
+    lines = []
+    for _, rows in operator_tables(frame):
+        layout = summary_layout(rows, table_width() if width is None else width)
+        lines += [line.plain for line in layout.lines()]
+    return "\n".join(lines)
 
 
 def print_summary(frame: pd.DataFrame, errors: list[str], console=None) -> None:
@@ -396,9 +412,13 @@ def print_summary(frame: pd.DataFrame, errors: list[str], console=None) -> None:
     from rich.markup import escape
 
     console = summary_console() if console is None else console
-    layout = summary_layout(frame, table_width(console))
-    if layout.parts:
+    for heading, rows in operator_tables(frame):
+        layout = summary_layout(rows, table_width(console))
+        if not layout.parts:
+            continue
         title = "correct digits (worst element) and verdict: ✓ every element agrees, ✗ some element disagrees"
+        if heading:
+            title = f"{heading}: {title}"
         if len(layout.parts) > 1:
             title += f"; the backends in {len(layout.parts)} parts"
         if layout.modes:
@@ -407,7 +427,8 @@ def print_summary(frame: pd.DataFrame, errors: list[str], console=None) -> None:
         for line in layout.lines():
             # Never wrapped nor cropped: each part fits the width, and a number is never cut.
             console.print(line, no_wrap=True, crop=False, soft_wrap=True, highlight=False)
-    for line in disagreement_lines(frame):
+    tables = operator_tables(frame)
+    for line in (line for _, rows in tables for line in disagreement_lines(rows)):  # each table's in its words
         console.print(f"[{VERDICT_STYLES['disagree']}]✗[/] {escape(visible(line))}", highlight=False)
     for e in errors:
         console.print(f"[{VERDICT_STYLES['error']}]bad input[/] {escape(visible(e))}", highlight=False)
