@@ -276,7 +276,7 @@ def explain_command(argv: list[str]) -> int:
     from rich.console import Console
 
     from diffcompare.engine.chainrule import ChainRule, point_in
-    from diffcompare.engine.tape import TAPE_HOW_TO_READ
+    from diffcompare.engine.tape import FORWARD_TAPE_HOW_TO_READ, TAPE_HOW_TO_READ
     from diffcompare.spec.files import load_file
     from diffcompare.views.terminal import print_tape, tape_title
 
@@ -284,7 +284,14 @@ def explain_command(argv: list[str]) -> int:
     console = Console()
     for problem in problems:
         engine = ChainRule(problem.function, args.dtype)
-        steps = engine.tape(point_in(problem.point, args.dtype), problem.wrt)
+        inputs = point_in(problem.point, args.dtype)
+        if problem.operator == "jvp":  # forward mode: the tangents along the problem's direction
+            direction = {var: inputs[v] for var, v in problem.direction.items()}
+            steps = engine.tape(inputs, problem.wrt, direction=direction)
+            print_tape(console, tape_title(problem, args.dtype), steps, forward=True)
+            console.print(FORWARD_TAPE_HOW_TO_READ + "\n", style="dim")
+            continue
+        steps = engine.tape(inputs, problem.wrt)
         print_tape(console, tape_title(problem, args.dtype), steps)
         console.print(TAPE_HOW_TO_READ + "\n", style="dim")
     for e in errors:

@@ -283,3 +283,13 @@ def test_rows_of_every_first_order_operator_agree_with_the_reference():
         assert (rows["verdict"] == "agree").all(), rows[["mode", "dtype", "index", "verdict", "message"]]
         # every entry: 4 of the Jacobian per mode, 2 of J·v and of uᵀ·J, in each dtype
         assert len(rows) == {"jacobian": 16, "jvp": 4, "vjp": 4}[operator]
+
+
+def test_explain_prints_a_jvps_forward_tape_with_its_tangents(capsys):
+    from diffcompare.cli import main
+
+    assert main(["explain", "problems/operators/jvp_through_kink.yaml"]) == 0
+    out = capsys.readouterr().out
+    assert "operator jvp: forward mode's tape" in out and "direction (v along x)" in out
+    assert "tangent ∂·/∂v" in out and "[0., 2.]" in out  # J·v = (0, x1 + x0) along v = (1, 1)
+    assert "Read top-down" in out

@@ -459,6 +459,9 @@ def tape_title(problem, dtype: str) -> str:
     operator = getattr(problem, "operator", "gradient")
     if operator == "gradient":
         return title
+    if operator == "jvp":
+        along = ", ".join(f"{v} along {x}" for x, v in problem.direction.items())
+        return f"{title}; operator jvp: forward mode's tape, each step's tangent along the direction ({along})"
     seeded = ", seeded with 1 for each element of f" if tuple(problem.function.shape) else ""
     return f"{title}; operator {operator}: this is reverse mode's tape of f{seeded}"
 
@@ -466,18 +469,20 @@ def tape_title(problem, dtype: str) -> str:
 NAME_FOLD = 10  # columns at most for a tape step's name and its ∂/∂ labels, folded past that
 
 
-def print_tape(console, title: str, steps) -> None:
+def print_tape(console, title: str, steps, forward: bool = False) -> None:
     """The chain-rule tape as a table that fits the console, a number never cut: the six
     columns side by side where every number fits whole; else the value, the local
     derivatives and the adjoint stacked in one column (label, number). Only names fold
     (past NAME_FOLD columns, and names inside an operation past its longest constant);
-    an operation's constants stay whole. Where even that is wider than the console, it is printed wider."""
+    an operation's constants stay whole. Where even that is wider than the console, it is printed wider.
+    forward: the forward-mode tape, each step's tangent along the direction in place of its adjoint."""
     from rich.markup import escape
     from rich.table import Table
 
-    from diffcompare.engine.tape import TAPE_COLUMNS, tape_table
+    from diffcompare.engine.tape import FORWARD_TAPE_COLUMNS, TAPE_COLUMNS, forward_tape_table, tape_table
 
-    rows = tape_table(steps)
+    rows = forward_tape_table(steps) if forward else tape_table(steps)
+    last, last_label = (FORWARD_TAPE_COLUMNS[-1], "tangent") if forward else (TAPE_COLUMNS[-1], "adjoint")
     numbers = _longest_word(t for row in rows for t in (row[3], *row[4], row[5]))
     # An operation's words with a digit (its constants) stay whole; the rest (names) may fold.
     operations = max(8, _longest_word(w for row in rows for w in visible(row[2]).split() if any(map(str.isdigit, w))))
@@ -496,23 +501,21 @@ def print_tape(console, title: str, steps) -> None:
         return table
 
     def wide() -> Table:
-        table = table_of(
-            ("value", numbers, None), ("local derivatives", numbers, None), (TAPE_COLUMNS[-1], numbers, None)
-        )
+        table = table_of(("value", numbers, None), ("local derivatives", numbers, None), (last, numbers, None))
         for step, name, operation, value, local, adjoint in rows:
             table.add_row(step, escape(visible(name)), escape(visible(operation)), value, "\n".join(local), adjoint)
         return table
 
     def stacked() -> Table:
         # The labels (value, ∂/∂operand, adjoint), then their numbers.
-        table = table_of(("", None, NAME_FOLD), ("value · local derivatives · adjoint ∂f/∂·", numbers, None))
+        table = table_of(("", None, NAME_FOLD), (f"value · local derivatives · {last}", numbers, None))
         for step, name, operation, value, local, adjoint in rows:
             labels, texts = ["value"], [value]
             for entry in local:  # '∂/∂t7 = -0.0877…'
                 label, _, number = entry.partition(" = ")
                 labels.append(escape(visible(label)))
                 texts.append(number)
-            labels.append("adjoint")
+            labels.append(last_label)
             texts.append(adjoint)
             # Each entry as many lines as its text has (an array's rows) or its label folds into.
             label_lines, text_lines = [], []
