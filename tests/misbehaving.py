@@ -73,3 +73,19 @@ class Witness(ChainRuleBackend):
     def gradient(self, problem, dtype):
         _leave_sign("DIFFCOMPARE_TEST_WITNESS_DIR", problem.name)
         return super().gradient(problem, dtype)
+
+
+class ThreadReporter(ChainRuleBackend):
+    """chainrule, whose rows say the threads its worker's libraries were given (running.threads)."""
+
+    name = "threads"
+
+    def gradient(self, problem, dtype):
+        import torch
+
+        found = super().gradient(problem, dtype)
+        found.message = (
+            f"torch {torch.get_num_threads()} OMP_NUM_THREADS {os.environ.get('OMP_NUM_THREADS')} "
+            f"XLA_FLAGS {os.environ.get('XLA_FLAGS', '')}"
+        )
+        return found

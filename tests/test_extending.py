@@ -190,8 +190,8 @@ def test_rows_carry_the_versions_in_results_csv_also_when_skipped_or_dead(tmp_pa
     )
     assert result.returncode == 0, result.stderr
     frame = pd.read_csv(out / "results.csv", keep_default_na=False, dtype=str)
-    assert list(frame.columns[-5:-2]) == ["diffcompare_version", "library_version", "python_version"]
-    assert list(frame.columns[-2:]) == ["operator", "mode"]  # the operators' columns follow the older ones
+    assert list(frame.columns[-6:-3]) == ["diffcompare_version", "library_version", "python_version"]
+    assert list(frame.columns[-3:]) == ["operator", "mode", "threads"]  # newer columns follow the older ones
     assert set(frame["operator"]) == {"gradient"}
     assert (frame["diffcompare_version"] == diffcompare.__version__).all()
     assert (frame["python_version"] == platform.python_version()).all()

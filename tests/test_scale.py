@@ -15,6 +15,7 @@ from diffcompare.engine.batched import AllElements
 from diffcompare.engine.chainrule import NUMPY_OPS, numpy_constant, numpy_program, point_in
 from diffcompare.engine.differences import OneElement
 from diffcompare.exact.truth import truth_of
+from diffcompare.running import threads
 from diffcompare.running.runner import load_problems, run_problems
 from diffcompare.spec.files import load_file
 from diffcompare.spec.problem import build_problems
@@ -195,7 +196,9 @@ def test_jobs_2_equals_jobs_1_but_for_time_columns(tmp_path):
         )
         assert result.returncode == 0, result.stderr
         frames.append(pd.read_csv(out / "results.csv", keep_default_na=False))
-    serial, parallel = (f.drop(columns=TIME_COLUMNS) for f in frames)
+    # The threads each cell was given differ too (every core in one process, a share in each worker).
+    assert set(frames[1]["threads"]) == {threads.per_worker(2)}
+    serial, parallel = (f.drop(columns=[*TIME_COLUMNS, "threads"]) for f in frames)
     pd.testing.assert_frame_equal(serial, parallel, check_exact=True)
     assert len(serial) > 100
 

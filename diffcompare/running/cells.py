@@ -20,6 +20,7 @@ from diffcompare import backends as registry
 from diffcompare.exact.singular import ALL
 from diffcompare.exact.truth import truth_of
 from diffcompare.lang.ir import index_label
+from diffcompare.running import threads as thread_share
 from diffcompare.running.blame import Explainer
 from diffcompare.running.verdicts import judge_cell
 from diffcompare.spec.operators import describe, results
@@ -58,6 +59,7 @@ EXTRA_COLUMNS = [
     "python_version",
     "operator",
     "mode",
+    "threads",
 ]
 TEXT_COLUMNS = [
     "problem",
@@ -76,7 +78,8 @@ TEXT_COLUMNS = [
     "operator",
     "mode",
 ]
-FLOAT_COLUMNS = [c for c in COLUMNS + EXTRA_COLUMNS if c not in TEXT_COLUMNS and c != "size"]
+INTEGER_COLUMNS = ["size", "threads"]
+FLOAT_COLUMNS = [c for c in COLUMNS + EXTRA_COLUMNS if c not in TEXT_COLUMNS and c not in INTEGER_COLUMNS]
 # Text that is one value per cell and a handful per run: categorical, a code per row, not a string
 # per row (a 10⁶-row text column costs pandas a tenth of a second to build, a categorical nothing).
 CATEGORICAL_COLUMNS = ["diffcompare_version", "library_version", "python_version", "operator", "mode"]
@@ -107,6 +110,7 @@ def _block(problem, name, method, dtype, var, columns: dict, whole: bool = False
         "variable": var,
         "operator": problem.operator,
         "mode": mode,
+        "threads": thread_share.current(),
         "index": "" if whole else index_labels(shape),
         "method": method,
         "file": problem.file,
@@ -346,6 +350,8 @@ def blocks_to_frame(blocks: list[dict]) -> pd.DataFrame:
         for block in blocks:
             n = block["_n"]
             value = block.get(column)
+            if value is None and column == "threads":  # a problem that failed as a whole (runner._guarded)
+                value = thread_share.current()
             if value is None:
                 value = np.nan if column in FLOAT_COLUMNS else ""
             parts.append(
@@ -353,7 +359,8 @@ def blocks_to_frame(blocks: list[dict]) -> pd.DataFrame:
             )
         data[column] = np.concatenate(parts)
     frame = pd.DataFrame(data, columns=columns)
-    frame["size"] = frame["size"].astype("int64")
+    for column in INTEGER_COLUMNS:
+        frame[column] = frame[column].astype("int64")
     for column in TEXT_COLUMNS:
         if column not in CATEGORICAL_COLUMNS:
             frame[column] = frame[column].astype(str)

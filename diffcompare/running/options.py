@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from diffcompare.backends import timing
 from diffcompare.exact import budget
 from diffcompare.lang import limits
+from diffcompare.running import threads as thread_share
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ class RunOptions:
     timing: tuple[int, float] = (timing.DEFAULT_REPEAT, timing.DEFAULT_BUDGET_S)
     limits: tuple[int, ...] = tuple(limits.DEFAULTS.values())  # in DEFAULTS' order, as limits.current()
     exact_s: float = budget.DEFAULT_S
+    threads: int | None = None  # each worker's share of the cores (running.threads); None: in this process
 
     @classmethod
     def here(
@@ -45,7 +47,8 @@ class RunOptions:
         )
 
     def apply(self) -> None:
-        """In a worker process: take the parent's timing settings and limits."""
+        """In a worker process: take the parent's timing settings and limits, and its thread share."""
         timing.configure(*self.timing)
         limits.configure(*self.limits)
         budget.configure(self.exact_s)
+        thread_share.configure(self.threads)

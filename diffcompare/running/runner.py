@@ -16,6 +16,7 @@ import pandas as pd
 
 from diffcompare import backends as registry
 from diffcompare.exact import budget
+from diffcompare.running import threads as thread_share
 from diffcompare.running.blame import Explainer
 from diffcompare.running.cells import blocks_to_frame, failed_cell_blocks, problem_blocks
 from diffcompare.running.options import RunOptions
@@ -78,6 +79,8 @@ def run_problems(
         timeout = DEFAULT_TIMEOUT_S if timeout is None else timeout
         # The exact side of a problem ends well within its first cell's limit (a third of it at most).
         options = replace(options, exact_s=budget.for_timeout(timeout))
+        # Each worker's libraries get its share of the cores, not one thread per core each.
+        options = replace(options, threads=thread_share.per_worker(min(jobs, len(problems))))
         run_isolated(
             problems,
             names,

@@ -29,6 +29,7 @@ import time
 import types
 from multiprocessing.connection import wait
 
+from diffcompare.running import threads as thread_share
 from diffcompare.running.options import RunOptions
 from diffcompare.running.worker import payload, supervised_worker
 
@@ -50,15 +51,17 @@ def check_timeout(timeout) -> float:
 class _Slot:
     """One worker process and what it is doing."""
 
-    def __init__(self, context, startup_s):
+    def __init__(self, context, startup_s, threads=None):
         self.context = context
         self.startup_s = startup_s
+        self.threads = threads  # its share of the cores (running.threads), None: the libraries' own
         self.start_process()
 
     def start_process(self):
         self.conn, child = self.context.Pipe()
         self.process = self.context.Process(target=supervised_worker, args=(child,), daemon=True)
-        _start_without_main(self.process)
+        with thread_share.started_with(self.threads):  # its libraries' pools sized as they load
+            _start_without_main(self.process)
         child.close()
         self.ready = False  # True once the worker reports that it has started
         self.position = None  # the problem it runs
@@ -180,7 +183,7 @@ def run_isolated(problems, names, options: RunOptions, *, jobs, timeout, finishe
 
     try:
         for _ in range(max(1, min(jobs, len(problems)))):
-            slots.append(_Slot(context, STARTUP_S))
+            slots.append(_Slot(context, STARTUP_S, options.threads))
         for slot in slots:
             if pending:
                 position = pending.pop(0)
