@@ -24,7 +24,7 @@ import pandas as pd
 import pytest
 from conftest import ROOT, write
 
-from diffcompare.running.cells import FLOAT_COLUMNS
+from diffcompare.running.cells import FLOAT_COLUMNS, INTEGER_COLUMNS
 from diffcompare.running.runner import run_problems
 from diffcompare.spec.problem import build_problems
 from diffcompare.views import palette
@@ -112,8 +112,8 @@ def test_json_is_one_document_with_every_row_exact_and_nan_as_a_string(tmp_path)
                 else:  # the same float64, bit for bit, and read back as a float
                     assert isinstance(row[column], float) and row[column] == want, column
                     assert np.float64(row[column]).tobytes() == np.float64(want).tobytes(), column
-            elif column == "size":
-                assert row[column] == int(line[column])
+            elif column in INTEGER_COLUMNS:  # size, threads
+                assert row[column] == int(line[column]), column
             else:
                 assert row[column] == line[column], column
     undefined = [r for r in rows if r["problem"] == "undefined"]
