@@ -51,6 +51,10 @@ def test_workers_run_their_libraries_on_their_share_and_rows_say_it(monkeypatch)
     for message in frame["message"]:
         assert message.startswith(f"torch {share} OMP_NUM_THREADS {share} ")
         assert (threads.XLA_ONE_THREAD in message) == (share == 1)
+    # A cell whose worker timed out: its rows, made in this process, still say the worker's share.
+    monkeypatch.setenv("DIFFCOMPARE_BACKENDS", "narrow=misbehaving:NarrowSleeper")
+    slept = run_problems(problems(2), ["narrow"], dtypes=["float64"], jobs=jobs, timeout=2)
+    assert set(slept["verdict"]) == {"error"} and set(slept["threads"]) == {share}
     # In this process (one job, no timeout) nothing is set: the rows say every core was there.
     here = run_problems(problems(1), ["chainrule"], dtypes=["float64"])
     assert set(here["threads"]) == {threads.cores()}

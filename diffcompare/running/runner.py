@@ -88,8 +88,8 @@ def run_problems(
             jobs=jobs,
             timeout=timeout,
             finished=finished,
-            failed_cell=lambda problem, name, message, shape: failed_cell_blocks(
-                problem, name, message, options.dtypes, shape
+            failed_cell=lambda problem, name, message, shape: _in_worker_share(
+                failed_cell_blocks(problem, name, message, options.dtypes, shape), options.threads
             ),
             progress=progress,
         )
@@ -112,6 +112,14 @@ def run_problems(
         for name in names if progress else ():  # a problem's cells come back together
             progress(problems[position], name)
     return frame_of(finished)
+
+
+def _in_worker_share(blocks: list[dict], threads: int | None) -> list[dict]:
+    """The rows of a cell whose worker timed out or died, made here: they ran under the worker's
+    share of the cores, not this process's."""
+    for block in blocks:
+        block["threads"] = threads if threads is not None else block["threads"]
+    return blocks
 
 
 def frame_of(finished: dict) -> pd.DataFrame:
