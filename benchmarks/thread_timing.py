@@ -6,8 +6,9 @@ worker of that share is (diffcompare.running.threads.environment: OMP_NUM_THREAD
 one-thread flags at 1), and torch.set_num_threads. In it, Rosenbrock's gradient at n elements
 through the backend (its time_s: the median of warm calls, diffcompare.backends.timing) and
 by hand (torch.autograd.grad on the expression written in torch; jax.jit(jax.grad(f)) in
-jax), timed by the same median_time, in alternating order over several rounds. The ratio is
-time_s / hand-written, the median over the rounds.
+jax), timed by the same median_time with overhead.py's settings (301 calls within 2 s), in
+alternating order over several rounds. The ratio is time_s / hand-written, the median over
+the rounds. The problem and the hand-written gradients are overhead.py's.
 
     python benchmarks/thread_timing.py                  # n = 10**6, threads 1 and 2, 5 rounds
     python benchmarks/thread_timing.py --n 1000 --rounds 2 --threads 1
@@ -22,24 +23,21 @@ import statistics
 import subprocess
 import sys
 
-ROSENBROCK = "sum(100 * (x[1:] - x[:-1]**2)**2 + (1 - x[:-1])**2)"
-
 
 def measure(n: int, rounds: int, threads: int) -> dict:
-    """In this process (started with the share's environment): per backend, the rounds' times."""
-    import numpy as np
+    """In this process (started with the share's environment): per backend, the rounds' times.
+    The problem, the hand-written gradients and the timing settings are overhead.py's."""
+    import torch
+    from overhead import hand_jax, hand_torch, problem
 
     from diffcompare import backends as registry
+    from diffcompare.backends import timing
     from diffcompare.backends.timing import median_time
-    from diffcompare.spec.problem import build_problems
 
-    (problem,), _ = build_problems(
-        {"function": ROSENBROCK, "point": {"x": {"shape": [n], "random": "uniform", "low": -1, "high": 1, "seed": 0}}},
-        "thread_timing.yaml",
-        "rosenbrock",
-    )
-    x0 = np.asarray(problem.point["x"], dtype=np.float64)
-    hand = {"torch": _torch_by_hand(x0, threads), "jax": _jax_by_hand(x0)}
+    torch.set_num_threads(threads)
+    timing.configure(repeat=301, budget_s=2.0)  # as overhead.py: a jax call is a fraction of a millisecond
+    p = problem(n)
+    hand = {"torch": hand_torch(p.point["x"]), "jax": hand_jax(p.point["x"])}
     found = {}
     for name, by_hand in hand.items():
         backend = registry.load(name)
@@ -48,48 +46,12 @@ def measure(n: int, rounds: int, threads: int) -> dict:
             first, second = (backend, by_hand) if k % 2 == 0 else (by_hand, backend)
             for what in (first, second):
                 if what is backend:
-                    ours.append(backend.gradient(problem, "float64").time_s)
+                    ours.append(backend.gradient(p, "float64").time_s)
                 else:
                     theirs.append(median_time(by_hand))
         found[name] = {"time_s": ours, "hand": theirs}
-    if "torch" in sys.modules:
-        import torch
-
-        found["torch_threads"] = torch.get_num_threads()
+    found["torch_threads"] = torch.get_num_threads()
     return found
-
-
-def _torch_by_hand(x0, threads: int):
-    import torch
-
-    torch.set_num_threads(threads)
-    x = torch.tensor(x0, dtype=torch.float64, requires_grad=True)
-
-    def grad():
-        f = torch.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
-        return torch.autograd.grad(f, x)
-
-    grad()
-    return grad
-
-
-def _jax_by_hand(x0):
-    import jax
-
-    jax.config.update("jax_enable_x64", True)
-    import jax.numpy as jnp
-
-    def f(x):
-        return jnp.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
-
-    grad = jax.jit(jax.grad(f))
-    x = jnp.asarray(x0, dtype=jnp.float64)
-
-    def run():
-        return jax.block_until_ready(grad(x))
-
-    run()
-    return run
 
 
 def main(argv=None) -> int:
