@@ -150,10 +150,6 @@ class BaseBackend:
         """The modes in which it computes the problem's operator (the gradient, in its default mode)."""
         return (default_mode(self.method),) if problem.operator == "gradient" else ()
 
-    def compute(self, problem: Problem, dtype: str, mode: str) -> Gradient:
-        """The operator's values in this mode (by default the gradient, the one operator it has)."""
-        return self.gradient(problem, dtype)
-
     def gradient(self, problem: Problem, dtype: str) -> Gradient:
         raise NotImplementedError(f"{type(self).__name__} computes no gradient")
 

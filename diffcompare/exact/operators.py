@@ -144,7 +144,7 @@ def second_order_basis(problem, truth, gradient_basis, deadline) -> tuple[Refere
         return entries.reference("", True, why=str(exc)), entries.singular
     flat = exprs.flat()
     try:
-        settled = settle(_evaluator(problem, exprs, truth), 1 + len(flat), deadline)
+        settled = settle(_evaluator(problem, exprs), 1 + len(flat), deadline)
     except NotImplementedError as exc:  # a form of SymPy's the evaluator lacks
         for name in entries.shapes:
             entries.singular[(name, ALL)] = Singular(
@@ -168,7 +168,7 @@ def second_order_basis(problem, truth, gradient_basis, deadline) -> tuple[Refere
     return entries.reference("sympy", function_defined, settled.digits, settled.escalations), entries.singular
 
 
-def _evaluator(problem, exprs: OperatorExprs, truth):
+def _evaluator(problem, exprs: OperatorExprs):
     """digits -> ([f, entries…], scale): the expressions in mpmath at the exact point."""
     cse = exprs.forms[0].step("eliminating the second derivatives' common subexpressions", lambda: _cse(exprs))
     return plan_evaluator(problem.point, cse, exprs.inputs, exprs.constant_values)
