@@ -1,3 +1,7 @@
+import atexit
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -5,6 +9,12 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PROBLEMS = ROOT / "problems"
+
+# JAX's persistent compilation cache (diffcompare.backends.jax_cache) in a folder of the session's,
+# never the user's: set before anything loads jax, inherited by xdist workers and spawned workers.
+if not os.environ.get("DIFFCOMPARE_CACHE_DIR"):
+    os.environ["DIFFCOMPARE_CACHE_DIR"] = tempfile.mkdtemp(prefix="diffcompare-tests-cache-")
+    atexit.register(shutil.rmtree, os.environ["DIFFCOMPARE_CACHE_DIR"], ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

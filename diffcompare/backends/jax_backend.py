@@ -2,6 +2,12 @@
 operators past the gradient by jax.jacfwd, jacrev, jvp, vjp: diffcompare.backends.jax_operators).
 
 x64 is enabled so that float64 rows are float64; float32 rows pass float32 arrays.
+
+Every compilation goes through JAX's persistent compilation cache (diffcompare.backends.jax_cache:
+on by default, in the user's cache folder; --no-jax-cache or DIFFCOMPARE_JAX_CACHE=0 turn it off),
+and the compiled programs are kept per process (jax_operators.compute): setup_s is what building
+the program cost the first time this process built it, trace + lower + XLA's compilation, or
+trace + lower + reading the compilation back where the cache had it.
 """
 
 from __future__ import annotations
@@ -12,6 +18,10 @@ import functools
 import jax
 
 jax.config.update("jax_enable_x64", True)
+
+from diffcompare.backends import jax_cache  # noqa: E402
+
+jax_cache.apply()  # the persistent compilation cache, before this process's first compilation
 
 import jax.numpy as jnp  # noqa: E402  (after x64 is enabled)
 import numpy as np  # noqa: E402
