@@ -10,6 +10,7 @@ variables, direction and cotangent included, are constants of every transform.
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 
 import jax
@@ -18,8 +19,9 @@ import numpy as np
 
 from diffcompare.backends import Gradient
 from diffcompare.backends.operator_values import arrange
-from diffcompare.backends.timing import median_time
+from diffcompare.backends.timing import PerProblem, median_time
 from diffcompare.lang.program import Program
+from diffcompare.lang.structure import structure_key
 
 SECOND_ORDER = ("forward-over-reverse", "reverse-over-reverse")
 MODES = {
@@ -65,11 +67,43 @@ def _operator(problem, f: Callable, held: list[str], mode: str) -> Callable:
     raise ValueError(f"jax computes no {operator} in mode {mode!r}")
 
 
-def compute(problem, dtype: str, mode: str, ops: dict, constant: Callable) -> Gradient:
-    """The problem's operator in this mode (the gradient too: JaxBackend.gradient)."""
-    if mode not in MODES[problem.operator]:
-        raise ValueError(f"jax computes {problem.operator} in {', '.join(MODES[problem.operator])}, not {mode!r}")
-    start = time.perf_counter()
+def _program_key(problem, dtype: str) -> tuple:
+    """What f's program depends on: the computation (structure_key: operations, constants,
+    shapes, variable names; not the text), the wrt and held variables in order, every point
+    variable's shape (so that a kept program never meets a new shape: no retracing), the dtype."""
+    wrt = tuple(problem.wrt)
+    held = tuple(k for k in problem.point if k not in wrt)
+    shapes = tuple(np.shape(problem.point[k]) for k in wrt + held)
+    return (structure_key(problem.function), wrt, held, shapes, dtype)
+
+
+def _kept(memo: OrderedDict, key: tuple, build: Callable) -> tuple[object, bool]:
+    """(memo[key], True), or (build(), False) kept under key, the least recently used
+    forgotten past MEMO_SIZE. A build that raises keeps nothing."""
+    if key in memo:
+        memo.move_to_end(key)
+        return memo[key], True
+    value = memo[key] = build()
+    while len(memo) > MEMO_SIZE:
+        memo.popitem(last=False)
+    return value, False
+
+
+MEMO_SIZE = 256  # programs kept per process, for operators and for f alone each
+_OPERATORS: OrderedDict[tuple, tuple[Callable, float]] = OrderedDict()  # key -> (jitted operator, setup_s)
+_FUNCTIONS: OrderedDict[tuple, Callable] = OrderedDict()  # program key -> jitted f
+_F_TIMES = PerProblem()  # f's time, once per problem x dtype for all its modes
+
+
+def forget() -> None:
+    """Drop the kept programs and f's times (tests; a process that wants every build afresh)."""
+    _OPERATORS.clear()
+    _FUNCTIONS.clear()
+    _F_TIMES.__init__(_F_TIMES.size)
+
+
+def _function(problem, dtype: str, ops: dict, constant: Callable) -> Callable:
+    """f(wrt_values, held_values) on a Program of the problem's function with these ops."""
     program = Program(problem.function, ops, constant=constant)
     wrt = list(problem.wrt)
     held = [k for k in problem.point if k not in wrt]
@@ -79,22 +113,58 @@ def compute(problem, dtype: str, mode: str, ops: dict, constant: Callable) -> Gr
         env.update(zip(held, held_values))
         return jnp.asarray(program(env), dtype=dtype)
 
-    operator = jax.jit(_operator(problem, f, held, mode))
+    return f
+
+
+def compute(problem, dtype: str, mode: str, ops: dict, constant: Callable) -> Gradient:
+    """The problem's operator in this mode (the gradient too: JaxBackend.gradient).
+
+    The jitted operator is kept (per process, MEMO_SIZE of them, least recently used
+    forgotten) under _program_key and the operator, mode, direction and cotangent: a later
+    problem that computes the same thing in the same shapes (a sweep over points) calls the
+    same compiled program. setup_s is the cost of building it: the Program, jax's tracing
+    and lowering, XLA's compilation (or reading it back from the persistent compilation
+    cache, diffcompare.backends.jax_cache: then setup_s is trace + lower + the read) and the
+    first call. A problem that finds its program kept reports the setup_s measured when it
+    was built, so that setup_s does not depend on which problems ran before in the process.
+    f alone is jitted and kept the same way (without the operator and mode) and timed once
+    per problem x dtype: the modes of an operator problem carry the same f_time_s."""
+    if mode not in MODES[problem.operator]:
+        raise ValueError(f"jax computes {problem.operator} in {', '.join(MODES[problem.operator])}, not {mode!r}")
+    start = time.perf_counter()
+    key = _program_key(problem, dtype)
+    wrt, held = key[1], key[2]
     args = (
         tuple(jnp.asarray(problem.point[k], dtype=dtype) for k in wrt),
         tuple(jnp.asarray(problem.point[k], dtype=dtype) for k in held),
     )
+    along = (problem.operator, mode, tuple(sorted(problem.direction.items())), problem.cotangent)
+    found = _OPERATORS.get(key + along)
+    if found is not None:
+        _OPERATORS.move_to_end(key + along)
+        operator, setup_s = found
+        raw = jax.block_until_ready(operator(*args))
+    else:
+        f = _function(problem, dtype, ops, constant)
+        operator = jax.jit(_operator(problem, f, list(held), mode))
+        raw = jax.block_until_ready(operator(*args))  # traces and compiles, then runs
+        setup_s = time.perf_counter() - start
+        _kept(_OPERATORS, key + along, lambda: (operator, setup_s))
+    values = arrange(problem, raw, np.asarray)
 
     def run():
         return jax.block_until_ready(operator(*args))
 
-    raw = run()  # traces and compiles, then runs
-    setup_s = time.perf_counter() - start
-    values = arrange(problem, raw, np.asarray)
-    function = jax.jit(f)
+    time_s = median_time(run)
 
-    def forward():
-        return jax.block_until_ready(function(*args))
+    def time_f() -> float:
+        function, _ = _kept(_FUNCTIONS, key, lambda: jax.jit(_function(problem, dtype, ops, constant)))
 
-    forward()  # compiles f alone
-    return Gradient(values, median_time(run), setup_s=setup_s, f_time_s=median_time(forward))
+        def forward():
+            return jax.block_until_ready(function(*args))
+
+        forward()  # compiles f alone, where it is not kept
+        return median_time(forward)
+
+    f_time_s = _F_TIMES.get(problem, dtype, time_f)
+    return Gradient(values, time_s, setup_s=setup_s, f_time_s=f_time_s)

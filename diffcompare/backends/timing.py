@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import statistics
 import time
+import weakref
+from collections import OrderedDict
 from collections.abc import Callable
 
 DEFAULT_REPEAT = 7
@@ -45,3 +47,27 @@ def median_time(fn: Callable[[], object], repeat: int | None = None, budget_s: f
         if time.perf_counter() > deadline:
             break
     return statistics.median(times)
+
+
+class PerProblem:
+    """A figure measured once per problem (the very object) and key, and given again to
+    the calls that ask for it with the same problem: f's time, shared by the modes of one
+    problem × dtype. Bounded (the oldest forgotten first); a problem that is gone, or
+    another object at its address, is measured afresh."""
+
+    def __init__(self, size: int = 64):
+        self.size = size
+        self._memo: OrderedDict[tuple, tuple[weakref.ref, object]] = OrderedDict()
+
+    def get(self, problem, key, measure: Callable[[], object]) -> object:
+        slot = (id(problem), key)
+        found = self._memo.get(slot)
+        if found is not None and found[0]() is problem:
+            self._memo.move_to_end(slot)
+            return found[1]
+        value = measure()
+        self._memo[slot] = (weakref.ref(problem), value)
+        self._memo.move_to_end(slot)
+        while len(self._memo) > self.size:
+            self._memo.popitem(last=False)
+        return value

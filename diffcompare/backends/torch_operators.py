@@ -18,7 +18,7 @@ from torch.func import grad, jacfwd, jacrev, jvp, vjp
 
 from diffcompare.backends import Gradient, SkipCell
 from diffcompare.backends.operator_values import arrange
-from diffcompare.backends.timing import median_time
+from diffcompare.backends.timing import PerProblem, median_time
 from diffcompare.lang.program import Program
 
 SECOND_ORDER = ("forward-over-reverse", "reverse-over-reverse")
@@ -31,6 +31,8 @@ MODES = {
     "hvp": SECOND_ORDER,
     "second_derivative": SECOND_ORDER,
 }
+
+F_TIMES = PerProblem()  # f's time per problem x dtype, for all the modes of an operator problem
 
 # torch's own words where an op has no rule for a transform (torch.remainder of a number by a
 # tensor, `2.5 % x`, has none in its divisor, forward or reverse): the cell is skipped with them.
@@ -94,7 +96,8 @@ def _dual_jvp(f: Callable, primals: tuple, tangents: tuple) -> torch.Tensor:
 
 
 def compute(problem, dtype: str, mode: str, ops: dict, constant: Callable) -> Gradient:
-    """The problem's operator in this mode (not the gradient: TorchBackend.gradient, by autograd)."""
+    """The problem's operator in this mode (not the gradient: TorchBackend.gradient, by autograd).
+    f alone is timed once per problem x dtype: the modes of a problem carry the same f_time_s."""
     if mode not in MODES[problem.operator]:
         raise ValueError(f"torch computes {problem.operator} in {', '.join(MODES[problem.operator])}, not {mode!r}")
     start = time.perf_counter()
@@ -114,9 +117,14 @@ def compute(problem, dtype: str, mode: str, ops: dict, constant: Callable) -> Gr
     setup_s = time.perf_counter() - start
     values = arrange(problem, raw, lambda t: t.numpy(force=True))
 
-    def forward():
-        with torch.no_grad():
-            return f(*primals)
+    time_s = median_time(call)
 
-    forward()
-    return Gradient(values, median_time(call), setup_s=setup_s, f_time_s=median_time(forward))
+    def time_f() -> float:
+        def forward():
+            with torch.no_grad():
+                return f(*primals)
+
+        forward()
+        return median_time(forward)
+
+    return Gradient(values, time_s, setup_s=setup_s, f_time_s=F_TIMES.get(problem, dtype, time_f))
