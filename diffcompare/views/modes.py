@@ -48,11 +48,18 @@ def _text(value) -> str:
     return value if isinstance(value, str) else ""
 
 
+# Below this many rows a frame's values are read as Python lists: a report section's few rows
+# cost microseconds that way, and a millisecond or more in pandas' per-call overhead, once per
+# problem of a thousand-problem run.
+_SMALL = 4096
+
+
 def _distinct(frame: pd.DataFrame, column: str) -> set[str]:
     """The column's values, once each (a categorical column's are at hand: no scan of its rows)."""
     if column not in frame.columns:
         return set()
-    return {_text(v) for v in pd.unique(frame[column])}
+    values = frame[column].tolist() if len(frame) <= _SMALL else pd.unique(frame[column])
+    return {_text(v) for v in values}
 
 
 def _changes(series: pd.Series) -> np.ndarray:
@@ -63,13 +70,13 @@ def _changes(series: pd.Series) -> np.ndarray:
     return change
 
 
-def backend_modes(frame: pd.DataFrame) -> pd.DataFrame:
+def backend_modes(frame: pd.DataFrame) -> list[tuple[str, str]]:
     """The distinct (backend, mode) pairs of frame's rows, in order of appearance. A cell's rows
     lie together, so only the rows where either changes are read: a 10⁷-row frame costs a
     comparison of two columns with themselves shifted, not a grouping of them."""
-    firsts = frame.loc[_changes(frame["backend"]) | _changes(frame["mode"]), ["backend", "mode"]]
-    pairs = pd.DataFrame({"backend": firsts["backend"].map(_text), "mode": firsts["mode"].map(_text)})
-    return pairs.drop_duplicates().reset_index(drop=True)
+    if len(frame) > _SMALL:
+        frame = frame.loc[_changes(frame["backend"]) | _changes(frame["mode"]), ["backend", "mode"]]
+    return list(dict.fromkeys(zip(map(_text, frame["backend"].tolist()), map(_text, frame["mode"].tolist()))))
 
 
 def shows_modes(frame: pd.DataFrame) -> bool:
@@ -84,9 +91,8 @@ def shows_modes(frame: pd.DataFrame) -> bool:
         return True
     if len(modes) < 2:
         return False
-    pairs = backend_modes(frame)
-    pairs = pairs[(pairs["backend"] != "") & (pairs["mode"] != "")]
-    return bool(pairs["backend"].duplicated().any())
+    named = [backend for backend, mode in backend_modes(frame) if backend and mode]
+    return len(named) > len(set(named))
 
 
 def backend_label(backend: str, mode: str) -> str:
@@ -111,9 +117,10 @@ def labelled(frame: pd.DataFrame) -> pd.DataFrame:
     first mode of the run, rather than in a column of its own."""
     if not shows_modes(frame):
         return frame
-    pairs = backend_modes(frame)
-    named = pairs[pairs["mode"] != ""]
-    first = {b: min(group, key=mode_rank) for b, group in named.groupby("backend", sort=False)["mode"]}
+    first: dict[str, str] = {}
+    for backend, mode in backend_modes(frame):
+        if mode and (backend not in first or mode_rank(mode) < mode_rank(first[backend])):
+            first[backend] = mode
     # A label per distinct pair, taken by the pair's code: a 10⁶-row Hessian's frame costs two
     # factorisations and an Arrow take, not a string concatenation per row.
     import pyarrow as pa
