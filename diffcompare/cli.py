@@ -103,6 +103,13 @@ def _run_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--quiet", action="store_true", help="nothing on stdout and no progress bar; bad input still goes to stderr"
     )
+    parser.add_argument(
+        "--no-html",
+        dest="html",
+        action="store_false",
+        help="write results.csv and summary.md only, without typesetting report.html (for CI runs); "
+        "a report.html left by an earlier run is removed",
+    )
     return parser
 
 
@@ -192,7 +199,8 @@ def _run_and_write(args, problems, messages: list[str], timeout: float) -> int:
     jobs = max(1, min(args.jobs, len(problems)))  # a worker per problem at most: each starts its own imports
     finished: dict = {}
     cells = len(problems) * len(args.backends or known)
-    typesetting = prepare_report(problems)  # the report's formulas, while the workers run
+    # The report's formulas, typeset while the workers run; nothing to typeset without it.
+    typesetting = prepare_report(problems if args.html else [])
     try:
         progress_bar = CellProgress(cells, enabled=not args.quiet, problems=len(problems), workers=jobs)
         with progress_bar as progress:
@@ -213,7 +221,7 @@ def _run_and_write(args, problems, messages: list[str], timeout: float) -> int:
         return code
     try:
         typesetting.join()  # mathtext is not thread-safe: the report's own typesetting waits for it
-        paths = write_reports(frame, messages, args.out, problems)
+        paths = write_reports(frame, messages, args.out, problems, html=args.html)
     except OutputError as exc:
         print(exc, file=sys.stderr)
         return EXIT_OUTPUT
@@ -226,7 +234,7 @@ def _run_and_write(args, problems, messages: list[str], timeout: float) -> int:
     elif not args.quiet:
         print_summary(frame, messages)
         print("wrote " + ", ".join(map(str, paths)))
-        if sys.stdout.isatty():  # a person at a terminal: one line to click or paste
+        if sys.stdout.isatty() and args.html:  # a person at a terminal: one line to click or paste
             print(report_link(next(p for p in paths if p.suffix == ".html")))
     if messages:
         return EXIT_BAD_INPUT

@@ -1,5 +1,6 @@
 """The command line end to end, as a user runs it: files written, exit codes 0/1/2."""
 
+import io
 import subprocess
 import sys
 
@@ -193,3 +194,22 @@ def test_a_run_on_a_terminal_ends_with_the_link_to_open(tmp_path):
     assert f"open {(out / 'report.html').resolve().as_uri()}" in text
     piped = cli(tmp_path, "--out", out, "--backends", "chainrule")
     assert piped.returncode == 0 and "file://" not in piped.stdout
+
+
+@pytest.mark.slow
+def test_no_html_writes_the_csv_and_summary_and_removes_an_old_report(tmp_path):
+    write(tmp_path, "good.yaml", GOOD)
+    out = tmp_path / "out"
+    assert cli(tmp_path, "--out", out, "--backends", FAST).returncode == 0
+    assert (out / "report.html").exists()
+    before = (out / "results.csv").read_text()
+    result = cli(tmp_path, "--out", out, "--backends", FAST, "--no-html")
+    assert result.returncode == 0, result.stderr
+    # The old report would describe another run's rows: it goes, and the run says what it wrote.
+    assert not (out / "report.html").exists()
+    assert "results.csv" in result.stdout and "report.html" not in result.stdout
+    # The rows are the run's, as with the report (only the time columns differ between runs).
+    frame, old = (pd.read_csv(p, keep_default_na=False) for p in (out / "results.csv", io.StringIO(before)))
+    assert list(frame.columns) == list(old.columns)
+    assert frame["verdict"].tolist() == old["verdict"].tolist() and frame["value"].tolist() == old["value"].tolist()
+    assert "| good |" in (out / "summary.md").read_text()

@@ -141,23 +141,155 @@ def atomic_write(path: Path, text: str | None = None, writer=None) -> None:
         raise
 
 
-def _csv_writer(frame: pd.DataFrame):
-    import pyarrow as pa
-    import pyarrow.csv as pa_csv
+CSV_CHUNK_ROWS = 1 << 16  # rows formatted at a time: a chunk's text is some tens of MB, whatever the frame
 
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    return lambda tmp: pa_csv.write_csv(table, tmp)
+
+def _csv_writer(frame: pd.DataFrame):
+    return lambda tmp: _write_csv_columns(frame, tmp)
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
-    """results.csv through Arrow's writer: floats as their shortest exact text,
-    NaN as an empty field; pandas' own writer formats 10⁶-row frames a value at a time."""
+    """results.csv, written from the frame's columns a chunk of rows at a time, its text the text
+    of Arrow's CSV writer (floats as their shortest exact text, NaN as an empty field, text
+    quoted): pandas' own writer formats 10⁶-row frames a value at a time."""
     atomic_write(path, writer=_csv_writer(frame))
 
 
-def write_reports(frame: pd.DataFrame, errors: list[str], out: Path, problems=()) -> list[Path]:
+def _write_csv_columns(frame: pd.DataFrame, tmp: str) -> None:
+    """Each chunk's rows as one Arrow string per row, made column by column: a categorical's
+    texts quoted once and taken by code, a number column that holds one value over the chunk
+    formatted once, the rest cast by Arrow (the cast its CSV writer makes); chunks are formatted
+    on the cores' threads (Arrow lets go of the GIL) while the file is written in order. A column
+    of another kind (object, bool: a frame not made by blocks_to_frame) goes to Arrow's writer."""
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
+    columns = [frame[c] for c in frame.columns]
+    if not all(_formattable(c) for c in columns) or len(set(map(str, frame.columns))) != len(frame.columns):
+        with pa_csv.CSVWriter(tmp, pa.Schema.from_pandas(frame, preserve_index=False)) as writer:
+            for start in range(0, max(len(frame), 1), CSV_CHUNK_ROWS):
+                part = frame.iloc[start : start + CSV_CHUNK_ROWS]
+                writer.write_table(pa.Table.from_pandas(part, preserve_index=False))
+        return
+    prepared = [_prepared(c) for c in columns]
+    starts = range(0, len(frame), CSV_CHUNK_ROWS)
+
+    def chunk(start: int) -> memoryview:
+        stop = min(start + CSV_CHUNK_ROWS, len(frame))
+        texts = [_column_text(kind, values, start, stop) for kind, values in prepared]
+        return _joined_lines(texts, stop - start)
+
+    header = ",".join(_quote(str(c)) for c in frame.columns) + "\n"
+    with open(tmp, "wb") as f:
+        f.write(header.encode("utf-8"))
+        for text in _in_order(chunk, starts):
+            f.write(text)
+
+
+def _in_order(work, items, ahead: int | None = None):
+    """work(item) for each item, on a thread per core, a few items ahead at most, in order."""
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+    from itertools import islice
+
+    threads = max(1, min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 8))
+    ahead = ahead or 2 * threads
+    items = iter(items)
+    with ThreadPoolExecutor(threads, thread_name_prefix="diffcompare-csv") as pool:
+        pending = deque(pool.submit(work, item) for item in islice(items, ahead))
+        while pending:
+            yield pending.popleft().result()
+            for item in items:
+                pending.append(pool.submit(work, item))
+                break
+
+
+def _formattable(column: pd.Series) -> bool:
+    dtype = column.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        return all(isinstance(t, str) for t in dtype.categories)
+    if isinstance(dtype, pd.StringDtype):
+        return True
+    return dtype in (np.float64, np.int64)
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
+def _prepared(column: pd.Series) -> tuple[str, object]:
+    """What each chunk of a column is formatted from: a categorical's codes and its texts quoted
+    (once), a text column's Arrow strings, a number column's array."""
+    import pyarrow as pa
+
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        quoted = pa.array([_quote(t) for t in column.cat.categories], pa.large_string())
+        return "codes", (column.cat.codes.to_numpy(), quoted)
+    if isinstance(column.dtype, pd.StringDtype):
+        return "text", column.array
+    return "numbers", column.to_numpy()
+
+
+def _column_text(kind: str, values, start: int, stop: int):
+    """Rows start:stop of a column as the text the CSV holds for them, Arrow's writer's text (a
+    missing value an empty field): one str where every row holds the same value (formatted
+    once), else an Arrow string array."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text_type = pa.large_string()
+    empty, quote = pa.scalar("", text_type), pa.scalar('"', text_type)
+    if kind == "codes":
+        codes, quoted = values[0][start:stop], values[1]
+        if (codes == codes[0]).all():
+            return quoted[int(codes[0])].as_py() if codes[0] >= 0 else ""
+        return pc.fill_null(quoted.take(pa.array(codes, mask=codes < 0)), empty)
+    if kind == "text":
+        text = pa.array(values[start:stop], text_type)
+        joined = pc.binary_join_element_wise(quote, pc.replace_substring(text, '"', '""'), quote, empty)
+        return pc.fill_null(joined, empty)
+    values = values[start:stop]
+    same = (values.view(np.int64) == values.view(np.int64)[0]).all()  # bit for bit: -0.0 is not 0.0
+    numbers = pa.array(values[:1] if same else values, from_pandas=True)  # NaN: null
+    text = pc.fill_null(pc.cast(numbers, text_type), empty)
+    return text[0].as_py() if same else text
+
+
+def _joined_lines(texts: list, rows: int) -> memoryview | bytes:
+    """The CSV lines of a chunk's columns (each an Arrow string array, or one str for all rows):
+    fields joined by ',', each line ended by a newline. The str fields next to each other are
+    joined once; the lines are the bytes of one Arrow buffer."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text_type = pa.large_string()
+    parts: list = []
+    for text in texts:
+        if isinstance(text, str) and parts and isinstance(parts[-1], str):
+            parts[-1] += "," + text
+        else:
+            parts.append(text)
+    if len(parts) == 1 and isinstance(parts[0], str):  # every field the same on every row
+        return (parts[0] + "\n").encode("utf-8") * rows
+    if isinstance(parts[-1], str):
+        parts[-1] += "\n"
+        ends = None
+    else:
+        ends = pa.scalar("\n", text_type)
+    parts = [pa.scalar(p, text_type) if isinstance(p, str) else p for p in parts]
+    lines = pc.binary_join_element_wise(*parts, pa.scalar(",", text_type)) if len(parts) > 1 else parts[0]
+    if ends is not None:
+        lines = pc.binary_join_element_wise(lines, ends, pa.scalar("", text_type))
+    lines = lines.combine_chunks() if isinstance(lines, pa.ChunkedArray) else lines
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)[lines.offset : lines.offset + len(lines) + 1]
+    return memoryview(lines.buffers()[2])[int(offsets[0]) : int(offsets[-1])]
+
+
+def write_reports(frame: pd.DataFrame, errors: list[str], out: Path, problems=(), html: bool = True) -> list[Path]:
     """results.csv, summary.md and report.html, moved into place together once all three are
     written; problems (the run's Problem objects) give the HTML report its formulas and tapes.
+    html=False (--no-html) writes the first two and removes a report.html left by an earlier
+    run, which would otherwise describe other rows than the results beside it.
     OutputError, and the previous files untouched, if any of them cannot be made or written."""
     out = Path(out)
     csv_path, md_path, html_path = out / "results.csv", out / "summary.md", out / "report.html"
