@@ -21,6 +21,7 @@ import re
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from diffcompare.views.html_report import find_sweeps, render
@@ -300,14 +301,18 @@ def write_reports(frame: pd.DataFrame, errors: list[str], out: Path, problems=()
         current = md_path
         staged.append((_stage(md_path, summary_markdown(frame, errors)), md_path))
         current = html_path
-        staged.append((_stage(html_path, render(frame, errors, problems, find_sweeps(out))), html_path))
+        if html:
+            staged.append((_stage(html_path, render(frame, errors, problems, find_sweeps(out))), html_path))
         for tmp, path in staged:
             current = path
             os.replace(tmp, path)
+        if not html:
+            current = html_path
+            html_path.unlink(missing_ok=True)
     except Exception as exc:
         for tmp, _ in staged:
             Path(tmp).unlink(missing_ok=True)
         raise OutputError(
             f"{current}: not written: {_reason(exc)}; the reports in {out} are left as they were"
         ) from exc
-    return [csv_path, md_path, html_path]
+    return [csv_path, md_path, html_path] if html else [csv_path, md_path]
