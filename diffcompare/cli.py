@@ -104,6 +104,13 @@ def _run_parser() -> argparse.ArgumentParser:
         "--quiet", action="store_true", help="nothing on stdout and no progress bar; bad input still goes to stderr"
     )
     parser.add_argument(
+        "--no-jax-cache",
+        dest="jax_cache",
+        action="store_false",
+        help="compile every jax program afresh, without JAX's persistent compilation cache "
+        "(by default in ~/.cache/diffcompare/jax: a later run reads what this one compiles)",
+    )
+    parser.add_argument(
         "--no-html",
         dest="html",
         action="store_false",
@@ -196,6 +203,10 @@ def _run_and_write(args, problems, messages: list[str], timeout: float) -> int:
 
     known = registry.available_names()
     configure(args.repeat, args.budget)
+    if not args.jax_cache:
+        from diffcompare.backends import jax_cache
+
+        jax_cache.configure(False)  # the workers are told through RunOptions
     jobs = max(1, min(args.jobs, len(problems)))  # a worker per problem at most: each starts its own imports
     finished: dict = {}
     cells = len(problems) * len(args.backends or known)

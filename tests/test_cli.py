@@ -213,3 +213,35 @@ def test_no_html_writes_the_csv_and_summary_and_removes_an_old_report(tmp_path):
     assert list(frame.columns) == list(old.columns)
     assert frame["verdict"].tolist() == old["verdict"].tolist() and frame["value"].tolist() == old["value"].tolist()
     assert "| good |" in (out / "summary.md").read_text()
+
+
+@pytest.mark.slow
+def test_no_jax_cache_leaves_the_cache_folder_empty(tmp_path):
+    """JAX's persistent cache is on by default and reaches the worker that runs jax;
+    --no-jax-cache keeps every compilation out of it (the worker is told too)."""
+    import os
+
+    write(tmp_path, "good.yaml", GOOD)
+    env = {**os.environ, "DIFFCOMPARE_CACHE_DIR": str(tmp_path / "cache"), "DIFFCOMPARE_JAX_CACHE": "1"}
+
+    def run(*flags):
+        return subprocess.run(
+            [sys.executable, "-m", "diffcompare", tmp_path / "good.yaml", "--out", tmp_path / "out"]
+            + ["--backends", "jax", "--quiet", *flags],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            env=env,
+        )
+
+    def entries():
+        folder = tmp_path / "cache" / "jax"
+        return [p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")] if folder.exists() else []
+
+    result = run("--no-jax-cache")
+    assert result.returncode == 0, result.stderr
+    assert entries() == []
+    result = run()
+    assert result.returncode == 0, result.stderr
+    assert entries()  # the float32 and float64 gradients and f, compiled by the worker
+    assert (pd.read_csv(tmp_path / "out" / "results.csv")["verdict"] == "agree").all()
