@@ -8,7 +8,10 @@ run in rounds A B C …, one warm-up round first; medians of the counted rounds.
 cost of a problem is (B - A) / (N - 1): what a suite of many small problems pays per
 problem beyond the start-up every run pays once.
 
-    python benchmarks/small_problems.py [--count 1000] [--runs 3] [--backends LIST] [--no-html]
+    python benchmarks/small_problems.py [--count 1000] [--runs 3] [--backends LIST] [--no-html] [--untimed]
+
+--untimed passes --repeat 1 --budget 0: one timed call per cell instead of up to 7 within
+0.02 s, so that the figure shows what a problem costs beyond measuring its backends' speed.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ def main(argv=None) -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--backends", help="passed to diffcompare (default: every backend)")
     parser.add_argument("--no-html", action="store_true", help="passed to diffcompare")
+    parser.add_argument("--untimed", action="store_true", help="--repeat 1 --budget 0: one timed call per cell")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
@@ -51,6 +55,7 @@ def main(argv=None) -> int:
         options = ["--out", str(folder / "out"), "--quiet"]
         options += ["--backends", args.backends] if args.backends else []
         options += ["--no-html"] if args.no_html else []
+        options += ["--repeat", "1", "--budget", "0"] if args.untimed else []
         one = [sys.executable, "-m", "diffcompare", str(folder / "one.yaml"), *options]
         many = [sys.executable, "-m", "diffcompare", str(folder / "many.yaml"), *options]
         imports = [sys.executable, "-c", "import torch, jax, sympy, pandas"]
