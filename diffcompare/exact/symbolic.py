@@ -24,21 +24,26 @@ stops SymPy inside its own calls (budget.interrupt_after): past it, SymbolicTime
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import OrderedDict
 from contextlib import contextmanager
 from fractions import Fraction
 
 import mpmath
 import numpy as np
 import sympy
+from sympy.core.function import ArgumentIndexError, Derivative, Function
 from sympy.core.parameters import global_parameters
 from sympy.logic.boolalg import BooleanFunction
+from sympy.ntheory.multinomial import multinomial_coefficients_iterator
 
 from diffcompare.exact.budget import MAX_TREE_OPS, Deadline, Interrupted, interrupt_after, tree_ops
 from diffcompare.exact.numeric import object_array
 from diffcompare.lang.ir import Node, element_label
 from diffcompare.lang.primitives import PRIMITIVES, native
 from diffcompare.lang.program import Program
+from diffcompare.lang.structure import structure_key
 
 
 def _elementwise(fn):
@@ -178,6 +183,95 @@ def merge_powers(expr, constants):
     return expr.replace(lambda e: e.is_Mul, merged)
 
 
+# The SymPy versions whose rules Differentiator repeats were read (Derivative.__new__,
+# Add._eval_derivative, Mul._eval_derivative_n_times, Pow._eval_derivative,
+# Function._eval_derivative); under any other, every derivative is SymPy's own diff.
+RULES_READ_IN = ("1.12", "1.13", "1.14")
+_BASIC_FREE_SYMBOLS = sympy.Basic.__dict__["free_symbols"]
+_RULES_HOLD = ".".join(sympy.__version__.split(".")[:2]) in RULES_READ_IN and all(
+    kind._eval_derivative_n_times is sympy.Basic._eval_derivative_n_times for kind in (sympy.Add, sympy.Pow)
+)
+
+
+class Differentiator:
+    """expr.diff(s) for each symbol s of a gradient, the same expressions SymPy's diff gives
+    (== and the same structure: tests/test_symbolic_diff.py), without its cost of order
+    n² on a sum of n terms. SymPy's diff of an Add differentiates every term, and for each
+    term not containing s (almost all of them, in a sum over the elements) recomputes the
+    term's free symbols to find that its derivative is 0, then asks the assumptions whether
+    the result is zero; once per symbol. Here each subexpression's free symbols are
+    computed once for all the symbols, a term without s is 0 without being visited, and an
+    Add, a Mul, a Pow and a function with its own fdiff apply SymPy's own rule, written out
+    below, to their operands' derivatives; any other expression (Piecewise, Abs, Max …) is
+    given to SymPy's diff, whole.
+
+    What is left out of SymPy's Derivative(expr, s) for each subexpression changes no value:
+    its `obj.is_zero` query returns obj either way, and its canonical form of the Derivatives
+    in the result changes none of a first derivative's (one variable each, already
+    canonical); f holds no Derivative (checked: SymPy's diff is used where it does). That
+    zero query is also where SymPy's diff of tanh(x**1.7) never returns (Mod in tanh's
+    realness test; exact.symbolic gives SymPy that exponent as a symbol anyway)."""
+
+    def __init__(self, expr):
+        self.expr = expr
+        self.free: dict = {}
+        self.fast = _RULES_HOLD and not expr.has(Derivative)
+
+    def free_symbols(self, expr) -> set:
+        found = self.free.get(expr)
+        if found is None:
+            if type(expr).free_symbols is _BASIC_FREE_SYMBOLS:  # the union of its operands
+                found = set().union(*[self.free_symbols(a) for a in expr.args])
+            else:
+                found = expr.free_symbols
+            self.free[expr] = found
+        return found
+
+    def diff(self, symbol):
+        """∂expr/∂symbol, as expr.diff(symbol) gives it."""
+        if not self.fast:
+            return self.expr.diff(symbol)
+        return self._diff(self.expr, symbol)
+
+    def _diff(self, expr, s):
+        if s not in self.free_symbols(expr):
+            return sympy.S.Zero  # Derivative.__new__'s own quick exit
+        if expr == s:  # AtomicExpr._eval_derivative (a symbol's free symbols are itself)
+            return sympy.S.One
+        kind = type(expr)
+        if kind is sympy.Add:  # Add._eval_derivative; its terms without s are 0, which Add drops
+            return sympy.Add(*[self._diff(a, s) for a in expr.args if s in self.free_symbols(a)])
+        if kind is sympy.Mul:  # Mul._eval_derivative_n_times(s, 1): the Leibniz rule
+            args = expr.args
+            terms = []
+            for kvals, c in multinomial_coefficients_iterator(len(args), 1):
+                p = sympy.Mul(*[self._diff(a, s) if k else a for k, a in zip(kvals, args)])
+                terms.append(c * p)
+            return sympy.Add(*terms)
+        if kind is sympy.Pow:  # Pow._eval_derivative
+            dbase = self._diff(expr.base, s)
+            dexp = self._diff(expr.exp, s)
+            return expr * (dexp * sympy.log(expr.base) + dbase * expr.exp / expr.base)
+        if (
+            isinstance(expr, Function)
+            and kind._eval_derivative is Function._eval_derivative
+            and kind._eval_derivative_n_times is sympy.Basic._eval_derivative_n_times
+            and kind.fdiff is not Function.fdiff
+        ):  # Function._eval_derivative: the chain rule
+            terms = []
+            for i, a in enumerate(expr.args, start=1):
+                da = self._diff(a, s)
+                if da.is_zero:
+                    continue
+                try:
+                    df = expr.fdiff(i)
+                except ArgumentIndexError:
+                    df = Function.fdiff(expr, i)
+                terms.append(df * da)
+            return sympy.Add(*terms)
+        return expr.diff(s)
+
+
 def exact(value: float | int) -> sympy.Rational:
     """The exact binary value of a float64 (or an integer) as a SymPy rational."""
     if isinstance(value, int):
@@ -255,11 +349,63 @@ def sympy_time_limit(seconds: float, what: str, limit: float | None = None):
         ) from None
 
 
+def form_key(problem) -> tuple:
+    """What a problem's SymPy form depends on: f's computation (lang.structure), the point's
+    variables in order with their shapes, the variables differentiated, and the exact values
+    of the others (data enter f as numbers); not the values of the differentiated ones. And
+    the table that gives each operation its SymPy form (a test replaces one)."""
+    return (
+        tuple(map(id, SYMPY_OPS.values())),
+        structure_key(problem.function),
+        tuple(problem.wrt),
+        tuple(
+            (k, v.shape, None if k in problem.wrt else np.asarray(v, dtype=np.float64).tobytes())
+            for k, v in problem.point.items()
+        ),
+    )
+
+
+class _Built:
+    """What SymbolicForms of one form_key share: SymPy's f and derivatives, and the results of
+    the form's own steps (CSE, counts), which are functions of those expressions alone."""
+
+    def __init__(self, symbols, function, constants, derivatives):
+        self.symbols, self.function, self.constants, self.derivatives = symbols, function, constants, derivatives
+        self.steps: dict = {}
+
+
+MEMO_FORMS = 64  # forms kept per process, the most recently used: a sweep's members differ only in their point
+_MEMO: OrderedDict = OrderedDict()
+_MEMO_LOCK = threading.Lock()
+
+
+def _remembered(key) -> _Built | None:
+    with _MEMO_LOCK:
+        built = _MEMO.get(key)
+        if built is not None:
+            _MEMO.move_to_end(key)
+        return built
+
+
+def _remember(key, built: _Built) -> None:
+    with _MEMO_LOCK:
+        _MEMO[key] = built
+        while len(_MEMO) > MEMO_FORMS:
+            _MEMO.popitem(last=False)
+
+
 class SymbolicForm:
     """A problem's function and gradient in SymPy, built once; every SymPy step on it
     (differentiation, common-subexpression elimination, counts, compiled plans) runs once
     and is kept, whether it gave a result or ran out of time, within one time limit for
-    all of them (`bounded`): TIME_LIMIT_S, or the exact side's deadline where it is nearer."""
+    all of them (`bounded`): TIME_LIMIT_S, or the exact side's deadline where it is nearer.
+
+    A process keeps the last MEMO_FORMS forms' SymPy expressions and the results of their
+    own steps under form_key: a problem that differs from one already built only in the
+    values of its differentiated variables (a sweep) takes them as they are, and its
+    build_s is the time it took to find them. What ran out of time is not kept (each
+    problem tries in its own time), nor the steps that callers ask of `step` (the sympy
+    backend's compiled plans, whose time it reports)."""
 
     def __init__(self, problem, deadline: Deadline | None = None):
         start = time.perf_counter()
@@ -276,30 +422,62 @@ class SymbolicForm:
         self.limit = TIME_LIMIT_S if deadline is None else min(TIME_LIMIT_S, deadline.remaining() * SYMPY_SHARE)
         self.end = time.monotonic() + self.limit
         self._steps: dict = {}
-        self.symbols = {k: element_symbols(k, v.shape) for k, v in problem.point.items()}
+        key = form_key(problem)
+        built = _remembered(key)
+        if built is not None:
+            self._in_time("differentiating")
+        else:
+            built = self._build(problem)
+            _remember(key, built)
+        self._built = built
+        self.symbols, self.function = built.symbols, built.function
+        self.constants = built.constants  # exponent_symbol -> its value
+        self.derivatives = built.derivatives  # var -> object array of the variable's shape
+        self.build_s = time.perf_counter() - start  # differentiation, part of the sympy backend's setup
+
+    def _build(self, problem) -> _Built:
+        symbols = {k: element_symbols(k, v.shape) for k, v in problem.point.items()}
         # Data (the point's variables outside wrt) enter as their exact values, not symbols:
         # f is a function of the differentiated variables only, and d/dk of x**k, which
         # nobody asked for, never makes ∂/∂x a 0/0 (k·x**k/x at x = 0).
-        values = {k: self.symbols[k] if k in problem.wrt else _exact_array(v) for k, v in problem.point.items()}
+        values = {k: symbols[k] if k in problem.wrt else _exact_array(v) for k, v in problem.point.items()}
+        derivatives = {}
         with self.bounded("differentiating"):
-            self.function = to_sympy(problem.function, values)[()]
-            named = self.function.free_symbols & _EXPONENTS.keys()
-            self.constants = {s: _EXPONENTS[s] for s in sorted(named, key=str)}  # exponent_symbol -> its value
-            self.derivatives = {}  # var -> object array of the variable's shape
+            function = to_sympy(problem.function, values)[()]
+            named = function.free_symbols & _EXPONENTS.keys()
+            constants = {s: _EXPONENTS[s] for s in sorted(named, key=str)}
+            differentiator = Differentiator(function)
             for var in problem.wrt:
-                out = np.empty(self.symbols[var].shape, dtype=object)
+                out = np.empty(symbols[var].shape, dtype=object)
                 for index in np.ndindex(out.shape):
-                    out[index] = merge_powers(self.function.diff(self.symbols[var][index]), self.constants)
-                self.derivatives[var] = out
-        self.build_s = time.perf_counter() - start  # differentiation, part of the sympy backend's setup
+                    out[index] = merge_powers(differentiator.diff(symbols[var][index]), constants)
+                derivatives[var] = out
+        return _Built(symbols, function, constants, derivatives)
 
     def bounded(self, what: str):
         """A SymPy step on this form, stopped where the form's time ends (SymbolicTimeout)."""
         return sympy_time_limit(self.end - time.monotonic(), what, self.limit)
 
-    def step(self, what: str, compute):
+    def _in_time(self, what: str) -> None:
+        """Where the form's time is already out, the SymbolicTimeout that doing `what` would
+        have ended in at once (the same words), though its result is remembered: a problem
+        given no time for SymPy says so, whatever the process did before."""
+        if self.end - time.monotonic() <= 0:
+            with self.bounded(what):
+                pass
+
+    def step(self, what: str, compute, shared: bool = False):
         """compute() once per form, bounded: its result, or the SymbolicTimeout it ended in
-        (raised again at every later call: a step that ran out of time is not tried again)."""
+        (raised again at every later call: a step that ran out of time is not tried again).
+        shared: a function of the form's expressions alone, whose result the forms of the
+        same form_key share (a timeout stays this form's, and holds for it)."""
+        if shared and what not in self._steps and what in self._built.steps:
+            try:
+                self._in_time(what)
+            except SymbolicTimeout as exc:
+                self._steps[what] = exc
+                raise
+            return self._built.steps[what]
         if what not in self._steps:
             try:
                 with self.bounded(what):
@@ -309,6 +487,8 @@ class SymbolicForm:
         result = self._steps[what]
         if isinstance(result, SymbolicTimeout):
             raise result
+        if shared:
+            self._built.steps[what] = result
         return result
 
     @property
@@ -329,23 +509,29 @@ class SymbolicForm:
     @property
     def cse(self) -> tuple[list, list]:
         """Common subexpressions of [f, ∂f/∂…]: what the reference evaluates."""
-        return self.step("eliminating common subexpressions", lambda: sympy.cse([self.function, *self.gradient_exprs]))
+        return self.step(
+            "eliminating common subexpressions", lambda: sympy.cse([self.function, *self.gradient_exprs]), shared=True
+        )
 
     @property
     def gradient_cse(self) -> tuple[list, list]:
         """Common subexpressions of the gradient alone: what the sympy backend evaluates."""
-        return self.step("eliminating the gradient's common subexpressions", lambda: sympy.cse(self.gradient_exprs))
+        return self.step(
+            "eliminating the gradient's common subexpressions", lambda: sympy.cse(self.gradient_exprs), shared=True
+        )
 
     @property
     def function_cse(self) -> tuple[list, list]:
         """f alone, as the sympy backend times it."""
-        return self.step("eliminating f's common subexpressions", lambda: sympy.cse([self.function]))
+        return self.step("eliminating f's common subexpressions", lambda: sympy.cse([self.function]), shared=True)
 
     @property
     def expr_ops(self) -> int:
         """Operations in the gradient as differentiated, every repeat counted (expression swell)."""
         return self.step(
-            "counting the gradient's operations", lambda: int(sum(sympy.count_ops(e) for e in self.gradient_exprs))
+            "counting the gradient's operations",
+            lambda: int(sum(sympy.count_ops(e) for e in self.gradient_exprs)),
+            shared=True,
         )
 
     @property
@@ -356,7 +542,7 @@ class SymbolicForm:
             replacements, reduced = self.gradient_cse
             return int(sum(sympy.count_ops(e) for _, e in replacements) + sum(sympy.count_ops(e) for e in reduced))
 
-        return self.step("counting the eliminated gradient's operations", count)
+        return self.step("counting the eliminated gradient's operations", count, shared=True)
 
 
 def _readable_constant(value: float) -> sympy.Expr:
@@ -391,9 +577,10 @@ def readable_gradient(
         function = program(symbols)[()]
         if sympy.count_ops(function) > max_ops:
             return []
+        differentiator = Differentiator(function)
         for var in problem.wrt:
             for index in np.ndindex(symbols[var].shape):
                 if len(out) == elements:
                     return out
-                out.append((element_label(var, index), function.diff(symbols[var][index])))
+                out.append((element_label(var, index), differentiator.diff(symbols[var][index])))
     return out
