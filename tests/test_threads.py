@@ -4,6 +4,8 @@ row says the share its cell ran under."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 
 import pytest
 from conftest import ROOT
@@ -37,6 +39,36 @@ def test_the_environment_is_set_while_a_worker_starts_and_put_back(monkeypatch):
     assert os.environ["XLA_FLAGS"] == "--xla_dump_to=/tmp/x"
     with threads.started_with(None):
         assert os.environ["OMP_NUM_THREADS"] == "7"
+
+
+def test_openmp_threads_wait_briefly_unless_the_user_chose(monkeypatch):
+    """GNU OpenMP's threads spin ~10 ms after each torch call by default, on a core another
+    backend (or process) wants: diffcompare bounds the spin, in this process and in its workers,
+    and leaves a user's own GOMP_SPINCOUNT or OMP_WAIT_POLICY alone."""
+    monkeypatch.setattr(threads, "_user_chose_wait", False)
+    monkeypatch.delenv("GOMP_SPINCOUNT", raising=False)
+    assert threads.environment(2)["GOMP_SPINCOUNT"] == threads.POOL_SPIN["GOMP_SPINCOUNT"]
+    assert threads.quiet_pools() == threads.POOL_SPIN
+    assert os.environ["GOMP_SPINCOUNT"] == threads.POOL_SPIN["GOMP_SPINCOUNT"]
+    assert threads.spin_in_force() == "GOMP_SPINCOUNT=10000"
+    monkeypatch.setattr(threads, "_user_chose_wait", True)
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
+    monkeypatch.setenv("GOMP_SPINCOUNT", "300000")
+    assert "GOMP_SPINCOUNT" not in threads.environment(1) and threads.quiet_pools() == {}
+    assert os.environ["GOMP_SPINCOUNT"] == "300000"
+    with threads.started_with(1):
+        assert os.environ["GOMP_SPINCOUNT"] == "300000"
+
+
+def test_diffcompare_bounds_the_spin_before_torch_loads():
+    """In a run of diffcompare's own, GNU OpenMP reads the bound when torch loads it."""
+    code = (
+        "import os, sys; import diffcompare.running.runner; assert 'torch' not in sys.modules; "
+        "print(os.environ.get('GOMP_SPINCOUNT'))"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in threads.USER_WAIT_VARIABLES}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == threads.POOL_SPIN["GOMP_SPINCOUNT"]
 
 
 @pytest.mark.slow
