@@ -42,6 +42,7 @@ def _frame_with(name: str, message: str) -> pd.DataFrame:
     frame = run_problems([problem], backends=["chainrule", "expected"], dtypes=["float64"])
     frame["problem"] = name
     frame["message"] = message
+    frame["verdict"] = frame["verdict"].astype(str)  # categorical: a text it does not hold is set on strings
     frame.loc[frame.index[0], "verdict"] = "error"
     return frame
 

@@ -303,15 +303,18 @@ def longdouble_reference(problem, why: str = "") -> Reference:
         defined[var] = np.isfinite(g) & function_defined
         hi[var] = np.where(defined[var], h, np.nan)
         bound[var] = np.where(defined[var], estimate, np.nan)
-        text = np.array(
-            [
-                "; ".join([*general, f"its error is estimated at ≤ {b:.1g} (from its distance to float64)"])
-                for b in bound[var].ravel()
-            ],
-            dtype=object,
-        ).reshape(h.shape)
-        notes[var] = np.where(defined[var], text, "not finite").astype(object)
+        # One note per distinct estimate, shared by its elements: not a string per element (10⁷ of them are 4.8 GB).
+        said: dict[str, str] = {"not finite": "not finite"}
+        text = [
+            said.get(k := f"{b:.1g}") or said.setdefault(k, _estimated(general, b)) if ok else said["not finite"]
+            for b, ok in zip(bound[var].ravel().tolist(), defined[var].ravel().tolist(), strict=True)
+        ]
+        notes[var] = np.array(text, dtype=object).reshape(h.shape)
     return Reference("longdouble", function_defined, hi, lo, defined, notes, why=why, bound=bound)
+
+
+def _estimated(general: list[str], b: float) -> str:
+    return "; ".join([*general, f"its error is estimated at ≤ {b:.1g} (from its distance to float64)"])
 
 
 def _why_not(value) -> str:

@@ -292,7 +292,9 @@ def _headline(frame: pd.DataFrame, order: list[str]) -> str:
     bad = backends[backends["verdict"].isin(["disagree", "error"])]
     if bad.empty:
         return "<p>No backend disagrees with the reference or fails.</p>"
-    per = bad.assign(cell=bad["backend"] + " " + bad["dtype"].map(lambda d: SHORT_DTYPE.get(d, d)))
+    per = bad.assign(
+        cell=bad["backend"].astype(str) + " " + bad["dtype"].astype(str).map(lambda d: SHORT_DTYPE.get(d, d))
+    )
     counts = per.groupby("cell")["problem"].nunique().sort_values(ascending=False, kind="stable")
     most = ", ".join(f"{escape(c)} ({n})" for c, n in counts.head(3).items())
     return (

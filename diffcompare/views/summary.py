@@ -27,8 +27,8 @@ def cell_summary(frame: pd.DataFrame) -> pd.DataFrame:
     data = frame[frame["backend"] != ""].copy()
     if data.empty:
         return pd.DataFrame(columns=["problem", "column", "digits", "verdict"])
-    data["column"] = data["backend"] + "/" + data["dtype"]
-    data["severity"] = data["verdict"].map(SEVERITY)
+    data["column"] = data["backend"].astype(str) + "/" + data["dtype"].astype(str)  # categoricals do not add
+    data["severity"] = data["verdict"].astype(object).map(SEVERITY)
     grouped = data.groupby(["problem", "column"], sort=False)
     cells = grouped.agg(digits=("digits", "min"), severity=("severity", "min")).reset_index()
     inverse = {v: k for k, v in SEVERITY.items()}
