@@ -55,6 +55,46 @@ def measure(n: int, target: str, neighbours: list[str], repeat: int) -> dict:
     return {"alone": alone, "after": after, "after_self": after_self, "threads": threads.current()}
 
 
+def others_busy_ms(window_s: float) -> float:
+    """Milliseconds of CPU the process's other threads use while this one sleeps window_s
+    (their run time in /proc's schedstat, Linux)."""
+    import threading
+    import time
+
+    me = str(threading.get_native_id())
+
+    def run_ns() -> dict[str, int]:
+        found = {}
+        for tid in os.listdir("/proc/self/task"):
+            try:
+                with open(f"/proc/self/task/{tid}/schedstat") as f:
+                    found[tid] = int(f.read().split()[0])
+            except (OSError, ValueError, IndexError):
+                pass
+        return found
+
+    before = run_ns()
+    time.sleep(window_s)
+    after = run_ns()
+    return sum(ns - before.get(tid, 0) for tid, ns in after.items() if tid != me) / 1e6
+
+
+def left_spinning(n: int, names: list[str], window_s: float = 0.05) -> dict:
+    """In this process: per backend, the CPU its pools' threads burn in the window_s right after
+    its gradient (the timed calls and f's): a pool spinning on a core another backend may want."""
+    sys.path.insert(0, str(HERE))
+    from overhead import problem
+
+    from diffcompare import backends as registry
+
+    p = problem(n)
+    found = {}
+    for name in names:
+        registry.load(name).gradient(p, "float64")
+        found[name] = others_busy_ms(window_s)
+    return found
+
+
 def in_fresh_process(n: int, target: str, neighbours: list[str], repeat: int, threads: int | None = None) -> dict:
     """measure() in a new interpreter; started as a worker of that share when threads is given."""
     env = dict(os.environ)
@@ -67,6 +107,13 @@ def in_fresh_process(n: int, target: str, neighbours: list[str], repeat: int, th
     if threads is not None:
         command += ["--threads", str(threads)]
     out = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def spinning_in_fresh_process(n: int, names: list[str]) -> dict:
+    """left_spinning() in a new interpreter, with the libraries' own threads."""
+    command = [sys.executable, str(Path(__file__)), "--child", "spin", "--neighbours", ",".join(names), "--n", str(n)]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
@@ -85,6 +132,9 @@ def main(argv=None) -> int:
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--neighbours", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.child == "spin":
+        print(json.dumps(left_spinning(int(args.n), args.neighbours.split(","))))
+        return 0
     if args.child:
         if args.threads is not None:
             from diffcompare.running import threads
@@ -106,6 +156,10 @@ def main(argv=None) -> int:
                 f"| {n} | {target} (after {', '.join(neighbours)}) | {found['threads']} | {ms['alone']:.3g} ms "
                 f"| {ms['after']:.3g} ms | {ms['after_self']:.3g} ms | {lasting:.2f} | {passing:.2f} |"
             )
+    for n in (int(v) for v in args.n.split(",")):
+        busy = spinning_in_fresh_process(n, list(BACKENDS))
+        left = ", ".join(f"{name} {ms:.1f} ms" for name, ms in busy.items())
+        print(f"\nn = {n}: CPU the process's other threads burn in the 50 ms after each backend's gradient: {left}")
     if not args.no_hand:
         import thread_timing
 
