@@ -36,8 +36,8 @@ def measure(n: int, target: str, neighbours: list[str], repeat: int) -> dict:
     sys.path.insert(0, str(HERE))
     from overhead import problem
 
+    from diffcompare.backends import threads
     from diffcompare.exact import budget
-    from diffcompare.running import threads
     from diffcompare.running.runner import run_problems
 
     budget.configure(EXACT_S)
@@ -99,7 +99,7 @@ def in_fresh_process(n: int, target: str, neighbours: list[str], repeat: int, th
     """measure() in a new interpreter; started as a worker of that share when threads is given."""
     env = dict(os.environ)
     if threads is not None:
-        from diffcompare.running.threads import environment
+        from diffcompare.backends.threads import environment
 
         env.update(environment(threads))
     command = [sys.executable, str(Path(__file__)), "--child", target, "--neighbours", ",".join(neighbours)]
@@ -137,7 +137,7 @@ def main(argv=None) -> int:
         return 0
     if args.child:
         if args.threads is not None:
-            from diffcompare.running import threads
+            from diffcompare.backends import threads
 
             threads.configure(args.threads)
         print(json.dumps(measure(int(args.n), args.child, args.neighbours.split(","), args.repeat)))

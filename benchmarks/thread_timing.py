@@ -2,7 +2,7 @@
 written by hand, at the same thread count, measured side by side (issue 18).
 
 For each thread count a fresh process is started with the libraries' variables set as a
-worker of that share is (diffcompare.running.threads.environment: OMP_NUM_THREADS …, XLA's
+worker of that share is (diffcompare.backends.threads.environment: OMP_NUM_THREADS …, XLA's
 one-thread flags at 1), and torch.set_num_threads. In it, Rosenbrock's gradient at n elements
 through the backend (its time_s: the median of warm calls, diffcompare.backends.timing) and
 by hand (torch.autograd.grad on the expression written in torch; jax.jit(jax.grad(f)) in
@@ -64,7 +64,7 @@ def main(argv=None) -> int:
     if args.child is not None:
         print(json.dumps(measure(args.n, args.rounds, args.child)))
         return 0
-    from diffcompare.running.threads import environment
+    from diffcompare.backends.threads import environment
 
     print(f"Rosenbrock's gradient, n = {args.n}, float64, {args.rounds} alternating rounds per thread count")
     print("| threads | backend | time_s (median) | by hand (median) | time_s / by hand (median of rounds) |")

@@ -76,7 +76,7 @@ class Witness(ChainRuleBackend):
 
 
 class ThreadReporter(ChainRuleBackend):
-    """chainrule, whose rows say the threads its worker's libraries were given (running.threads)."""
+    """chainrule, whose rows say the threads its worker's libraries were given (backends.threads)."""
 
     name = "threads"
 

@@ -1,6 +1,6 @@
 """A backend's time_s is its own, whatever ran before it in the process (issue 18): no pool left
 spinning on a core while another backend is timed, no page faults a timed call pays or not as
-the allocator was left (diffcompare.running.threads, diffcompare.backends.timing)."""
+the allocator was left (diffcompare.backends.threads, diffcompare.backends.timing)."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def test_no_pool_is_left_spinning_after_a_backend():
     """In a fresh process with the libraries' own threads: after each backend's gradient (its
     last calls timed), the process's other threads burn no CPU in the next 50 ms. GNU OpenMP's
     default spin kept one of torch's threads busy 4-10 ms after each call (issue 18's torch at
-    0.4 s instead of 3 ms when timed while it did); with running.threads' bound, none."""
+    0.4 s instead of 3 ms when timed while it did); with backends.threads' bound, none."""
     busy = neighbours.spinning_in_fresh_process(100_000, ["torch", "jax", "chainrule", "torch"])
     assert all(ms < 1.0 for ms in busy.values()), busy
 

@@ -11,11 +11,11 @@ import pytest
 from conftest import ROOT, write
 
 import diffcompare
+from diffcompare.backends import threads
 from diffcompare.engine.batched import AllElements
 from diffcompare.engine.chainrule import NUMPY_OPS, numpy_constant, numpy_program, point_in
 from diffcompare.engine.differences import OneElement
 from diffcompare.exact.truth import truth_of
-from diffcompare.running import threads
 from diffcompare.running.runner import load_problems, run_problems
 from diffcompare.spec.files import load_file
 from diffcompare.spec.problem import build_problems

@@ -1,4 +1,4 @@
-"""Each worker's libraries get its share of the cores (diffcompare.running.threads), and every
+"""Each worker's libraries get its share of the cores (diffcompare.backends.threads), and every
 row says the share its cell ran under."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sys
 import pytest
 from conftest import ROOT
 
-from diffcompare.running import threads
+from diffcompare.backends import threads
 from diffcompare.running.runner import run_problems
 from diffcompare.spec.problem import build_problems
 

@@ -8,8 +8,8 @@ runner `from diffcompare import backends as registry`. docs/extending.md walks
 through writing one.
 """
 
-# OpenMP's waiting threads bounded (running.threads.quiet_pools) before any backend loads torch.
-import diffcompare.running.threads  # noqa: F401
+# OpenMP's waiting threads bounded (backends.threads.quiet_pools) before any backend loads torch.
+import diffcompare.backends.threads  # noqa: F401
 from diffcompare.backends.protocol import (
     PROTOCOL_MEMBERS,
     Backend,

@@ -22,10 +22,10 @@ import numpy as np
 import pandas as pd
 
 from diffcompare import backends as registry
+from diffcompare.backends import threads as thread_share
 from diffcompare.exact.singular import ALL
 from diffcompare.exact.truth import truth_of
 from diffcompare.lang.ir import index_label
-from diffcompare.running import threads as thread_share
 from diffcompare.running.blame import Explainer
 from diffcompare.running.verdicts import judge_cell
 from diffcompare.spec.operators import describe, results

@@ -6,9 +6,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from diffcompare.backends import jax_cache, timing
+from diffcompare.backends import threads as thread_share
 from diffcompare.exact import budget
 from diffcompare.lang import limits
-from diffcompare.running import threads as thread_share
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class RunOptions:
     timing: tuple[int, float] = (timing.DEFAULT_REPEAT, timing.DEFAULT_BUDGET_S)
     limits: tuple[int, ...] = tuple(limits.DEFAULTS.values())  # in DEFAULTS' order, as limits.current()
     exact_s: float = budget.DEFAULT_S
-    threads: int | None = None  # each worker's share of the cores (running.threads); None: in this process
+    threads: int | None = None  # each worker's share of the cores (backends.threads); None: in this process
     jax_cache: bool = field(default_factory=jax_cache.default_enabled)
     jax_cache_dir: str | None = None
 

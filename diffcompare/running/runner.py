@@ -15,8 +15,8 @@ from pathlib import Path
 import pandas as pd
 
 from diffcompare import backends as registry
+from diffcompare.backends import threads as thread_share
 from diffcompare.exact import budget
-from diffcompare.running import threads as thread_share
 from diffcompare.running.blame import Explainer
 from diffcompare.running.cells import blocks_to_frame, failed_cell_blocks, problem_blocks
 from diffcompare.running.options import RunOptions

@@ -29,7 +29,7 @@ import time
 import types
 from multiprocessing.connection import wait
 
-from diffcompare.running import threads as thread_share
+from diffcompare.backends import threads as thread_share
 from diffcompare.running.options import RunOptions
 from diffcompare.running.worker import payload, supervised_worker
 
@@ -54,7 +54,7 @@ class _Slot:
     def __init__(self, context, startup_s, threads=None):
         self.context = context
         self.startup_s = startup_s
-        self.threads = threads  # its share of the cores (running.threads), None: the libraries' own
+        self.threads = threads  # its share of the cores (backends.threads), None: the libraries' own
         self.start_process()
 
     def start_process(self):
