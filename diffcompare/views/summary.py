@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 
 from diffcompare.lang.ir import element_label
@@ -24,16 +25,20 @@ def cell_summary(frame: pd.DataFrame) -> pd.DataFrame:
     the worst digits and the worst verdict of the cell's rows. Where the run names modes
     (views/modes.py) a backend's column is one per mode: "torch (forward)/float64"."""
     frame = labelled(frame)
-    data = frame[frame["backend"] != ""].copy()
-    if data.empty:
+    rows = (frame["backend"] != "").to_numpy(dtype=bool)
+    if not rows.any():
         return pd.DataFrame(columns=["problem", "column", "digits", "verdict"])
-    data["column"] = data["backend"].astype(str) + "/" + data["dtype"].astype(str)  # categoricals do not add
-    data["severity"] = data["verdict"].astype(object).map(SEVERITY)
-    grouped = data.groupby(["problem", "column"], sort=False)
+    # The four columns it reads, and each verdict's severity through its distinct values: a copy of
+    # the whole frame, or a Python string per row, is gigabytes at 10⁷ rows.
+    codes, verdicts = pd.factorize(frame["verdict"])
+    severity = np.array([SEVERITY.get(v, np.nan) for v in verdicts] + [np.nan])[codes]
+    data = frame.loc[rows, ["problem", "backend", "dtype", "digits"]].assign(severity=severity[rows])
+    grouped = data.groupby(["problem", "backend", "dtype"], sort=False, observed=True)
     cells = grouped.agg(digits=("digits", "min"), severity=("severity", "min")).reset_index()
+    cells.insert(1, "column", cells["backend"].astype(str) + "/" + cells["dtype"].astype(str))
     inverse = {v: k for k, v in SEVERITY.items()}
     cells["verdict"] = cells["severity"].map(inverse)
-    return cells.drop(columns="severity")
+    return cells.drop(columns=["backend", "dtype", "severity"])
 
 
 def cell_table(frame: pd.DataFrame) -> pd.DataFrame:
