@@ -211,3 +211,24 @@ def test_a_supervised_worker_compiles_into_the_parents_folder(cache_setting, tmp
     frame = diffcompare.run(path, backends=["jax"], timeout=120)
     assert (frame["verdict"] == "agree").all()
     assert any(name.startswith("jit_") for name in entries(tmp_path / "chosen"))
+
+
+def test_a_backend_with_its_own_table_never_gets_the_built_ins_programs():
+    """A plug-in that subclasses the jax backend with a table of its own (sin replaced) computes
+    with its table, though the built-in kept a program for the same computation."""
+    import jax.numpy as jnp
+
+    from diffcompare.backends import jax_operators
+    from diffcompare.backends.jax_backend import JaxBackend, jax_constant, jax_ops
+
+    own = {**jax_ops("float64"), "sin": jnp.cos}
+
+    class CosineJax(JaxBackend):
+        def compute(self, problem, dtype, mode):
+            return jax_operators.compute(problem, dtype, mode, own, jax_constant(dtype))
+
+    p = problem("sin(x)", {"x": 0.5})
+    built_in = JaxBackend().compute(p, "float64", "reverse").values["x"]
+    theirs = CosineJax().compute(p, "float64", "reverse").values["x"]
+    assert float(built_in) == pytest.approx(0.8775825618903728)  # cos(0.5)
+    assert float(theirs) == pytest.approx(-0.479425538604203)  # d/dx cos(x) = -sin(0.5)

@@ -67,14 +67,18 @@ def _operator(problem, f: Callable, held: list[str], mode: str) -> Callable:
     raise ValueError(f"jax computes no {operator} in mode {mode!r}")
 
 
-def _program_key(problem, dtype: str) -> tuple:
+def _program_key(problem, dtype: str, ops: dict) -> tuple:
     """What f's program depends on: the computation (structure_key: operations, constants,
     shapes, variable names; not the text), the wrt and held variables in order, every point
-    variable's shape (so that a kept program never meets a new shape: no retracing), the dtype."""
+    variable's shape (so that a kept program never meets a new shape: no retracing), the dtype,
+    and the table of functions it is lowered with (a plug-in that subclasses the jax backend
+    with a table of its own never gets the built-in's programs: jax_ops' tables live as long
+    as the process, and _OPS_SEEN keeps any other alive, so that its id is never reused)."""
     wrt = tuple(problem.wrt)
     held = tuple(k for k in problem.point if k not in wrt)
     shapes = tuple(np.shape(problem.point[k]) for k in wrt + held)
-    return (structure_key(problem.function), wrt, held, shapes, dtype)
+    _OPS_SEEN.setdefault(id(ops), ops)
+    return (structure_key(problem.function), wrt, held, shapes, dtype, id(ops))
 
 
 def _kept(memo: OrderedDict, key: tuple, build: Callable) -> tuple[object, bool]:
@@ -90,6 +94,7 @@ def _kept(memo: OrderedDict, key: tuple, build: Callable) -> tuple[object, bool]
 
 
 MEMO_SIZE = 256  # programs kept per process, for operators and for f alone each
+_OPS_SEEN: dict[int, dict] = {}  # id -> the tables of functions the kept programs were lowered with
 _OPERATORS: OrderedDict[tuple, tuple[Callable, float]] = OrderedDict()  # key -> (jitted operator, setup_s)
 _FUNCTIONS: OrderedDict[tuple, Callable] = OrderedDict()  # program key -> jitted f
 _F_TIMES = PerProblem()  # f's time, once per problem x dtype for all its modes
@@ -132,7 +137,7 @@ def compute(problem, dtype: str, mode: str, ops: dict, constant: Callable) -> Gr
     if mode not in MODES[problem.operator]:
         raise ValueError(f"jax computes {problem.operator} in {', '.join(MODES[problem.operator])}, not {mode!r}")
     start = time.perf_counter()
-    key = _program_key(problem, dtype)
+    key = _program_key(problem, dtype, ops)
     wrt, held = key[1], key[2]
     args = (
         tuple(jnp.asarray(problem.point[k], dtype=dtype) for k in wrt),
