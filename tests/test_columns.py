@@ -11,19 +11,19 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pytest
 
-from diffcompare.backends import registry
+from diffcompare.backends import registry, threads
 from diffcompare.exact import budget
 from diffcompare.exact.truth import truth_of
 from diffcompare.lang.ir import index_label
-from diffcompare.running import cells, threads
-from diffcompare.running.cells import (
+from diffcompare.running import cells, columns
+from diffcompare.running.cells import problem_blocks
+from diffcompare.running.columns import (
     CATEGORICAL_COLUMNS,
     COLUMNS,
     EXTRA_COLUMNS,
     FLOAT_COLUMNS,
     ElementLabels,
     blocks_to_frame,
-    problem_blocks,
 )
 from diffcompare.running.worker import select_backends
 from diffcompare.spec.problem import build_problems
@@ -132,8 +132,8 @@ def test_a_write_to_the_frame_reaches_no_backend_reference_or_other_column():
 @pytest.mark.parametrize("shape", [(), (1,), (3,), (4097,), (2, 3), (70, 60), (3, 40, 40), (1, 5000)])
 def test_index_labels_are_made_in_arrow_as_index_label_makes_them(shape):
     expected = [index_label(i) if shape else "" for i in np.ndindex(shape)]
-    assert cells._labels(shape).to_pylist() == expected
-    assert cells.index_labels(shape).tolist() == expected
+    assert columns.labels(shape).to_pylist() == expected
+    assert columns.index_labels(shape).tolist() == expected
 
 
 @pytest.mark.parametrize(
@@ -146,7 +146,7 @@ def test_index_labels_are_made_in_arrow_as_index_label_makes_them(shape):
     ],
 )
 def test_joining_texts_joins_each_distinct_pair_once(message, extra):
-    joined = cells._join(
+    joined = columns.join_texts(
         np.array(message, dtype=object), np.array(extra, dtype=object) if isinstance(extra, list) else extra
     )
     extras = extra if isinstance(extra, list) else [extra] * len(message)

@@ -139,7 +139,8 @@ def test_a_broken_plugin_costs_its_own_rows_only(tmp_path, monkeypatch):
 def test_an_unknown_method_is_an_error_not_the_exact_rule():
     """A method the judge does not know ("symbolic", a typo) must not be judged as exact."""
     from diffcompare.backends import BaseBackend, Gradient, Method
-    from diffcompare.running.cells import blocks_to_frame, problem_blocks
+    from diffcompare.running.cells import problem_blocks
+    from diffcompare.running.columns import blocks_to_frame
     from diffcompare.spec.problem import build_problem
 
     class Guessing(BaseBackend):

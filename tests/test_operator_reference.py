@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from diffcompare.backends import BaseBackend, Gradient
-from diffcompare.running.cells import blocks_to_frame, problem_blocks
+from diffcompare.running.cells import problem_blocks
+from diffcompare.running.columns import blocks_to_frame
 from diffcompare.spec.operators import OPERATORS, results
 from diffcompare.spec.problem import ProblemError, build_problems
 

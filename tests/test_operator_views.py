@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from diffcompare.running.cells import COLUMNS, EXTRA_COLUMNS
+from diffcompare.running.columns import COLUMNS, EXTRA_COLUMNS
 from diffcompare.spec.problem import build_problems
 from diffcompare.views.html_report import render
 from diffcompare.views.modes import labelled, mode_count_lines, shows_modes

@@ -153,7 +153,7 @@ def test_expected_rows_are_judged_at_their_written_precision(seed_results):
 
 def test_columns_and_digits(seed_rows):
     seed_results = seed_rows
-    from diffcompare.running.cells import COLUMNS
+    from diffcompare.running.columns import COLUMNS
 
     assert list(seed_results.columns[: len(COLUMNS)]) == COLUMNS
     judged = seed_results[seed_results["verdict"].isin(["agree", "disagree"])]

@@ -24,7 +24,7 @@ import pandas as pd
 import pytest
 from conftest import ROOT, write
 
-from diffcompare.running.cells import FLOAT_COLUMNS, INTEGER_COLUMNS
+from diffcompare.running.columns import FLOAT_COLUMNS, INTEGER_COLUMNS
 from diffcompare.running.runner import run_problems
 from diffcompare.spec.problem import build_problems
 from diffcompare.views import palette

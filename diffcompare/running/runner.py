@@ -18,7 +18,8 @@ from diffcompare import backends as registry
 from diffcompare.backends import threads as thread_share
 from diffcompare.exact import budget
 from diffcompare.running.blame import Explainer
-from diffcompare.running.cells import blocks_to_frame, failed_cell_blocks, problem_blocks
+from diffcompare.running.cells import failed_cell_blocks, problem_blocks
+from diffcompare.running.columns import blocks_to_frame
 from diffcompare.running.options import RunOptions
 from diffcompare.running.supervisor import DEFAULT_TIMEOUT_S, check_timeout, run_isolated
 from diffcompare.running.worker import payload, run_job, select_backends

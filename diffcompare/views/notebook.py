@@ -21,7 +21,7 @@ import pandas as pd
 
 from diffcompare.engine.tape import exact_text
 from diffcompare.lang.printable import visible
-from diffcompare.running.cells import COLUMNS, EXTRA_COLUMNS
+from diffcompare.running.columns import COLUMNS, EXTRA_COLUMNS
 from diffcompare.running.verdicts import VERDICTS
 from diffcompare.views.modes import shows_modes
 from diffcompare.views.palette import VERDICT_COLOURS, cell_colours, digits_colour, text_colour
