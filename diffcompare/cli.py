@@ -408,6 +408,7 @@ def fuzz_command(argv: list[str]) -> int:
         help="seconds per problem × backend cell, in worker processes (default 30)",
     )
     args = parser.parse_args(argv)
+    from diffcompare.running.columns import counts_of
     from diffcompare.tools.fuzz import CAMPAIGN_BACKENDS, campaign
 
     result = campaign(
@@ -421,7 +422,7 @@ def fuzz_command(argv: list[str]) -> int:
         timeout=args.timeout,
     )
     counts = result.counts()
-    verdicts = result.frame["verdict"].value_counts().to_dict()
+    verdicts = counts_of(result.frame["verdict"]).to_dict()
     kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(result.kinds().items(), key=lambda kv: -kv[1]))
     print(f"{counts['problems']} problems ({kinds}), {counts['rows']} rows in {result.seconds:.1f} s: {verdicts}")
     for line in result.unbuildable:

@@ -167,6 +167,7 @@ class ProblemItem(pytest.Item):
 
     def runtest(self) -> None:
         from diffcompare.backends import timing
+        from diffcompare.running.columns import counts_of
         from diffcompare.running.runner import run_problems
 
         settings = self.config.stash[_SETTINGS]
@@ -177,7 +178,7 @@ class ProblemItem(pytest.Item):
             frame = run_problems([self.problem], settings.backends, settings.dtypes)
         finally:
             timing.configure(*saved)
-        counts = frame["verdict"].value_counts()
+        counts = counts_of(frame["verdict"])
         self.user_properties.append(("verdicts", ", ".join(f"{n} {v}" for v, n in counts.items())))
         failing = frame[frame["verdict"].isin(FAILING_VERDICTS)]
         if len(failing):
@@ -235,11 +236,12 @@ def failure_report(failed: ProblemRowsFailed) -> str:
     once. Values and references to their last digit. Past the gradient, or in a mode other
     than a gradient's usual one, the operator is named and each backend with its mode
     ('torch (forward)'), so that two modes' rows are never one group."""
+    from diffcompare.running.columns import counts_of
     from diffcompare.running.grouping import group_rows, label
     from diffcompare.views.modes import labelled, operator_text
 
     problem, frame, failing = failed.problem, failed.frame, labelled(failed.failing)
-    counts = ", ".join(f"{n} {verdict}" for verdict, n in failing["verdict"].value_counts().items())
+    counts = ", ".join(f"{n} {verdict}" for verdict, n in counts_of(failing["verdict"]).items())
     lines = [
         f"{problem.name} ({problem.file}): {len(failing)} of {len(frame)} rows fail ({counts})",
         f"f = {problem.text}",

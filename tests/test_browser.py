@@ -99,7 +99,7 @@ def test_layout(seen, seed_results):
     # row spans them all, a run of columns without a cell as one cell.
     labelled = modes.labelled(seed_results)
     backends = labelled[labelled["backend"] != ""]
-    columns = (backends["backend"] + "/" + backends["dtype"]).nunique()
+    columns = (backends["backend"].astype(str) + "/" + backends["dtype"].astype(str)).nunique()
     assert layout["heat_columns"] == columns
     assert layout["heat_cells"] == problems * columns
 

@@ -86,5 +86,7 @@ def test_compare_imports_only_the_backend_it_asks_for(backend, other):
         "diffcompare.backends.protocol",
         "diffcompare.backends.registry",
         "diffcompare.backends.timing",
+        "diffcompare.backends.threads",  # the libraries' thread settings: imports nothing but os
+        "diffcompare.backends.jax_cache",  # the cache setting RunOptions carries: imports no jax
     }
     assert seen["started"] == []  # no worker process: one call, in the caller's process

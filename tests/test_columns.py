@@ -210,3 +210,14 @@ def test_a_frame_of_other_kinds_of_column_is_written_by_arrow(tmp_path):
     empty = blocks_to_frame([])
     files.write_csv(empty, tmp_path / "empty.csv")
     assert (tmp_path / "empty.csv").read_bytes() == _arrow_text(empty)
+
+
+def test_counts_of_lists_only_the_texts_the_rows_hold_most_first():
+    """A categorical's value_counts() lists every category, the unheld at 0 ('0 agree' in a
+    report's chips) and breaks ties by category order; counts_of does neither."""
+    frame = pd.DataFrame({"verdict": pd.Categorical(["kink", "error", "error", "kink"], ["agree", "error", "kink"])})
+    assert frame["verdict"].value_counts().to_dict() == {"error": 2, "kink": 2, "agree": 0}
+    counts = columns.counts_of(frame["verdict"])
+    assert list(counts.items()) == [("kink", 2), ("error", 2)]  # ties in the order the rows hold them
+    assert list(columns.counts_of(pd.Series(["a", "b", "b"], dtype="str")).items()) == [("b", 2), ("a", 1)]
+    assert columns.counts_of(frame["verdict"].iloc[:0]).empty

@@ -289,3 +289,13 @@ def _categorical(column: str, blocks: list[dict], counts: np.ndarray) -> pd.Cate
         codes[stop : stop + len(part)] = remap[part.codes]
         stop += len(part)
     return pd.Categorical.from_codes(codes, pd.Index(texts, dtype="str"))
+
+
+def counts_of(column: pd.Series) -> pd.Series:
+    """How many rows hold each text, most first, ties in order of first appearance; only the
+    texts the rows hold (a categorical's value_counts() also lists its other categories, at 0,
+    and breaks ties by category order)."""
+    codes, texts = pd.factorize(column, sort=False)
+    counts = np.bincount(codes[codes >= 0], minlength=len(texts))
+    order = np.argsort(-counts, kind="stable")
+    return pd.Series(counts[order], index=pd.Index(np.asarray(texts, dtype=object)[order]), name="count")

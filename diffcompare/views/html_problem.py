@@ -25,6 +25,7 @@ import pandas as pd
 from diffcompare.engine.chainrule import ChainRule, point_in
 from diffcompare.engine.tape import TAPE_COLUMNS, TAPE_HOW_TO_READ, TAPE_MARK_COLUMN, marked_tape_table, tape_marks
 from diffcompare.lang.ir import element_label
+from diffcompare.running.columns import counts_of
 from diffcompare.spec.operators import describe
 from diffcompare.views.html_matrix import digit_matrices
 from diffcompare.views.html_text import cell_style, escape, exact_number, json_attribute, verdict_html
@@ -329,7 +330,7 @@ def problem_section(name: str, rows: pd.DataFrame, problem, anchor: str, sweeps,
     problem may be None (a frame without its problems): then only what the rows hold is
     shown. Its data-cells (backend:verdict pairs) and data-tags are what the page's filter reads."""
     backends = rows[rows["backend"] != ""]
-    verdicts = backends["verdict"].value_counts()
+    verdicts = counts_of(backends["verdict"])
     counts = " · ".join(verdict_html(v, f"{n} {v}") for v, n in verdicts.items())
     pairs = sorted({f"{b}:{v}" for b, v in zip(backends["backend"], backends["verdict"])})
     opens = section_opens(backends)
