@@ -372,6 +372,7 @@ class _Built:
     def __init__(self, symbols, function, constants, derivatives):
         self.symbols, self.function, self.constants, self.derivatives = symbols, function, constants, derivatives
         self.steps: dict = {}
+        self.build_s = float("nan")  # seconds the first SymbolicForm of this key took to build it
 
 
 MEMO_FORMS = 64  # forms kept per process, the most recently used: a sweep's members differ only in their point
@@ -403,7 +404,8 @@ class SymbolicForm:
     A process keeps the last MEMO_FORMS forms' SymPy expressions and the results of their
     own steps under form_key: a problem that differs from one already built only in the
     values of its differentiated variables (a sweep) takes them as they are, and its
-    build_s is the time it took to find them. What ran out of time is not kept (each
+    build_s is the time the first one took to build them (the eliminations it shares are
+    not timed again: its setup_s leaves out their time). What ran out of time is not kept (each
     problem tries in its own time), nor the steps that callers ask of `step` (the sympy
     backend's compiled plans, whose time it reports)."""
 
@@ -428,12 +430,15 @@ class SymbolicForm:
             self._in_time("differentiating")
         else:
             built = self._build(problem)
+            built.build_s = time.perf_counter() - start
             _remember(key, built)
         self._built = built
         self.symbols, self.function = built.symbols, built.function
         self.constants = built.constants  # exponent_symbol -> its value
         self.derivatives = built.derivatives  # var -> object array of the variable's shape
-        self.build_s = time.perf_counter() - start  # differentiation, part of the sympy backend's setup
+        # Differentiation, part of the sympy backend's setup: as measured when the form was built,
+        # so that a sweep member's setup_s does not depend on whether an earlier one was kept.
+        self.build_s = built.build_s
 
     def _build(self, problem) -> _Built:
         symbols = {k: element_symbols(k, v.shape) for k, v in problem.point.items()}
