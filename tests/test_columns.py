@@ -57,7 +57,7 @@ def test_a_cell_holds_its_text_as_codes_not_a_string_per_row(rosenbrock_blocks):
         # an object array would be a Python object per row: none crosses from the worker
         assert not (isinstance(value, np.ndarray) and value.dtype == object), column
     for column in ("verdict", "message"):
-        assert isinstance(block[column], pd.Categorical), column
+        assert isinstance(block[column], columns.Coded), column
     # a note per element of the long-double reference, its estimate written to one digit: a few texts
     assert len(block["message"].categories) < 200 < block["_n"]
     assert all("its error is estimated at" in t for t in block["message"].categories)
@@ -75,7 +75,7 @@ def _row_by_row(blocks: list[dict]) -> pd.DataFrame:
             n, value = block["_n"], block.get(column)
             if isinstance(value, ElementLabels):
                 value = [index_label(i) if value.shape else "" for i in np.ndindex(value.shape)]
-            elif isinstance(value, pd.Categorical):
+            elif isinstance(value, (pd.Categorical, columns.Coded)):
                 value = np.asarray(value, dtype=object)
             if value is None and column == "threads":
                 value = threads.current()
@@ -151,7 +151,7 @@ def test_joining_texts_joins_each_distinct_pair_once(message, extra):
     )
     extras = extra if isinstance(extra, list) else [extra] * len(message)
     expected = [f"{m}; {e}" if m and e else m or e for m, e in zip(message, extras, strict=True)]
-    assert list(joined) == expected
+    assert np.asarray(joined).tolist() == expected
     assert len(joined.categories) == len(set(expected))
 
 
