@@ -78,7 +78,7 @@ from pathlib import Path
 import numpy as np, pandas as pd, pyarrow as pa, pyarrow.csv as pa_csv
 from diffcompare.lang import limits
 from diffcompare.running.runner import load_problems, run_problems
-from diffcompare.views.files import write_csv
+from diffcompare.views.files import _parquet_writer, write_csv
 
 def peak_mb():
     status = open("/proc/self/status").read()
@@ -103,12 +103,13 @@ for column in old.columns:  # the frame as it was: text columns as pandas string
 def arrow_writer(path):
     pa_csv.write_csv(pa.Table.from_pandas(old, preserve_index=False), path)
 
-sides = {"columns": lambda path: write_csv(frame, path), "arrow": arrow_writer}
+sides = {"columns": lambda path: write_csv(frame, path), "arrow": arrow_writer,
+         "parquet": lambda path: _parquet_writer(frame)(str(path))}
 times = {side: [] for side in sides}
 extra = {side: [] for side in sides}
 for _ in range(rounds):
     for side, write in sides.items():
-        path = out / f"{side}.csv"
+        path = out / f"{side}.{'parquet' if side == 'parquet' else 'csv'}"
         gc.collect()
         base = rss_mb()
         reset_peak()
@@ -117,7 +118,9 @@ for _ in range(rounds):
         times[side].append(time.perf_counter() - start)
         extra[side].append(peak_mb() - base)
 same = (out / "columns.csv").read_bytes() == (out / "arrow.csv").read_bytes()
-print(json.dumps({"rows": len(frame), "times": times, "extra_mb": extra, "identical": same,
+back = pd.read_parquet(out / "parquet.parquet")
+same_parquet = back.equals(frame) and all(back[c].dtype == frame[c].dtype for c in frame.columns)
+print(json.dumps({"rows": len(frame), "times": times, "extra_mb": extra, "identical": same, "parquet_same": bool(same_parquet),
                   "frame_mb": frame.memory_usage(deep=True).sum() / 2**20,
                   "old_frame_mb": old.memory_usage(deep=True).sum() / 2**20}))
 """
@@ -197,12 +200,19 @@ def main() -> None:
         print(
             f"  frame now {result['frame_mb']:.0f} MB, with its text as pandas strings {result['old_frame_mb']:.0f} MB"
         )
-        for side, label in (("columns", "write_csv from columns"), ("arrow", "Arrow's writer (before)")):
+        sides = (
+            ("columns", "write_csv from columns"),
+            ("arrow", "Arrow's writer (before)"),
+            ("parquet", "results.parquet (--parquet)"),
+        )
+        for side, label in sides:
             median = statistics.median(result["times"][side])
             added = statistics.median(result["extra_mb"][side])
             print(f"  {label:26s} {median:7.2f} s {rows / median:12,.0f} rows/s  +{added:6.0f} MB peak")
         ratio = statistics.median(result["times"]["arrow"]) / statistics.median(result["times"]["columns"])
         print(f"  Arrow's writer / write_csv time: {ratio:.2f}x; byte-identical: {result['identical']}")
+        ratio = statistics.median(result["times"]["columns"]) / statistics.median(result["times"]["parquet"])
+        print(f"  write_csv / results.parquet time: {ratio:.2f}x; read back as the same frame: {result['parquet_same']}")
 
 
 if __name__ == "__main__":

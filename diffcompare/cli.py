@@ -117,6 +117,12 @@ def _run_parser() -> argparse.ArgumentParser:
         help="write results.csv and summary.md only, without typesetting report.html (for CI runs); "
         "a report.html left by an earlier run is removed",
     )
+    parser.add_argument(
+        "--parquet",
+        action="store_true",
+        help="also write results.parquet: the same rows, dtypes kept (pd.read_parquet reads it back); "
+        "without it a results.parquet left by an earlier run is removed",
+    )
     return parser
 
 
@@ -232,7 +238,7 @@ def _run_and_write(args, problems, messages: list[str], timeout: float) -> int:
         return code
     try:
         typesetting.join()  # mathtext is not thread-safe: the report's own typesetting waits for it
-        paths = write_reports(frame, messages, args.out, problems, html=args.html)
+        paths = write_reports(frame, messages, args.out, problems, html=args.html, parquet=args.parquet)
     except OutputError as exc:
         print(exc, file=sys.stderr)
         return EXIT_OUTPUT

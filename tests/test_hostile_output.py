@@ -118,6 +118,21 @@ def test_results_csv_round_trips_newlines_quotes_and_commas(tmp_path):
     assert (back["message"] == 'message, with "quotes"\nand a newline').all()
 
 
+def test_results_parquet_reads_back_as_the_same_frame_and_is_not_left_behind(tmp_path):
+    """--parquet: the same rows with their dtypes (categorical text, Arrow strings, floats to
+    the last bit, NaN kept); a run without it removes the earlier run's file, as --no-html does
+    report.html, so the folder never holds two runs."""
+    frame = _frame_with('a "quoted", name\nsecond line', "message \x00 with a NUL")
+    frame.loc[0, "value"] = float("nan")
+    frame["verdict"] = frame["verdict"].astype("category")  # as a run holds it
+    paths = write_reports(frame, [], tmp_path, html=False, parquet=True)
+    assert tmp_path / "results.parquet" in paths
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "results.parquet"), frame)
+    assert isinstance(pd.read_parquet(tmp_path / "results.parquet")["verdict"].dtype, pd.CategoricalDtype)
+    paths = write_reports(frame, [], tmp_path, html=False)
+    assert not (tmp_path / "results.parquet").exists() and tmp_path / "results.parquet" not in paths
+
+
 @pytest.mark.parametrize("name", ["\x1b[31mred", "new\nline", "nul\x00"])
 def test_stderr_lines_of_bad_input_are_one_visible_line(tmp_path, name):
     from diffcompare.spec.files import load_file

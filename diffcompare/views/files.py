@@ -1,4 +1,5 @@
-"""The run's files: results.csv, summary.md and report.html, written together or not at all.
+"""The run's files: results.csv, summary.md and report.html (and results.parquet where asked
+for), written together or not at all.
 
 Every file is first written to a temporary file beside its target; only when all three
 are whole are they moved into place (os.replace), so a reader never sees half a report,
@@ -286,18 +287,40 @@ def _joined_lines(texts: list, rows: int) -> memoryview | bytes:
     return memoryview(lines.buffers()[2])[int(offsets[0]) : int(offsets[-1])]
 
 
-def write_reports(frame: pd.DataFrame, errors: list[str], out: Path, problems=(), html: bool = True) -> list[Path]:
+def _parquet_writer(frame: pd.DataFrame):
+    """results.parquet: the frame's columns as they are held (codes and texts for the
+    categorical ones, Arrow strings for `index`); `pd.read_parquet` reads back the same
+    DataFrame, dtypes included."""
+
+    def write(tmp: str) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp)
+
+    return write
+
+
+def write_reports(
+    frame: pd.DataFrame, errors: list[str], out: Path, problems=(), html: bool = True, parquet: bool = False
+) -> list[Path]:
     """results.csv, summary.md and report.html, moved into place together once all three are
     written; problems (the run's Problem objects) give the HTML report its formulas and tapes.
     html=False (--no-html) writes the first two and removes a report.html left by an earlier
-    run, which would otherwise describe other rows than the results beside it.
+    run, which would otherwise describe other rows than the results beside it; parquet=True
+    (--parquet) adds results.parquet, and without it one left by an earlier run is removed
+    for the same reason.
     OutputError, and the previous files untouched, if any of them cannot be made or written."""
     out = Path(out)
     csv_path, md_path, html_path = out / "results.csv", out / "summary.md", out / "report.html"
+    parquet_path = out / "results.parquet"
     staged: list[tuple[str, Path]] = []
     current = csv_path
     try:
         staged.append((_stage(csv_path, writer=_csv_writer(frame)), csv_path))
+        if parquet:
+            current = parquet_path
+            staged.append((_stage(parquet_path, writer=_parquet_writer(frame)), parquet_path))
         current = md_path
         staged.append((_stage(md_path, summary_markdown(frame, errors)), md_path))
         current = html_path
@@ -306,13 +329,14 @@ def write_reports(frame: pd.DataFrame, errors: list[str], out: Path, problems=()
         for tmp, path in staged:
             current = path
             os.replace(tmp, path)
-        if not html:
-            current = html_path
-            html_path.unlink(missing_ok=True)
+        for wanted, path in ((html, html_path), (parquet, parquet_path)):
+            if not wanted:
+                current = path
+                path.unlink(missing_ok=True)
     except Exception as exc:
         for tmp, _ in staged:
             Path(tmp).unlink(missing_ok=True)
         raise OutputError(
             f"{current}: not written: {_reason(exc)}; the reports in {out} are left as they were"
         ) from exc
-    return [csv_path, md_path, html_path] if html else [csv_path, md_path]
+    return [csv_path, *([parquet_path] if parquet else []), md_path, *([html_path] if html else [])]
