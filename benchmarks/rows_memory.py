@@ -212,7 +212,9 @@ def main() -> None:
         ratio = statistics.median(result["times"]["arrow"]) / statistics.median(result["times"]["columns"])
         print(f"  Arrow's writer / write_csv time: {ratio:.2f}x; byte-identical: {result['identical']}")
         ratio = statistics.median(result["times"]["columns"]) / statistics.median(result["times"]["parquet"])
-        print(f"  write_csv / results.parquet time: {ratio:.2f}x; read back as the same frame: {result['parquet_same']}")
+        print(
+            f"  write_csv / results.parquet time: {ratio:.2f}x; read back as the same frame: {result['parquet_same']}"
+        )
 
 
 if __name__ == "__main__":
