@@ -122,11 +122,18 @@ def modes_of(backend, problem) -> tuple[str, ...]:
 
 
 def compute(backend, problem, dtype: str, mode: str) -> Gradient:
-    """The backend's values of the problem's operator in this mode. The gradient is always
-    asked of gradient(), the protocol's first call: a plug-in that subclasses a built-in and
-    overrides gradient() (to wrap or to log it) is called as it was before operators."""
-    if problem.operator == "gradient" or not hasattr(backend, "compute"):
+    """The backend's values of the problem's operator in this mode. The gradient in the
+    backend's first mode is always asked of gradient(), the protocol's first call: a plug-in
+    that subclasses a built-in and overrides gradient() (to wrap or to log it) is called as it
+    was before operators. A backend that computes the gradient in more modes than one
+    (casadi: reverse and forward; tensorflow: eager and in a tf.function) is asked for the
+    others by compute()."""
+    if not hasattr(backend, "compute"):
         return backend.gradient(problem, dtype)
+    if problem.operator == "gradient":
+        modes = modes_of(backend, problem)
+        if not modes or mode == modes[0]:
+            return backend.gradient(problem, dtype)
     return backend.compute(problem, dtype, mode)
 
 

@@ -39,10 +39,31 @@ class Spec:
 # The built-ins in their fixed order (the report's columns follow it).
 BUILTIN: dict[str, Spec] = {
     "sympy": Spec("diffcompare.backends.sympy_backend:SympyBackend", "sympy", ("sympy",)),
+    "symengine": Spec(
+        "diffcompare.backends.symengine_backend:SymengineBackend",
+        "symengine",
+        ("symengine",),
+        "pip install 'diffcompare[symengine]'",
+    ),
+    "casadi": Spec(
+        "diffcompare.backends.casadi_backend:CasadiBackend", "casadi", ("casadi",), "pip install 'diffcompare[casadi]'"
+    ),
     "torch": Spec(
         "diffcompare.backends.torch_backend:TorchBackend", "torch", ("torch",), "pip install 'diffcompare[torch]'"
     ),
     "jax": Spec("diffcompare.backends.jax_backend:JaxBackend", "jax", ("jax",), "pip install 'diffcompare[jax]'"),
+    "tensorflow": Spec(
+        "diffcompare.backends.tensorflow_backend:TensorflowBackend",
+        "tensorflow-cpu",
+        ("tensorflow",),
+        "pip install 'diffcompare[tensorflow]'",
+    ),
+    "autograd": Spec(
+        "diffcompare.backends.autograd_backend:AutogradBackend",
+        "autograd",
+        ("autograd", "scipy"),
+        "pip install 'diffcompare[autograd]'",
+    ),
     "chainrule": Spec("diffcompare.backends.chainrule:ChainRuleBackend"),
     "central": Spec("diffcompare.backends.central:CentralBackend"),
     "richardson": Spec("diffcompare.backends.richardson:RichardsonBackend"),
