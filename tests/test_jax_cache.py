@@ -140,7 +140,8 @@ def test_a_kept_program_gives_the_same_values_and_setup(monkeypatch):
     backend.compute(problem(f"sum({constant.replace('x', 'z')})", {"z": [0.5, 1.0]}), "float64", "reverse")
     assert len(jax_operators._OPERATORS) == 3
 
-    monkeypatch.setattr(jax_operators, "MEMO_SIZE", 2)
+    monkeypatch.setattr(jax_operators._OPERATORS, "size", 2)
+    monkeypatch.setattr(jax_operators._FUNCTIONS, "size", 2)
     backend.compute(problem("cos(x) * 3", {"x": 0.5}), "float64", "reverse")
     assert len(jax_operators._OPERATORS) == 2 and len(jax_operators._FUNCTIONS) <= 2
 

@@ -10,7 +10,6 @@ variables, direction and cotangent included, are constants of every transform.
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 
 import jax
@@ -20,6 +19,7 @@ import numpy as np
 from diffcompare.backends import Gradient
 from diffcompare.backends.operator_values import arrange
 from diffcompare.backends.timing import PerProblem, median_time
+from diffcompare.lang.memo import Kept
 from diffcompare.lang.program import Program
 from diffcompare.lang.structure import structure_key
 
@@ -81,22 +81,10 @@ def _program_key(problem, dtype: str, ops: dict) -> tuple:
     return (structure_key(problem.function), wrt, held, shapes, dtype, id(ops))
 
 
-def _kept(memo: OrderedDict, key: tuple, build: Callable) -> tuple[object, bool]:
-    """(memo[key], True), or (build(), False) kept under key, the least recently used
-    forgotten past MEMO_SIZE. A build that raises keeps nothing."""
-    if key in memo:
-        memo.move_to_end(key)
-        return memo[key], True
-    value = memo[key] = build()
-    while len(memo) > MEMO_SIZE:
-        memo.popitem(last=False)
-    return value, False
-
-
 MEMO_SIZE = 256  # programs kept per process, for operators and for f alone each
 _OPS_SEEN: dict[int, dict] = {}  # id -> the tables of functions the kept programs were lowered with
-_OPERATORS: OrderedDict[tuple, tuple[Callable, float]] = OrderedDict()  # key -> (jitted operator, setup_s)
-_FUNCTIONS: OrderedDict[tuple, Callable] = OrderedDict()  # program key -> jitted f
+_OPERATORS = Kept(MEMO_SIZE)  # key -> (jitted operator, setup_s)
+_FUNCTIONS = Kept(MEMO_SIZE)  # program key -> jitted f
 _F_TIMES = PerProblem()  # f's time, once per problem x dtype for all its modes
 
 
@@ -104,7 +92,7 @@ def forget() -> None:
     """Drop the kept programs and f's times (tests; a process that wants every build afresh)."""
     _OPERATORS.clear()
     _FUNCTIONS.clear()
-    _F_TIMES.__init__(_F_TIMES.size)
+    _F_TIMES.clear()
 
 
 def _function(problem, dtype: str, ops: dict, constant: Callable) -> Callable:
@@ -146,7 +134,6 @@ def compute(problem, dtype: str, mode: str, ops: dict, constant: Callable) -> Gr
     along = (problem.operator, mode, tuple(sorted(problem.direction.items())), problem.cotangent)
     found = _OPERATORS.get(key + along)
     if found is not None:
-        _OPERATORS.move_to_end(key + along)
         operator, setup_s = found
         raw = jax.block_until_ready(operator(*args))
     else:
@@ -154,7 +141,7 @@ def compute(problem, dtype: str, mode: str, ops: dict, constant: Callable) -> Gr
         operator = jax.jit(_operator(problem, f, list(held), mode))
         raw = jax.block_until_ready(operator(*args))  # traces and compiles, then runs
         setup_s = time.perf_counter() - start
-        _kept(_OPERATORS, key + along, lambda: (operator, setup_s))
+        _OPERATORS.put(key + along, (operator, setup_s))
     values = arrange(problem, raw, np.asarray)
 
     def run():
@@ -163,7 +150,7 @@ def compute(problem, dtype: str, mode: str, ops: dict, constant: Callable) -> Gr
     time_s = median_time(run)
 
     def time_f() -> float:
-        function, _ = _kept(_FUNCTIONS, key, lambda: jax.jit(_function(problem, dtype, ops, constant)))
+        function, _ = _FUNCTIONS.keep(key, lambda: jax.jit(_function(problem, dtype, ops, constant)))
 
         def forward():
             return jax.block_until_ready(function(*args))

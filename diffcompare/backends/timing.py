@@ -18,9 +18,9 @@ import ctypes
 import os
 import statistics
 import time
-import weakref
-from collections import OrderedDict
 from collections.abc import Callable
+
+from diffcompare.lang.memo import PerObject
 
 DEFAULT_REPEAT = 7
 DEFAULT_BUDGET_S = 0.02  # per cell, so that a default run stays quick (--budget for more)
@@ -99,25 +99,11 @@ def median_time(fn: Callable[[], object], repeat: int | None = None, budget_s: f
     return statistics.median(times)
 
 
-class PerProblem:
+class PerProblem(PerObject):
     """A figure measured once per problem (the very object) and key, and given again to
     the calls that ask for it with the same problem: f's time, shared by the modes of one
     problem × dtype. Bounded (the oldest forgotten first); a problem that is gone, or
-    another object at its address, is measured afresh."""
+    another object at its address, is measured afresh (lang/memo.PerObject)."""
 
     def __init__(self, size: int = 64):
-        self.size = size
-        self._memo: OrderedDict[tuple, tuple[weakref.ref, object]] = OrderedDict()
-
-    def get(self, problem, key, measure: Callable[[], object]) -> object:
-        slot = (id(problem), key)
-        found = self._memo.get(slot)
-        if found is not None and found[0]() is problem:
-            self._memo.move_to_end(slot)
-            return found[1]
-        value = measure()
-        self._memo[slot] = (weakref.ref(problem), value)
-        self._memo.move_to_end(slot)
-        while len(self._memo) > self.size:
-            self._memo.popitem(last=False)
-        return value
+        super().__init__(size)

@@ -24,9 +24,7 @@ stops SymPy inside its own calls (budget.interrupt_after): past it, SymbolicTime
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import OrderedDict
 from contextlib import contextmanager
 from fractions import Fraction
 
@@ -41,6 +39,7 @@ from sympy.ntheory.multinomial import multinomial_coefficients_iterator
 from diffcompare.exact.budget import MAX_TREE_OPS, Deadline, Interrupted, interrupt_after, tree_ops
 from diffcompare.exact.numeric import object_array
 from diffcompare.lang.ir import Node, element_label
+from diffcompare.lang.memo import Kept
 from diffcompare.lang.primitives import PRIMITIVES, native
 from diffcompare.lang.program import Program
 from diffcompare.lang.structure import structure_key
@@ -376,23 +375,7 @@ class _Built:
 
 
 MEMO_FORMS = 64  # forms kept per process, the most recently used: a sweep's members differ only in their point
-_MEMO: OrderedDict = OrderedDict()
-_MEMO_LOCK = threading.Lock()
-
-
-def _remembered(key) -> _Built | None:
-    with _MEMO_LOCK:
-        built = _MEMO.get(key)
-        if built is not None:
-            _MEMO.move_to_end(key)
-        return built
-
-
-def _remember(key, built: _Built) -> None:
-    with _MEMO_LOCK:
-        _MEMO[key] = built
-        while len(_MEMO) > MEMO_FORMS:
-            _MEMO.popitem(last=False)
+_MEMO = Kept(MEMO_FORMS)  # form key -> _Built (lang/memo: thread-safe, the report's typesetting shares it)
 
 
 class SymbolicForm:
@@ -425,13 +408,13 @@ class SymbolicForm:
         self.end = time.monotonic() + self.limit
         self._steps: dict = {}
         key = form_key(problem)
-        built = _remembered(key)
+        built = _MEMO.get(key)
         if built is not None:
             self._in_time("differentiating")
         else:
             built = self._build(problem)
             built.build_s = time.perf_counter() - start
-            _remember(key, built)
+            _MEMO.put(key, built)
         self._built = built
         self.symbols, self.function = built.symbols, built.function
         self.constants = built.constants  # exponent_symbol -> its value

@@ -13,12 +13,10 @@ tenth of its observed error, the largest first, and nothing where no step accoun
 
 from __future__ import annotations
 
-import weakref
-from collections import OrderedDict
-
 import numpy as np
 
 from diffcompare.engine.chainrule import Blame, ChainRule
+from diffcompare.lang.memo import PerObject
 from diffcompare.running.verdicts import exact_rtol
 from diffcompare.spec.problem import DTYPES, Problem
 
@@ -53,10 +51,7 @@ class Explainer:
     def __init__(self, share: float = SHARE, seconds: float = 10.0):
         self.share = share
         self.seconds = seconds  # the most one problem's analysis in one dtype may spend
-        self._cache: OrderedDict[tuple[int, str], tuple[weakref.ref, list[Blame]]] = OrderedDict()
-
-    def __getstate__(self):
-        return {"share": self.share, "seconds": self.seconds, "_cache": OrderedDict()}
+        self._cache = PerObject(CACHED)  # (problem, dtype) -> its blames; pickled empty
 
     def __call__(self, problem: Problem, dtype: str, var: str, abs_error, verdict) -> np.ndarray:
         verdict = np.asarray(verdict, dtype=object).ravel()
@@ -74,19 +69,14 @@ class Explainer:
 
     def analysis(self, problem: Problem, dtype: str) -> list[Blame]:
         """The hazardous steps of the problem in dtype and their estimated errors (cached)."""
-        key = (id(problem), dtype)
-        cached = self._cache.get(key)
-        if cached is not None and cached[0]() is problem:
-            self._cache.move_to_end(key)
-            return cached[1]
-        try:
-            blames = self._analyse(problem, dtype)
-        except Exception:  # an explanation must never cost a row, nor be tried again per row
-            blames = []
-        self._cache[key] = (weakref.ref(problem), blames)
-        while len(self._cache) > CACHED:
-            self._cache.popitem(last=False)
-        return blames
+
+        def analyse() -> list[Blame]:
+            try:
+                return self._analyse(problem, dtype)
+            except Exception:  # an explanation must never cost a row, nor be tried again per row
+                return []
+
+        return self._cache.get(problem, dtype, analyse)
 
     def _analyse(self, problem: Problem, dtype: str) -> list[Blame]:
         if dtype not in DTYPES:
