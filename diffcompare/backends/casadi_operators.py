@@ -1,0 +1,213 @@
+"""CasADi's derivatives of the function as written, in forward and reverse mode, as casadi.Functions.
+
+Every operator is built of CasADi's two directional derivatives on the SX graph of f:
+`casadi.forward(ex, arg, seeds)` (forward mode, Function.forward: one seed per direction) and
+`casadi.reverse(ex, arg, seeds)` (reverse mode, Function.reverse: one adjoint seed per
+direction). A full Jacobian takes one forward direction per input element, or one adjoint
+direction per output element; the gradient in reverse mode is one adjoint sweep. Second order
+composes them as JAX does: the gradient by reverse mode, then its Jacobian in forward mode
+(forward-over-reverse) or reverse mode (reverse-over-reverse); an HVP is one forward direction
+along v of the gradient, or one adjoint of the gradient seeded with v (Hᵀv = Hv).
+
+The result is compiled into a casadi.Function of every point variable (wrt and held alike), kept
+per process under the structure of f (lang.structure: a sweep over points builds once), MEMO_SIZE
+of them, the least recently used forgotten. setup_s is what building it cost when this process
+built it (the SX graph from the IR, the AD, the Function, the first call); time_s the median of
+warm calls of that Function; f_time_s of a Function of f alone; expr_ops its n_instructions().
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+
+import casadi
+import numpy as np
+
+from diffcompare.backends import Gradient
+from diffcompare.backends.timing import PerProblem, median_time
+from diffcompare.lang.primitives import SkipCell
+from diffcompare.lang.program import Program
+from diffcompare.lang.structure import structure_key
+from diffcompare.spec.operators import results
+
+SECOND_ORDER = ("forward-over-reverse", "reverse-over-reverse")
+MODES = {
+    "gradient": ("reverse", "forward"),
+    "jacobian": ("forward", "reverse"),
+    "jvp": ("forward",),
+    "vjp": ("reverse",),
+    "hessian": SECOND_ORDER,
+    "hvp": SECOND_ORDER,
+    "second_derivative": SECOND_ORDER,
+}
+MAX_DIRECTIONS = 4096  # a full Jacobian's seeds past this are skipped: one direction each
+MEMO_SIZE = 256
+_KEPT: OrderedDict[tuple, tuple] = OrderedDict()  # key -> (Function, outputs, setup_s)
+_FUNCTIONS: OrderedDict[tuple, object] = OrderedDict()  # program key -> Function of f alone
+_F_TIMES = PerProblem()
+
+
+def forget() -> None:
+    """Drop the kept Functions and f's times (tests)."""
+    _KEPT.clear()
+    _FUNCTIONS.clear()
+    _F_TIMES.__init__(_F_TIMES.size)
+
+
+def _kept(memo: OrderedDict, key: tuple, build):
+    if key in memo:
+        memo.move_to_end(key)
+        return memo[key], True
+    value = memo[key] = build()
+    while len(memo) > MEMO_SIZE:
+        memo.popitem(last=False)
+    return value, False
+
+
+def _unit(shape: tuple[int, int], element: int):
+    seed = casadi.DM(*shape)  # structural zeros: no work in the other elements
+    seed[element] = 1
+    return seed
+
+
+def jacobian_blocks(outs: list, xs: list, mode: str) -> list[list]:
+    """J[o][k]: ∂outs[o]/∂xs[k] as a matrix (rows: outs[o]'s elements, columns: xs[k]'s, both in
+    CasADi order), by casadi.forward (a direction per element of every xs[k]) or casadi.reverse
+    (an adjoint per element of every outs[o])."""
+    seeds_of = xs if mode == "forward" else outs
+    count = sum(s.numel() for s in seeds_of)
+    if count > MAX_DIRECTIONS:
+        what = "input" if mode == "forward" else "output"
+        raise SkipCell(f"{mode} mode takes one direction per {what} element: {count} past {MAX_DIRECTIONS}")
+    zeros = [casadi.DM(*s.shape) for s in seeds_of]
+    owner, seeds = [], []
+    for k, s in enumerate(seeds_of):
+        for e in range(s.numel()):
+            seeds.append([_unit(s.shape, e) if j == k else z for j, z in enumerate(zeros)])
+            owner.append(k)
+    if mode == "forward":
+        d = casadi.forward(outs, xs, seeds)  # per direction: one per output
+        return [
+            [casadi.horzcat(*(casadi.vec(d[i][o]) for i in range(len(seeds)) if owner[i] == k)) for k in range(len(xs))]
+            for o in range(len(outs))
+        ]
+    d = casadi.reverse(outs, xs, seeds)  # per adjoint direction: one per input
+    return [
+        [casadi.horzcat(*(casadi.vec(d[i][k]) for i in range(len(seeds)) if owner[i] == o)).T for k in range(len(xs))]
+        for o in range(len(outs))
+    ]
+
+
+def _outputs(problem, f, f_shape, symbols: dict, mode: str) -> list[tuple]:
+    """[(result name, matrix, result's output shape, its input shape)]: each matrix's rows are the
+    output's elements and its columns the input's (one column where the input shape is ())."""
+    from diffcompare.backends.casadi_backend import storage
+
+    operator = problem.operator
+    wrt = list(problem.wrt)
+    xs = [symbols[k] for k in wrt]
+    shapes = {k: tuple(np.shape(problem.point[k])) for k in problem.point}
+    named = list(results(problem))
+    if operator in ("gradient", "jacobian"):
+        (blocks,) = jacobian_blocks([f], xs, mode)
+        return [(name, blocks[i], f_shape, shapes[k]) for i, (name, k) in enumerate(zip(named, wrt))]
+    if operator == "jvp":
+        tangents = [symbols[problem.direction[k]] for k in wrt]
+        (d,) = casadi.forward([f], xs, [tangents])[0]
+        return [(named[0], casadi.vec(d), f_shape, ())]
+    if operator == "vjp":
+        u = symbols[problem.cotangent]
+        adjoints = casadi.reverse([f], xs, [[casadi.reshape(u, *storage(f_shape))]])[0]
+        return [(name, casadi.vec(a), shapes[k], ()) for name, k, a in zip(named, wrt, adjoints)]
+    gradient = casadi.reverse([f], xs, [[1]])[0]  # second order: the gradient by one adjoint sweep
+    inner = "forward" if mode == "forward-over-reverse" else "reverse"
+    if operator == "hvp":
+        v = [symbols[problem.direction[k]] for k in wrt]
+        along = (casadi.forward if inner == "forward" else casadi.reverse)(gradient, xs, [v])[0]
+        return [(name, casadi.vec(a), shapes[k], ()) for name, k, a in zip(named, wrt, along)]
+    blocks = jacobian_blocks(gradient, xs, inner)  # ∂(∂f/∂a)/∂b
+    index = {k: i for i, k in enumerate(wrt)}
+    out = []
+    for name, result in results(problem).items():
+        a, b = (result.over * 2)[:2]
+        out.append((name, blocks[index[a]][index[b]], shapes[a], shapes[b]))
+    return out
+
+
+def _arranged(full: np.ndarray, rows: tuple, cols: tuple) -> np.ndarray:
+    from diffcompare.backends.casadi_backend import linear
+
+    r, c = linear(rows).ravel(), linear(cols).ravel()
+    return np.array(full[np.ix_(r, c)].reshape(rows + cols), dtype=np.float64)
+
+
+def _symbols(problem, kind):
+    from diffcompare.backends.casadi_backend import storage
+
+    return {k: kind.sym(k, *storage(tuple(np.shape(v)))) for k, v in problem.point.items()}
+
+
+def function_of(problem, ops: dict, symbols: dict):
+    """(f's matrix, f's NumPy shape): the IR lowered with CasADi's table on these symbols."""
+    from diffcompare.backends.casadi_backend import CasadiValue, constant, index
+
+    program = Program(problem.function, ops, constant=constant, index=index)
+    out = program({k: CasadiValue(s, tuple(np.shape(problem.point[k]))) for k, s in symbols.items()})
+    if not isinstance(out, CasadiValue):  # f is a constant
+        return casadi.DM(out), ()
+    return out.x, out.shape
+
+
+def _key(problem, dtype: str, ops: dict) -> tuple:
+    wrt = tuple(problem.wrt)
+    held = tuple(k for k in problem.point if k not in wrt)
+    shapes = tuple(np.shape(problem.point[k]) for k in wrt + held)
+    return (structure_key(problem.function), wrt, held, shapes, dtype, id(ops))
+
+
+def build(problem, mode: str, ops: dict, kind=casadi.SX):
+    """(Function of every point variable, its outputs' names and shapes): the operator in this mode."""
+    symbols = _symbols(problem, kind)
+    f, f_shape = function_of(problem, ops, symbols)
+    if not isinstance(f, (casadi.SX, casadi.MX)):  # a constant f: its derivatives are zeros
+        f = kind(f)
+    outputs = _outputs(problem, f, f_shape, symbols, mode)
+    inputs = [symbols[k] for k in problem.point]
+    fn = casadi.Function(f"{problem.operator}_{mode}".replace("-", "_"), inputs, [m for _, m, _, _ in outputs])
+    return fn, [(name, rows, cols) for name, _, rows, cols in outputs]
+
+
+def compute(problem, dtype: str, mode: str, ops: dict) -> Gradient:
+    """The problem's operator in this mode, from a kept casadi.Function (the gradient too)."""
+    if mode not in MODES[problem.operator]:
+        raise ValueError(f"casadi computes {problem.operator} in {', '.join(MODES[problem.operator])}, not {mode!r}")
+    start = time.perf_counter()
+    key = _key(problem, dtype, ops)
+    along = (problem.operator, mode, tuple(sorted(problem.direction.items())), problem.cotangent)
+    args = [np.asarray(problem.point[k], dtype=np.float64) for k in problem.point]
+    found = _KEPT.get(key + along)
+    if found is not None:
+        _KEPT.move_to_end(key + along)
+        fn, outputs, setup_s = found
+        raw = fn.call(args)
+    else:
+        fn, outputs = build(problem, mode, ops)
+        raw = fn.call(args)
+        setup_s = time.perf_counter() - start
+        _kept(_KEPT, key + along, lambda: (fn, outputs, setup_s))
+    values = {name: _arranged(np.asarray(m.full()), rows, cols) for (name, rows, cols), m in zip(outputs, raw)}
+    time_s = median_time(lambda: fn.call(args))
+
+    def time_f() -> float:
+        def make():
+            symbols = _symbols(problem, casadi.SX)
+            f, _ = function_of(problem, ops, symbols)
+            return casadi.Function("f", [symbols[k] for k in problem.point], [f])
+
+        function, _ = _kept(_FUNCTIONS, key, make)
+        function.call(args)
+        return median_time(lambda: function.call(args))
+
+    f_time_s = _F_TIMES.get(problem, dtype, time_f)
+    return Gradient(values, time_s, setup_s=setup_s, f_time_s=f_time_s, extras={"expr_ops": fn.n_instructions()})
