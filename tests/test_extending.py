@@ -1,7 +1,7 @@
 """Backends through entry points: the built-ins registered like any plug-in, broken
 plug-ins costing only their rows, the versions every row carries, and
-examples/diffcompare-autograd, installed as a package of its own and found only
-through its entry point."""
+examples/diffcompare-autograd-example (the backend `autograd_example`), installed as a
+package of its own and found only through its entry point, beside the built-in `autograd`."""
 
 import os
 import platform
@@ -19,7 +19,8 @@ import diffcompare
 from diffcompare import backends as registry
 from diffcompare.spec.files import load_file
 
-EXAMPLE = ROOT / "examples" / "diffcompare-autograd"
+EXAMPLE = ROOT / "examples" / "diffcompare-autograd-example"
+PLUGIN = "autograd_example"  # the example's backend: a name of its own beside the built-in `autograd`
 
 # A fake installed distribution: a dist-info folder on the path is all importlib.metadata needs.
 PLUGINS = """\
@@ -211,14 +212,14 @@ def test_the_guide_holds_the_example_package_verbatim():
     guide = (ROOT / "docs" / "extending.md").read_text()
     blocks = re.findall(r"<!-- file: (\S+) -->\n```\w*\n(.*?)```", guide, flags=re.S)
     assert {path for path, _ in blocks} == {
-        f"examples/diffcompare-autograd/{name}"
-        for name in ("pyproject.toml", "diffcompare_autograd.py", "test_diffcompare_autograd.py")
+        f"examples/diffcompare-autograd-example/{name}"
+        for name in ("pyproject.toml", "diffcompare_autograd_example.py", "test_diffcompare_autograd_example.py")
     }
     for path, body in blocks:
         assert body == (ROOT / path).read_text(), f"docs/extending.md's copy of {path} differs from the file"
 
 
-# --- examples/diffcompare-autograd, installed as a package of its own ---------------------
+# --- examples/diffcompare-autograd-example, installed as a package of its own -------------
 
 
 @pytest.fixture(scope="module")
@@ -259,27 +260,36 @@ def autograd_run(autograd_package, tmp_path_factory):
 
 
 @pytest.mark.slow
-def test_autograd_is_listed_from_its_own_package(autograd_package):
+def test_the_example_is_listed_from_its_own_package_beside_the_builtin(autograd_package):
     _, target = autograd_package
     result = python("-m", "diffcompare", "backends", paths=[target])
     assert result.returncode == 0, result.stderr
-    line = result.stdout.splitlines()[-1]
+    lines = {line.split()[0]: line for line in result.stdout.splitlines() if line.strip()}
+    assert list(lines)[-1] == PLUGIN  # after the built-ins
     assert re.match(
-        r"autograd +available +diffcompare-autograd 0\.1\.0, entry point diffcompare_autograd:AutogradBackend$", line
+        r"autograd_example +available +diffcompare-autograd-example 0\.1\.0, "
+        r"entry point diffcompare_autograd_example:AutogradExampleBackend$",
+        lines[PLUGIN],
     )
+    assert re.match(r"autograd +available", lines["autograd"]) and "not used" not in lines["autograd"]
     # the package is nowhere but in its own folder
     plain = python("-m", "diffcompare", "backends")
-    assert "autograd" not in plain.stdout
+    assert PLUGIN not in plain.stdout and re.search(r"^autograd +available", plain.stdout, flags=re.M)
 
 
 @pytest.mark.slow
-def test_autograd_rows_stand_beside_every_other_backend_on_the_seed_problems(autograd_run):
+def test_the_example_s_rows_stand_beside_every_other_backend_on_the_seed_problems(autograd_run):
     frame = autograd_run
     assert set(registry.BUILTIN) <= set(frame["backend"])
     for problem, rows in frame.groupby("problem", sort=False):
-        assert list(pd.unique(rows["backend"]))[-1] == "autograd", problem  # after the built-ins
+        assert list(pd.unique(rows["backend"]))[-1] == PLUGIN, problem  # after the built-ins
     key = ["problem", "dtype", "variable", "index"]
-    autograd = frame[frame["backend"] == "autograd"].set_index(key)
+    autograd = frame[frame["backend"] == PLUGIN].set_index(key)
+    # the built-in autograd gives its rows too, and the same gradients: the plug-in's code is its gradient()
+    builtin = frame[frame["backend"] == "autograd"].set_index(key)
+    assert sorted(builtin.index) == sorted(autograd.index)
+    assert (builtin.loc[autograd.index, "value"] == autograd["value"]).all()
+    assert (builtin.loc[autograd.index, "verdict"] == autograd["verdict"]).all()
     torch = frame[frame["backend"] == "torch"].set_index(key)
     assert len(autograd) > 0 and sorted(autograd.index) == sorted(torch.index)
     assert (autograd["library_version"] == f"autograd {metadata.version('autograd')}").all()
@@ -294,15 +304,13 @@ def test_autograd_rows_stand_beside_every_other_backend_on_the_seed_problems(aut
 
 
 @pytest.mark.slow
-def test_autograd_through_every_primitive(autograd_package, monkeypatch):
+def test_the_example_through_every_primitive(autograd_package, monkeypatch):
     """In-process this time, still found through the installed entry point."""
     from construct_cases import CASES
 
     monkeypatch.syspath_prepend(str(autograd_package[1]))
     frames = [
-        diffcompare.compare(
-            c.function, point=c.point, backends=["autograd"], name=n, **({"wrt": c.wrt} if c.wrt else {})
-        )
+        diffcompare.compare(c.function, point=c.point, backends=[PLUGIN], name=n, **({"wrt": c.wrt} if c.wrt else {}))
         for n, c in CASES.items()
     ]
     frame = pd.concat(frames, ignore_index=True)
@@ -320,7 +328,14 @@ def test_autograd_through_every_primitive(autograd_package, monkeypatch):
 def test_the_example_s_own_tests_pass_once_installed(autograd_package):
     source, target = autograd_package
     result = python(
-        "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_diffcompare_autograd.py", paths=[target], cwd=source
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "test_diffcompare_autograd_example.py",
+        paths=[target],
+        cwd=source,
     )
     assert result.returncode == 0, result.stdout[-3000:]
     assert "3 passed" in result.stdout

@@ -1,7 +1,9 @@
-"""`autograd`: HIPS autograd's reverse mode on the function as written, with autograd.numpy.
+"""`autograd_example`: HIPS autograd's reverse mode on the function as written, with autograd.numpy.
 
 autograd traces f afresh on every call of its gradient (there is nothing to compile
 and keep), so each timed call is a trace and a backward pass, as in autograd code.
+diffcompare's built-in `autograd` backend grew from this plug-in; this one stays the
+worked example of docs/extending.md, under a name of its own so that both can be installed.
 """
 
 from __future__ import annotations
@@ -38,10 +40,10 @@ AUTOGRAD_OPS = library_ops(
 )
 
 
-class AutogradBackend(BaseBackend):
-    name = "autograd"
+class AutogradExampleBackend(BaseBackend):
+    name = "autograd_example"
     library = "autograd"  # the distribution whose version the rows carry
-    description = "autograd.grad (HIPS autograd) with autograd.numpy, traced on every call"
+    description = "autograd.grad (HIPS autograd) with autograd.numpy, traced on every call (the plug-in example)"
 
     def gradient(self, problem, dtype):
         start = time.perf_counter()
