@@ -152,6 +152,13 @@ def test_prod_with_a_zero_is_nan_in_autograd():
         assert list(by.loc[["1", "2"], "value"]) == [0.0, 0.0] and (by.loc[["1", "2"], "verdict"] == "agree").all()
 
 
+def test_norm_of_a_zero_vector_is_nan_in_autograd():
+    frame = rows_of("autograd_norm_of_zero_difference")  # exact: 2(x − y) = (0, 0)
+    assert set(frame["dtype"]) == {"float32", "float64"} and len(frame) == 4
+    assert (frame["verdict"] == "disagree").all() and frame["value"].isna().all()
+    assert frame["message"].str.startswith("non-finite value").all()
+
+
 def test_where_with_a_differentiated_scalar_branch_raises_in_autograd():
     frame = rows_of("autograd_where_scalar_branch")
     assert set(frame["dtype"]) == {"float32", "float64"} and (frame["verdict"] == "error").all()
