@@ -34,7 +34,6 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from collections import OrderedDict
 from fractions import Fraction
 
 import numpy as np
@@ -43,6 +42,7 @@ import symengine as se
 from diffcompare.backends import BaseBackend, Gradient, SkipCell
 from diffcompare.backends.timing import median_time
 from diffcompare.lang.ir import element_label
+from diffcompare.lang.memo import Kept
 from diffcompare.lang.primitives import PRIMITIVES, Unavailable, library_ops
 from diffcompare.lang.program import Program
 from diffcompare.lang.structure import structure_key
@@ -53,7 +53,6 @@ BACKEND = "llvm" if LLVM else "lambda"  # Lambdify's code generator
 MAX_ELEMENTS = 2000  # point elements: diff runs once per element over all of f
 MAX_INTEGER_EXPONENT = 2**16  # past it SymEngine computes c**n as a big integer at once (3/10**10**7: 6 s)
 MEMO_FORMS = 64  # problems' forms kept per process, the most recently used
-COUNT_S = 10.0  # the seconds SymPy is given to count a form's operations (NaN past them)
 
 
 # --- lowering -----------------------------------------------------------------------------
@@ -135,10 +134,20 @@ def _power(a, b):
     return _object(np.asarray(a, dtype=object) ** _object(np.vectorize(_exponent, otypes=[object])(b)))
 
 
+def _truth(c):
+    """A condition folded to a constant (a number, True or False): its truth; else None."""
+    if not isinstance(c, se.Basic):
+        return bool(c)
+    if c == se.true or c == se.false:
+        return c == se.true
+    return (c != 0) if c.is_Number else None
+
+
 def _where(c, a, b):
-    """Piecewise((a, c), (b, True)); a condition folded to a number is that branch."""
-    if isinstance(c, (bool, np.bool_)) or c in (se.true, se.false):
-        return a if c in (True, se.true) else b
+    """Piecewise((a, c), (b, True)); a condition folded to a constant is the branch it takes."""
+    truth = _truth(c)
+    if truth is not None:
+        return a if truth else b
     return se.Piecewise((a, c), (b, se.true))
 
 
@@ -191,11 +200,11 @@ _ARITHMETIC = {
 def _entry(name, p):
     if name in _ARITHMETIC:
         return _ARITHMETIC[name]
+    if p.kind == "array":  # NumPy's rule on object arrays: nothing of SymEngine's but its numbers
+        return _structural(p.forward)
     scalar = _SCALAR[name]
     if isinstance(scalar, Unavailable):
         return scalar
-    if p.kind == "array":
-        return _structural(p.forward)
     return (_reduce if p.kind == "reduction" else _elementwise)(scalar)
 
 
@@ -218,78 +227,100 @@ def to_symengine(root, values: dict) -> np.ndarray:
 # --- counting as SymPy counts -----------------------------------------------------------
 
 
-def count_ops(exprs) -> int:
-    """sympy.count_ops summed over exprs (SymEngine expressions), every repeat counted, in the
-    time of the distinct subexpressions: SymPy's own rules (a - b is one SUB, -x a NEG, x/y a DIV)
-    applied to each node once and multiplied by how often the tree holds it."""
-    import sympy
-    from sympy.core.function import _coeff_isneg
-    from sympy.simplify.radsimp import fraction
+def _negative(a) -> bool:
+    """a is a negative number (SymPy's is_extended_negative on a number)."""
+    return bool(a.is_Number) and bool(a < 0)
 
-    memo: dict = {}
 
-    def own(a) -> tuple[int, list]:
-        """count_ops's loop for one popped node: (its own operations, the nodes it pushes)."""
-        if a.is_Rational:
-            if a is sympy.S.One:
-                return 0, list(a.args)
-            return int(a.p < 0) + int(a.q != 1), []
-        n = 0
-        if a.is_Mul:
-            if _coeff_isneg(a):
-                n += 1
-                a = a.as_two_terms()[1] if a.args[0] is sympy.S.NegativeOne else -a
-            num, den = fraction(a)
-            if num.is_Integer:
-                return n + 1 + int(num < 0), [den]
-            if den is not sympy.S.One:
-                return n + 1, ([den] if not den.is_Integer else []) + [num]
-        elif a.is_Add:
-            pushed, negs = [], 0
-            for i, ai in enumerate(a.args):
-                if _coeff_isneg(ai):
-                    negs += 1
-                    pushed.append(-ai)
-                else:
-                    pushed.append(ai)
-                n += int(i > 0)  # an ADD or a SUB
-            if negs == len(a.args):
-                n += 1  # -x - y = NEG + SUB
-            return n, pushed
-        if a.is_Pow and a.exp is sympy.S.NegativeOne:
-            return 1, [a.base]
-        if a == sympy.S.Exp1:
-            return 1, []
-        if a.is_Pow and a.base == sympy.S.Exp1:
-            return 1, [a.exp]
-        if a.is_Mul or isinstance(a, sympy.core.operations.LatticeOp):
-            n += len(a.args) - 1
-        elif a.args and (a.is_Pow or a.is_Function or isinstance(a, sympy.Derivative)):
+def _coeff_isneg(a) -> bool:
+    """SymPy's _coeff_isneg: a negative number, or a product whose numeric coefficient is one
+    (SymEngine, as SymPy, puts a product's coefficient first)."""
+    return _negative(a.args[0] if a.is_Mul else a)
+
+
+def _fraction(a) -> tuple:
+    """SymPy's fraction(a) (exact=False) on a SymEngine product: (numerator, denominator), the
+    powers with a negative exponent (a number, or a product with a negative coefficient:
+    exp(-x)) in the denominator, a rational coefficient split into its integers."""
+    numer, denom = [], []
+    for term in a.args if a.is_Mul else (a,):
+        if term.is_Pow:
+            base, ex = term.args
+            if _negative(ex):
+                denom.append(base if ex == -1 else base ** (-ex))
+            elif ex.is_Mul and _coeff_isneg(ex):
+                denom.append(base ** (-ex))
+            else:
+                numer.append(term)
+        elif term.is_Rational and not term.is_Integer:
+            p, q = term.get_num_den()
+            if p != 1:
+                numer.append(p)
+            denom.append(q)
+        else:
+            numer.append(term)
+    return se.Mul(*numer) if numer else se.Integer(1), se.Mul(*denom) if denom else se.Integer(1)
+
+
+_LATTICE = (se.Max, se.Min, se.And, se.Or)  # SymPy's LatticeOps: n - 1 operations for n operands
+_APPLIED = (se.Not, se.Xor, se.Derivative)  # SymPy counts them as functions (is_Function, Derivative)
+
+
+def _own_ops(a) -> tuple[int, list]:
+    """One step of sympy.count_ops's loop on a node: (its own operations, the nodes it goes on
+    to). Relations, True and a Piecewise's conditions count nothing themselves, as in SymPy."""
+    if a.is_Rational:
+        if a == 1:
+            return 0, []
+        p, q = a.get_num_den()
+        return int(p < 0) + int(q != 1), []
+    n = 0
+    if a.is_Mul:
+        if _coeff_isneg(a):
             n += 1
-        return n, ([] if a.is_Symbol else list(a.args))
+            a = -a
+        num, den = _fraction(a)
+        if num.is_Integer:
+            return n + 1 + int(_negative(num)), [den]
+        if den != 1:
+            return n + 1, ([den] if not den.is_Integer else []) + [num]
+    elif a.is_Add:
+        pushed = [-t if _coeff_isneg(t) else t for t in a.args]
+        negative = sum(_coeff_isneg(t) for t in a.args)
+        return len(a.args) - 1 + int(negative == len(a.args)), pushed
+    if a.is_Pow and a.args[1] == -1:
+        return 1, [a.args[0]]
+    if a == se.E:
+        return 1, []
+    if a.is_Pow and a.args[0] == se.E:
+        return 1, [a.args[1]]
+    if a.is_Mul or isinstance(a, _LATTICE):
+        n += len(a.args) - 1
+    elif a.args and (a.is_Pow or a.is_Function or isinstance(a, _APPLIED)):
+        n += 1
+    return n, ([] if a.is_Symbol else list(a.args))
 
-    def total(root) -> int:
+
+def count_ops(exprs) -> int:
+    """sympy.count_ops(exprs) on SymEngine's expressions, by SymPy's rules (a - b is one SUB,
+    -x a NEG, x/y a DIV, exp(-x) a DIV and an EXP, max(a, b, c) two), every repeat counted, as
+    the sympy backend counts its derivative; in the time of the distinct subexpressions, once
+    each, times how often the tree holds it (a tree can hold 10⁶ of them at depth 14 of the
+    logistic map, which SymPy's walk takes 45 s over)."""
+    memo: dict = {}
+    for root in exprs:
         stack = [(root, False)]
         while stack:
             node, ready = stack.pop()
             if node in memo:
                 continue
-            n, pushed = own(node)
+            n, pushed = _own_ops(node)
             if ready:
                 memo[node] = n + sum(memo[c] for c in pushed)
                 continue
             stack.append((node, True))
             stack.extend((c, False) for c in pushed if c not in memo)
-        return memo[root]
-
-    out = 0
-    for e in exprs:
-        e = sympy.sympify(e)
-        if isinstance(e, sympy.Expr) and not e.is_Relational:
-            out += total(e)
-        else:  # a relation or a boolean: SymPy's own count (rare in a derivative)
-            out += int(sympy.count_ops(e))
-    return out
+    return int(sum(memo[root] for root in exprs))
 
 
 # --- a problem's form -------------------------------------------------------------------
@@ -342,20 +373,14 @@ class _Form:
         return found
 
     def counts(self) -> dict[str, float]:
-        """expr_ops and expr_ops_cse, counted once (NaN where SymPy's count runs out of time)."""
+        """expr_ops (as differentiated) and expr_ops_cse (after symengine.cse), counted once."""
         with self.lock:
             if self.extras is None:
-                from diffcompare.exact.symbolic import SymbolicTimeout, sympy_time_limit
-
                 replacements, reduced = se.cse(self.flat)
-                try:
-                    with sympy_time_limit(COUNT_S, "counting SymEngine's operations"):
-                        self.extras = {
-                            "expr_ops": count_ops(self.flat),
-                            "expr_ops_cse": count_ops([e for _, e in replacements]) + count_ops(reduced),
-                        }
-                except SymbolicTimeout:
-                    self.extras = {"expr_ops": float("nan"), "expr_ops_cse": float("nan")}
+                self.extras = {
+                    "expr_ops": count_ops(self.flat),
+                    "expr_ops_cse": count_ops([e for _, e in replacements]) + count_ops(reduced),
+                }
             return self.extras
 
     def input_values(self, problem, dtype: str) -> np.ndarray:
@@ -452,8 +477,7 @@ def _refuse_unevaluated(exprs: list) -> None:
 
 # --- kept per process ---------------------------------------------------------------------
 
-_MEMO: OrderedDict = OrderedDict()
-_MEMO_LOCK = threading.Lock()
+_FORMS = Kept(MEMO_FORMS)  # form_key -> _Form, or the SkipCell its build ended in
 
 
 def form_key(problem) -> tuple:
@@ -476,20 +500,14 @@ def form_key(problem) -> tuple:
 
 def form_of(problem) -> _Form:
     """The problem's form, built once per key (a SkipCell it ended in is kept, and raised again)."""
-    key = form_key(problem)
-    with _MEMO_LOCK:
-        found = _MEMO.get(key)
-        if found is not None:
-            _MEMO.move_to_end(key)
-    if found is None:
+
+    def build():
         try:
-            found = _Form(problem)
+            return _Form(problem)
         except SkipCell as exc:
-            found = exc
-        with _MEMO_LOCK:
-            _MEMO[key] = found
-            while len(_MEMO) > MEMO_FORMS:
-                _MEMO.popitem(last=False)
+            return exc
+
+    found, _ = _FORMS.keep(form_key(problem), build)
     if isinstance(found, SkipCell):
         raise SkipCell(str(found))
     return found
@@ -498,26 +516,57 @@ def form_of(problem) -> _Form:
 # --- the backend --------------------------------------------------------------------------
 
 
+MAX_EXPLAINED = 300  # subexpressions evaluated one by one to find the first that is not finite
+
+
 def _first_not_finite(form: _Form, inputs: np.ndarray, dtype: str) -> str:
-    """The first of SymEngine's common subexpressions of the result whose value is not finite
-    though its operands' are, in words; "" if none is found."""
+    """The first subexpression of SymEngine's result (after its CSE, operands before the
+    expressions that use them) whose value in the dtype is not finite though its operands'
+    are (a number counts: 4.4e40, exact in the expression, is inf in float32), in words;
+    "" if none is found within MAX_EXPLAINED of them."""
     replacements, reduced = se.cse(form.flat)
     known = dict(zip(form.inputs, inputs.tolist()))
     options = {"dtype": np.float32} if dtype == "float32" else {"real": True}
-    for symbol, expr in [*replacements, *[(None, e) for e in reduced]]:
-        free = sorted(expr.free_symbols, key=str)
-        try:
-            fn = se.Lambdify(free, [expr], backend=BACKEND, **options)
-            value = float(np.asarray(fn(np.array([known[s] for s in free], dtype=dtype))).ravel()[0])
-        except (RuntimeError, KeyError):
-            return ""
-        if symbol is not None:
-            known[symbol] = value
-        if not np.isfinite(value) and all(np.isfinite(known[s]) for s in free):
-            for s, e in reversed(replacements):
-                expr = expr.xreplace({s: e})
-            text = str(expr) if len(str(expr)) <= 80 else str(expr)[:77] + "..."
-            return f"in {dtype}, SymEngine's derivative meets {text} = {value}"
+    seen: dict = {}
+
+    def value(node) -> float:
+        if node in known:
+            return known[node]
+        free = sorted(node.free_symbols, key=str) or form.inputs[:1]  # Lambdify takes no zero arguments
+        fn = se.Lambdify(free, [node], backend=BACKEND, **options)
+        return float(np.asarray(fn(np.array([known[s] for s in free], dtype=dtype))).ravel()[0])
+
+    def walk(root):
+        stack = [(root, False)]
+        while stack:
+            node, ready = stack.pop()
+            if node in seen or node in known:
+                continue
+            if not ready:
+                stack.append((node, True))
+                stack.extend((a, False) for a in node.args if isinstance(a, se.Expr) and not a.is_Boolean)
+                continue
+            if len(seen) >= MAX_EXPLAINED:
+                raise LookupError
+            seen[node] = value(node)
+            operands = [seen.get(a, known.get(a)) for a in node.args]
+            if not np.isfinite(seen[node]) and all(v is not None and np.isfinite(v) for v in operands):
+                return node, seen[node]
+        return None
+
+    try:
+        for symbol, expr in [*replacements, *[(None, e) for e in reduced]]:
+            found = walk(expr)
+            if found is not None:
+                node, bad = found
+                for s, e in reversed(replacements):  # CSE's own symbols (x0, x1 …) as what they stand for
+                    node = node.xreplace({s: e})
+                text = str(node) if len(str(node)) <= 80 else str(node)[:77] + "..."
+                return f"in {dtype}, SymEngine's derivative meets {text} = {bad}"
+            if symbol is not None:
+                known[symbol] = value(expr)
+    except (RuntimeError, NotImplementedError, LookupError, KeyError, TypeError):
+        return ""
     return ""
 
 
