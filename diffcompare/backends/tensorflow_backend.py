@@ -77,6 +77,11 @@ with _stderr_held(not _USER_LOG_LEVEL and "tensorflow" not in sys.modules):
     import tensorflow as tf
     import tensorflow.experimental.numpy as tnp
 
+if not _USER_LOG_LEVEL:
+    # TensorFlow's Python warnings too: tape.jacobian's pfor traces a tf.function on every call
+    # and says so ("triggered tf.function retracing") from the fifth call of a timed loop on.
+    tf.get_logger().setLevel("ERROR")
+
 from diffcompare.backends import tensorflow_operators  # noqa: E402  (imports tensorflow: after the quiet import)
 
 
@@ -318,7 +323,7 @@ class TensorflowBackend(BaseBackend):
         at = [names.index(k) for k in problem.wrt]
         grad = _tape_gradient(program, None, problem.wrt)
 
-        @tf.function(input_signature=signature)
+        @tf.function(input_signature=signature, autograph=False)
         def graph(*values):
             return grad([values[i] for i in at], dict(zip(names, values)))
 
@@ -329,7 +334,7 @@ class TensorflowBackend(BaseBackend):
         time_s = median_time(lambda: graph(*args))
 
         def time_f():
-            forward = tf.function(lambda *values: _as_tensor(program(dict(zip(names, values))), dtype))
+            forward = tf.function(lambda *values: _as_tensor(program(dict(zip(names, values))), dtype), autograph=False)
             forward.get_concrete_function(*signature)
             forward(*args)
             return median_time(lambda: forward(*args))
