@@ -260,3 +260,10 @@ def test_every_construct_case_agrees_in_both_modes_or_is_skipped_for_what_casadi
     bad = rest[rest["verdict"] != "agree"]
     assert bad.empty, bad[["problem", "mode", "variable", "index", "value", "reference", "message"]].to_string()
     assert rest["rel_error"].max() < 1e-13
+
+
+def test_a_point_past_the_sx_limit_is_skipped(monkeypatch):
+    monkeypatch.setattr(casadi_operators, "MAX_ELEMENTS", 3)
+    got = rows(diffcompare.compare("sum(x ** 2)", point={"x": [1.0, 2.0, 3.0, 4.0]}, backends=["casadi"]))
+    assert (got["verdict"] == "skipped").all()
+    assert (got["message"] == "an SX graph has a node per scalar: 4 point elements, past 3").all()

@@ -29,39 +29,9 @@ import operator
 import casadi
 import numpy as np
 
-from diffcompare.backends import BaseBackend, SkipCell, casadi_operators
+from diffcompare.backends import BaseBackend, casadi_operators
+from diffcompare.backends.casadi_operators import CasadiValue, gather, linear, moved, storage
 from diffcompare.lang.primitives import PRIMITIVES, Unavailable, library_ops
-
-
-class CasadiValue:
-    """A CasADi matrix (SX, MX or DM) and the NumPy shape it stands for (at most 2-D)."""
-
-    __slots__ = ("shape", "x")
-
-    def __init__(self, x, shape: tuple[int, ...]):
-        self.x, self.shape = x, tuple(shape)
-
-
-def storage(shape: tuple[int, ...]) -> tuple[int, int]:
-    """The CasADi dimensions of a NumPy shape: () 1×1, (n,) n×1, (m, n) m×n; more axes are refused."""
-    if len(shape) > 2:
-        raise SkipCell(f"CasADi matrices are 2-D: a value of shape {shape} has no CasADi form")
-    return {0: (1, 1), 1: (shape[0] if shape else 1, 1), 2: tuple(shape)}[len(shape)]
-
-
-def linear(shape: tuple[int, ...]) -> np.ndarray:
-    """For each NumPy position of an array of this shape, its element's CasADi (column-major) index."""
-    storage(shape)
-    if len(shape) < 2:
-        return np.arange(int(np.prod(shape, dtype=np.int64))).reshape(shape)
-    m, n = shape
-    return np.arange(m * n).reshape(n, m).T
-
-
-def from_storage(matrix, shape: tuple[int, ...]) -> np.ndarray:
-    """A CasADi result (a DM in the storage of `shape`) as a float64 NumPy array of that shape."""
-    full = np.asarray(casadi.DM(matrix).full(), dtype=np.float64)
-    return full.ravel(order="F")[linear(shape)]
 
 
 def _matrix(v):
@@ -71,23 +41,6 @@ def _matrix(v):
 
 def _shape(v) -> tuple[int, ...]:
     return v.shape if isinstance(v, CasadiValue) else np.shape(v)
-
-
-def gather(x, index: np.ndarray, shape: tuple[int, ...]):
-    """The matrix of `shape` whose element at each NumPy position is x's element index[position]
-    (a CasADi linear index; -1 for an explicit zero). Element references only: no operation."""
-    rows, cols = storage(shape)
-    flat = np.asarray(index).ravel(order="F") if np.ndim(index) == 2 else np.asarray(index).ravel()
-    if flat.size == 0:
-        return casadi.DM(rows, cols)
-    if (flat < 0).any():
-        x = casadi.vertcat(casadi.vec(x), 0)
-        flat = np.where(flat < 0, x.numel() - 1, flat)
-    return casadi.densify(casadi.reshape(x[flat.tolist()], rows, cols))
-
-
-def _moved(v, index: np.ndarray) -> CasadiValue:
-    return CasadiValue(gather(_matrix(v), index, index.shape), index.shape)
 
 
 def broadcast(v, shape: tuple[int, ...]):
@@ -197,7 +150,7 @@ def _triangle(lower: bool):
     def apply(x, k=0):
         index = linear(x.shape)
         keep = (np.tril if lower else np.triu)(np.ones(x.shape, dtype=bool), k)
-        return _moved(x, np.where(keep, index, -1))
+        return moved(x, np.where(keep, index, -1))
 
     return apply
 
@@ -205,9 +158,9 @@ def _triangle(lower: bool):
 def _diag(x):
     index = linear(x.shape)
     if len(x.shape) == 2:
-        return _moved(x, np.diagonal(index).copy())
+        return moved(x, np.diagonal(index).copy())
     n = x.shape[0]
-    return _moved(x, np.where(np.eye(n, dtype=bool), index[:, None] + np.zeros(n, dtype=int), -1))
+    return moved(x, np.where(np.eye(n, dtype=bool), index[:, None] + np.zeros(n, dtype=int), -1))
 
 
 def _outer(a, b):
@@ -238,24 +191,7 @@ def _cumsum(x, axis=None):
 
 
 def _take(x, indices, source=None):
-    return _moved(x, linear(x.shape)[tuple(indices)])
-
-
-def index(x, ix):
-    """x[ix] with constant integers and slices (Program's index): a gather by NumPy's indexing."""
-    return _moved(x, np.asarray(linear(x.shape)[ix]))
-
-
-def constant(value):
-    """A folded constant: an array as a DM in its storage; a number as a Python number (an integer
-    stays one, so that x**2 is CasADi's sq(x); NumPy's scalars are not handed to CasADi)."""
-    if isinstance(value, np.ndarray) and value.ndim > 0:
-        return CasadiValue(casadi.reshape(casadi.DM(value.ravel(order="F")), *storage(value.shape)), value.shape)
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    return float(value)
+    return moved(x, linear(x.shape)[tuple(indices)])
 
 
 # --- the table --------------------------------------------------------------------------------
@@ -308,9 +244,9 @@ _ARRAY_OWN = {
     "amin": _reduction(casadi.mmin),
     "stack": _joined(np.stack),
     "concatenate": _joined(np.concatenate),
-    "transpose": lambda x: _moved(x, linear(x.shape).T),
-    "reshape": lambda x, shape: _moved(x, linear(x.shape).reshape(shape)),
-    "roll": lambda x, shift, axis=None: _moved(x, np.roll(linear(x.shape), shift, axis)),
+    "transpose": lambda x: moved(x, linear(x.shape).T),
+    "reshape": lambda x, shape: moved(x, linear(x.shape).reshape(shape)),
+    "roll": lambda x, shift, axis=None: moved(x, np.roll(linear(x.shape), shift, axis)),
     "cumsum": _cumsum,
     "tril": _triangle(True),
     "triu": _triangle(False),

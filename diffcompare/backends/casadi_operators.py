@@ -14,6 +14,12 @@ per process under the structure of f (lang.structure: a sweep over points builds
 of them, the least recently used forgotten. setup_s is what building it cost when this process
 built it (the SX graph from the IR, the AD, the Function, the first call); time_s the median of
 warm calls of that Function; f_time_s of a Function of f alone; expr_ops its n_instructions().
+
+Values (CasadiValue) are CasADi matrices with the NumPy shape each stands for: a scalar is 1×1,
+a vector (n,) a column n×1, a matrix (m, n) m×n; 3 or more axes are `skipped`. Moving elements
+(indexing, transposes, NumPy's row-major reshapes, broadcasting) is a gather of elements by
+their CasADi (column-major) indices: element references in the graph, no arithmetic. The table
+of CasADi's functions over these values is casadi_backend's.
 """
 
 from __future__ import annotations
@@ -42,6 +48,9 @@ MODES = {
     "second_derivative": SECOND_ORDER,
 }
 MAX_DIRECTIONS = 4096  # a full Jacobian's seeds past this are skipped: one direction each
+# An SX graph holds one node per scalar operation and a symbol per point element (held data too):
+# measured on Rosenbrock, 18 µs of building per element (1.8 s at 10⁵); past this it is skipped.
+MAX_ELEMENTS = 100_000
 MEMO_SIZE = 256
 _KEPT: OrderedDict[tuple, tuple] = OrderedDict()  # key -> (Function, outputs, setup_s)
 _FUNCTIONS: OrderedDict[tuple, object] = OrderedDict()  # program key -> Function of f alone
@@ -102,8 +111,6 @@ def jacobian_blocks(outs: list, xs: list, mode: str) -> list[list]:
 def _outputs(problem, f, f_shape, symbols: dict, mode: str) -> list[tuple]:
     """[(result name, matrix, result's output shape, its input shape)]: each matrix's rows are the
     output's elements and its columns the input's (one column where the input shape is ())."""
-    from diffcompare.backends.casadi_backend import storage
-
     operator = problem.operator
     wrt = list(problem.wrt)
     xs = [symbols[k] for k in wrt]
@@ -135,23 +142,80 @@ def _outputs(problem, f, f_shape, symbols: dict, mode: str) -> list[tuple]:
     return out
 
 
-def _arranged(full: np.ndarray, rows: tuple, cols: tuple) -> np.ndarray:
-    from diffcompare.backends.casadi_backend import linear
+# --- values: CasADi matrices with the NumPy shapes they stand for ---------------------------------
 
+
+class CasadiValue:
+    """A CasADi matrix (SX, MX or DM) and the NumPy shape it stands for (at most 2-D)."""
+
+    __slots__ = ("shape", "x")
+
+    def __init__(self, x, shape: tuple[int, ...]):
+        self.x, self.shape = x, tuple(shape)
+
+
+def storage(shape: tuple[int, ...]) -> tuple[int, int]:
+    """The CasADi dimensions of a NumPy shape: () 1×1, (n,) n×1, (m, n) m×n; more axes are refused."""
+    if len(shape) > 2:
+        raise SkipCell(f"CasADi matrices are 2-D: a value of shape {shape} has no CasADi form")
+    return (1, 1) if not shape else (shape[0], 1) if len(shape) == 1 else (shape[0], shape[1])
+
+
+def linear(shape: tuple[int, ...]) -> np.ndarray:
+    """For each NumPy position of an array of this shape, its element's CasADi (column-major) index."""
+    storage(shape)
+    if len(shape) < 2:
+        return np.arange(int(np.prod(shape, dtype=np.int64))).reshape(shape)
+    m, n = shape
+    return np.arange(m * n).reshape(n, m).T
+
+
+def gather(x, index: np.ndarray, shape: tuple[int, ...]):
+    """The matrix of `shape` whose element at each NumPy position is x's element index[position]
+    (a CasADi linear index; -1 for an explicit zero). Element references only: no operation."""
+    rows, cols = storage(shape)
+    flat = np.asarray(index).ravel(order="F") if np.ndim(index) == 2 else np.asarray(index).ravel()
+    if flat.size == 0:
+        return casadi.DM(rows, cols)
+    if (flat < 0).any():
+        x = casadi.vertcat(casadi.vec(x), 0)
+        flat = np.where(flat < 0, x.numel() - 1, flat)
+    return casadi.densify(casadi.reshape(x[flat.tolist()], rows, cols))
+
+
+def moved(v: CasadiValue, index: np.ndarray) -> CasadiValue:
+    """v's elements moved to the NumPy positions `index` gives (an array of v's CasADi indices)."""
+    return CasadiValue(gather(v.x, index, index.shape), index.shape)
+
+
+def index(x, ix):
+    """x[ix] with constant integers and slices (Program's index): a gather by NumPy's indexing."""
+    return moved(x, np.asarray(linear(x.shape)[ix]))
+
+
+def constant(value):
+    """A folded constant: an array as a DM in its storage; a number as a Python number (an integer
+    stays one, so that x**2 is CasADi's sq(x); NumPy's scalars are not handed to CasADi)."""
+    if isinstance(value, np.ndarray) and value.ndim > 0:
+        return CasadiValue(casadi.reshape(casadi.DM(value.ravel(order="F")), *storage(value.shape)), value.shape)
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    return float(value)
+
+
+def _arranged(full: np.ndarray, rows: tuple, cols: tuple) -> np.ndarray:
     r, c = linear(rows).ravel(), linear(cols).ravel()
     return np.array(full[np.ix_(r, c)].reshape(rows + cols), dtype=np.float64)
 
 
 def _symbols(problem, kind):
-    from diffcompare.backends.casadi_backend import storage
-
     return {k: kind.sym(k, *storage(tuple(np.shape(v)))) for k, v in problem.point.items()}
 
 
 def function_of(problem, ops: dict, symbols: dict):
     """(f's matrix, f's NumPy shape): the IR lowered with CasADi's table on these symbols."""
-    from diffcompare.backends.casadi_backend import CasadiValue, constant, index
-
     program = Program(problem.function, ops, constant=constant, index=index)
     out = program({k: CasadiValue(s, tuple(np.shape(problem.point[k]))) for k, s in symbols.items()})
     if not isinstance(out, CasadiValue):  # f is a constant
@@ -182,6 +246,9 @@ def compute(problem, dtype: str, mode: str, ops: dict) -> Gradient:
     """The problem's operator in this mode, from a kept casadi.Function (the gradient too)."""
     if mode not in MODES[problem.operator]:
         raise ValueError(f"casadi computes {problem.operator} in {', '.join(MODES[problem.operator])}, not {mode!r}")
+    elements = sum(int(np.size(v)) for v in problem.point.values())
+    if elements > MAX_ELEMENTS:
+        raise SkipCell(f"an SX graph has a node per scalar: {elements} point elements, past {MAX_ELEMENTS}")
     start = time.perf_counter()
     key = _key(problem, dtype, ops)
     along = (problem.operator, mode, tuple(sorted(problem.direction.items())), problem.cotangent)
