@@ -80,8 +80,11 @@ def _operator(problem, f: Callable, primals: tuple, point: dict, mode: str) -> C
         cotangent = point[problem.cotangent]
         return lambda: autograd.make_vjp(together)(primals)[0](cotangent)
     if operator in ("hessian", "second_derivative"):
-        # autograd.hessian(f, i) is jacobian(jacobian(f, i), i); a cross block, the same in two argnums
-        blocks = [[autograd.jacobian(autograd.jacobian(f, a), b) for b in argnums] for a in argnums]
+        # autograd.hessian(f, i) is jacobian(jacobian(f, i), i); a cross block, the same nesting in two argnums
+        blocks = [
+            [autograd.hessian(f, a) if a == b else autograd.jacobian(autograd.jacobian(f, a), b) for b in argnums]
+            for a in argnums
+        ]
         return lambda: [[block(*primals) for block in row] for row in blocks]
     if operator == "hvp" and mode == "forward-over-reverse":
         gradient = autograd.grad(together)
