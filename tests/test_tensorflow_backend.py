@@ -46,7 +46,7 @@ def values(frame, mode, dtype, variable) -> np.ndarray:
 def test_the_table_is_tensorflows_own_functions():
     assert set(TENSORFLOW_OPS) == set(PRIMITIVES)
     # by the primitives' names in tf.math, listing only where TensorFlow differs
-    for name in ("sin", "tanh", "sigmoid", "softplus", "erf", "erfc", "lgamma", "digamma", "expm1", "log1p", "atan2"):
+    for name in ("sin", "tanh", "sigmoid", "softplus", "erf", "erfc", "lgamma", "digamma", "expm1", "log1p"):
         assert TENSORFLOW_OPS[name] is getattr(tf.math, name), name
     assert TENSORFLOW_OPS["asin"] is tf.math.asin  # not NumPy's arcsin
     assert TENSORFLOW_OPS["relu"] is tf.nn.relu
@@ -83,16 +83,20 @@ def test_gradient_in_both_dtypes_and_both_modes_against_the_exact_derivative():
 
 def test_constants_as_tensorflow_code_writes_them():
     """A constant array is a tf.constant of the row's dtype (float32 beside float64 is TF's error);
-    numbers stay numbers; where() of two numbers is a constant, whose gradient is 0."""
+    numbers stay numbers, given the tensor's dtype where TF would refuse them (tf.where(c, 3, x)
+    makes 3 an int32, atan2(0.7, x) makes 0.7 a float32: fuzz-66, fuzz-139); where() of two
+    numbers is a constant, whose gradient is 0."""
     frame = diffcompare.compare(
-        "sum(x * [1.0, 2.0]) + 0.5 * max(x[0], 0.25) + where(y > 0, 0.7, 0.3)",
+        "sum(x * [1.0, 2.0]) + 0.5 * max(x[0], 0.25) + where(y > 0, 0.7, 0.3) + where(y > 0, 3, x[1])"
+        " + atan2(0.7, x[0])",
         point={"x": [3.0, -1.0], "y": 2.0},
         backends=["tensorflow"],
     )
     assert (frame["verdict"] == "agree").all(), frame[["dtype", "mode", "variable", "value", "message"]]
     for mode in MODES:
-        for dtype in REL:
-            assert list(values(frame, mode, dtype, "x")) == [1.5, 2.0]
+        for dtype, rel in REL.items():
+            # d/dx0 atan2(0.7, x0) = -0.7 / (0.7² + x0²)
+            assert values(frame, mode, dtype, "x") == pytest.approx([1.5 - 0.7 / 9.49, 2.0], rel=rel)
             assert list(values(frame, mode, dtype, "y")) == [0.0]
 
 

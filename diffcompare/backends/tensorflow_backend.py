@@ -108,7 +108,7 @@ _set_pools()
 
 
 def _like(xs, dtype=None):
-    """The operands as tensors of one dtype: numbers (and a bool condition) given the tensors'
+    """The operands as tensors of one dtype: numbers given the tensors' (or the given)
     dtype, as TF's own conversion does for x + 0.5, where a function does not (tnp.hypot's
     float64 square of 0.01 beside a float32 tensor is TF's error)."""
     like = dtype or next((x.dtype for x in xs if tf.is_tensor(x)), tf.float64)
@@ -133,8 +133,10 @@ def _where(dtype):
     def where(cond, a, b):
         if not tf.is_tensor(cond):  # a comparison of constants, folded when the problem loads
             cond = tf.constant(bool(cond))
-        if not tf.is_tensor(a) and not tf.is_tensor(b):
-            a, b = tf.constant(a, dtype=dtype), tf.constant(b, dtype=dtype)
+        if not (tf.is_tensor(a) and tf.is_tensor(b)):
+            # a number beside a tensor: tf.where makes it float32 (int32 for 3) and refuses it
+            # beside a float64 one; hand-written code gives it the dtype
+            a, b = _like((a, b), dtype)
         return tf.where(cond, a, b)
 
     return where
@@ -194,6 +196,7 @@ def tensorflow_ops(dtype) -> dict:
         own={
             "matmul": _matmul,
             "relu": tf.nn.relu,
+            "atan2": _with_tensors(tf.math.atan2),  # atan2(0.7, x): 0.7 made float32 beside float64
             "min": _with_tensors(tf.math.minimum),
             "max": _with_tensors(tf.math.maximum),
             "clamp": _clamp,
