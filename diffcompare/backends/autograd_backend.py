@@ -69,8 +69,9 @@ class AutogradBackend(BaseBackend):
 
     def modes(self, problem):
         """gradient, jacobian, vjp: reverse; jvp: forward (make_jvp) and reverse-over-reverse
-        (make_jvp_reversemode); hessian, second_derivative: reverse-over-reverse (autograd.hessian);
-        hvp: forward-over-reverse and reverse-over-reverse (hessian_vector_product)."""
+        (make_jvp_reversemode); hessian: reverse-over-reverse (autograd.hessian); hvp and
+        second_derivative: forward-over-reverse (make_jvp or deriv of grad) and reverse-over-reverse
+        (hessian_vector_product, hessian)."""
         return autograd_operators.MODES[problem.operator]
 
     def compute(self, problem, dtype, mode):

@@ -11,7 +11,8 @@ autograd's own functions (autograd.differential_operators), each in the mode it 
 - `hessian`: jacobian(jacobian(f)), reverse-over-reverse; a cross block is the same nesting in
   two argnums;
 - `hessian_vector_product`: the gradient of ⟨∇f, v⟩, reverse-over-reverse; and make_jvp of
-  grad(f), forward-over-reverse, as torch.func and JAX compose it.
+  grad(f), forward-over-reverse, as torch.func and JAX compose it; a second derivative likewise,
+  `hessian` (reverse-over-reverse) and `deriv(grad(f))` (forward-over-reverse).
 
 f takes the wrt variables as positional arguments; the held ones, direction and cotangent
 included, are arrays it closes over: constants to every operator. autograd traces f afresh on
@@ -40,7 +41,7 @@ MODES = {
     "vjp": ("reverse",),
     "hessian": ("reverse-over-reverse",),
     "hvp": ("forward-over-reverse", "reverse-over-reverse"),
-    "second_derivative": ("reverse-over-reverse",),
+    "second_derivative": ("forward-over-reverse", "reverse-over-reverse"),
 }
 
 F_TIMES = PerProblem()  # f's time per problem x dtype, for all the modes of an operator problem
@@ -79,6 +80,9 @@ def _operator(problem, f: Callable, primals: tuple, point: dict, mode: str) -> C
     if operator == "vjp":
         cotangent = point[problem.cotangent]
         return lambda: autograd.make_vjp(together)(primals)[0](cotangent)
+    if operator == "second_derivative" and mode == "forward-over-reverse":
+        second = autograd.deriv(autograd.grad(f))  # deriv: make_jvp along 1, forward mode
+        return lambda: [[second(*primals)]]
     if operator in ("hessian", "second_derivative"):
         # autograd.hessian(f, i) is jacobian(jacobian(f, i), i); a cross block, the same nesting in two argnums
         blocks = [
