@@ -9,7 +9,7 @@ what the rows time. CasADi computes in double: float64 rows only.
 
 CasADi matrices are 2-D: a scalar is 1×1, a vector (n,) a column n×1, a matrix (m, n) an m×n
 matrix; a value of 3 or more axes is `skipped`, saying so. Each value carries the NumPy shape it
-stands for (CasadiValue), so that NumPy's broadcasting and indexing keep their meaning: (n,)
+stands for (casadi_operators.CasadiValue), so that NumPy's broadcasting and indexing keep their meaning: (n,)
 against (m, n) broadcasts along rows, as in NumPy; indexing, transposes, reshapes (NumPy's row-major
 order, where casadi.reshape is column-major), rolls, triangles and stacks are gathers of elements
 by their NumPy positions (no arithmetic, so no 0·inf appears where NumPy moves elements).
@@ -18,10 +18,17 @@ Where CasADi has no function of a primitive (sigmoid, softplus, relu, logaddexp,
 softmax), the table writes the formula a CasADi user writes with CasADi's functions, and says so
 below; where a formula would change what is computed (gamma, lgamma, digamma, erfc, cbrt, round,
 trunc), the primitive is Unavailable and its cells are `skipped` with the reason.
+
+MX (CasADi's graphs of matrix operations) is not a mode of its own: the same table runs on MX
+symbols (casadi_operators.build(..., kind=casadi.MX)), and on every construct case its gradient
+equals SX's to 6e-15 relative, so its rows would repeat SX's verdicts; what differs is the size
+and the build of matrix-heavy graphs (sum((A @ B)**2) at n = 60: 871,200 SX instructions, 9 MX),
+which is the swell benchmark's to show.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import operator
@@ -305,7 +312,5 @@ class CasadiBackend(BaseBackend):
     def gradient(self, problem, dtype):
         """The gradient by reverse mode, whatever operator the problem asks for (as torch's and jax's)."""
         if problem.operator != "gradient":
-            import dataclasses
-
             problem = dataclasses.replace(problem, operator="gradient", direction={}, cotangent="")
         return casadi_operators.compute(problem, dtype, "reverse", casadi_ops())
