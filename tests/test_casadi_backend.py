@@ -267,3 +267,11 @@ def test_a_point_past_the_sx_limit_is_skipped(monkeypatch):
     got = rows(diffcompare.compare("sum(x ** 2)", point={"x": [1.0, 2.0, 3.0, 4.0]}, backends=["casadi"]))
     assert (got["verdict"] == "skipped").all()
     assert (got["message"] == "an SX graph has a node per scalar: 4 point elements, past 3").all()
+
+
+def test_a_table_of_its_own_never_gets_the_built_ins_functions():
+    problem = problem_of({"function": "sin(x)", "point": {"x": 0.5}})
+    assert float(BACKEND.gradient(problem, "float64").values["x"]) == math.cos(0.5)
+    own = {**casadi_ops(), "sin": casadi_ops()["cos"]}  # a plug-in's table: sin replaced by cos
+    got = casadi_operators.compute(problem, "float64", "reverse", own).values["x"]
+    assert float(got) == pytest.approx(-math.sin(0.5), rel=1e-15)

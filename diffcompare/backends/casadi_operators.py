@@ -55,6 +55,7 @@ MEMO_SIZE = 256
 _KEPT: OrderedDict[tuple, tuple] = OrderedDict()  # key -> (Function, outputs, setup_s)
 _FUNCTIONS: OrderedDict[tuple, object] = OrderedDict()  # program key -> Function of f alone
 _F_TIMES = PerProblem()
+_OPS_SEEN: dict[int, dict] = {}  # id -> every table a kept Function was lowered with (kept alive: no id reused)
 
 
 def forget() -> None:
@@ -227,6 +228,7 @@ def _key(problem, dtype: str, ops: dict) -> tuple:
     wrt = tuple(problem.wrt)
     held = tuple(k for k in problem.point if k not in wrt)
     shapes = tuple(np.shape(problem.point[k]) for k in wrt + held)
+    _OPS_SEEN.setdefault(id(ops), ops)  # a subclass's own table never gets the built-in's Functions
     return (structure_key(problem.function), wrt, held, shapes, dtype, id(ops))
 
 
