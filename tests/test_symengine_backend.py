@@ -215,6 +215,12 @@ KEPT = {
     "symengine_float32_exact_constant.yaml": {("float32", "x"): "disagree", ("float64", "x"): "agree"},
     "symengine_no_rule_for_abs.yaml": {("float32", "x"): "skipped", ("float64", "x"): "skipped"},
     "symengine_polygamma_not_compiled.yaml": {("float32", "x"): "skipped", ("float64", "x"): "skipped"},
+    "symengine_cse_name_clash.yaml": {
+        ("float32", "x0"): "agree",
+        ("float32", "x1"): "disagree",
+        ("float64", "x0"): "agree",
+        ("float64", "x1"): "disagree",
+    },
     # found in problems/: the symbolic form where torch's and jax's float32 lose it
     "saturated_sigmoid.yaml": {("float32", "w"): "agree", ("float32", "x"): "agree"},
     "expm1_near_minus_one.yaml": {("float32", "x"): "agree", ("float64", "x"): "agree"},
@@ -252,3 +258,8 @@ def test_kept_problems_against_sympy(kept):
     assert values(rows[rows.dtype == "float64"], "x")[0] == pytest.approx(
         0.75 * (0.936 / 0.3) ** 0.75 / 0.936, rel=1e-14
     )
+    clash = kept[(kept.problem == "symengine-cse-name-clash") & (kept.backend == "symengine")]
+    # cos(1), the value with the input x0 = 0.5 read for x1² = 0.25: 2·0.5·(cos²(0.5) − sin²(0.5))
+    assert values(clash[clash.dtype == "float64"], "x1")[0] == pytest.approx(math.cos(1.0), rel=1e-15)
+    assert "SymEngine's CSE named a subexpression x0" in clash.message.iloc[0]
+    assert verdict("symengine-cse-name-clash", "sympy", "x1") == "agree"

@@ -372,6 +372,21 @@ class _Form:
             raise found
         return found
 
+    def clash(self) -> str:
+        """SymEngine's CSE names its subexpressions x0, x1 … avoiding the expressions' own symbols
+        but not Lambdify's other arguments: where an input the result does not use is called x1
+        (∂f/∂x1 of x1 + g(x2) is 1), Lambdify(cse=True) reads that input's value for the
+        subexpression it named x1. The words for it, or ""."""
+        replacements, _ = se.cse(self.flat)
+        used = set().union(*[e.free_symbols for e in self.flat]) if self.flat else set()
+        named = [str(s) for s, _ in replacements if s in set(self.inputs) - used]
+        if not named:
+            return ""
+        return (
+            f"SymEngine's CSE named a subexpression {named[0]}, the name of an input the result does not use: "
+            f"Lambdify(cse=True) computes with that input's value for it"
+        )
+
     def counts(self) -> dict[str, float]:
         """expr_ops (as differentiated) and expr_ops_cse (after symengine.cse), counted once."""
         with self.lock:
@@ -594,7 +609,7 @@ def _evaluate(problem, dtype: str) -> Gradient:
     return Gradient(
         values,
         time_s,
-        message="" if finite else _first_not_finite(form, inputs, dtype),
+        message="; ".join(m for m in (form.clash(), "" if finite else _first_not_finite(form, inputs, dtype)) if m),
         setup_s=setup_s,
         f_time_s=f_time_s,
         extras=dict(form.counts()),
