@@ -1,24 +1,56 @@
-"""Expression swell: the logistic map l₍ₙ₊₁₎ = 4lₙ(1 - lₙ), l₁ = x, at depth 1 … 12.
+"""Expression swell and setup cost: SymPy, SymEngine and CasADi side by side, on the logistic
+map l₍ₙ₊₁₎ = 4lₙ(1 - lₙ), l₁ = x, at depth 1 … 14, and on the sweep families of
+benchmarks/scaling/ at the sizes SymPy is given.
 
-Baydin et al. (2018, JMLR 18(153), "Automatic differentiation in machine
-learning: a survey", Table 1) use this map to show how symbolic derivatives
-swell. For each depth n this prints the operation count of d lₙ/dx as SymPy
-differentiates it (expr_ops) and after common-subexpression elimination
-(expr_ops_cse), the sympy backend's setup_s (differentiate, eliminate, compile,
-first call), and the time of one gradient by jax and by the chain-rule engine,
-all from diffcompare's own rows. For n ≤ 4 it prints SymPy's expanded
-derivative beside the simplified form of Baydin et al.'s table.
+Baydin et al. (2018, JMLR 18(153), "Automatic differentiation in machine learning: a survey",
+Table 1) use the logistic map to show how symbolic derivatives swell. For each depth n (each
+member of a family) this prints, from diffcompare's own rows (float64):
 
-    python benchmarks/swell.py [--depth 12]
+- the derivative's size: expr_ops, its operation count as differentiated (every repeat
+  counted), and expr_ops_cse, after common-subexpression elimination, for the `sympy` and
+  `symengine` backends (both counted by SymPy's count_ops rules); for `casadi`, expr_ops is
+  the n_instructions() of the gradient's casadi.Function (reverse and forward mode): the
+  instructions one evaluation executes, each shared subexpression once, inputs, constants and
+  outputs included, so it is the figure to set beside the others' size after CSE;
+- the build: each backend's setup_s (sympy: differentiate, eliminate, compile to float64
+  NumPy steps, first call; symengine: differentiate, Lambdify with its CSE and LLVM, first call;
+  casadi: the SX graph from the IR, its AD, the casadi.Function);
+- the evaluation: time_s of one gradient (median of warm calls), beside jax's and the
+  chain-rule engine's.
+
+A backend that is not installed gives columns of "—" and a line saying why; a skipped cell
+shows "skip", its reason below the table. SymPy is not given a function whose tree has more
+than diffcompare.exact.symbolic.MAX_TREE_OPS operations (20,000: the logistic map at n ≥ 13);
+this script lifts that limit for its own run (--keep-sympy-limit keeps it), so that SymPy has
+a row at every depth. For n ≤ 4 it prints SymPy's expanded derivative beside the simplified
+form of Baydin et al.'s table.
+
+    python benchmarks/swell.py [--depth 14] [--no-families] [--max-elements 200]
 """
 
 from __future__ import annotations
 
 import argparse
+import math
+import time
+from pathlib import Path
 
+import pandas as pd
 import sympy
 
-import diffcompare
+from diffcompare.backends.registry import Unavailable, load
+from diffcompare.running.runner import run_problems
+from diffcompare.spec.problem import build_problems
+from diffcompare.spec.safeyaml import documents
+
+ROOT = Path(__file__).resolve().parent.parent
+SCALING = ROOT / "benchmarks" / "scaling"
+SYMBOLIC = ("sympy", "symengine", "casadi")
+TIMED = ("jax", "chainrule")
+BACKENDS = SYMBOLIC + TIMED
+# A family's parameter values, about √2 apart; those whose members hold at most --max-elements
+# point elements are run.
+FAMILY_VALUES = (1, 2, 3, 4, 6, 8, 11, 16, 23, 32, 45, 64, 91, 128, 181, 256, 362, 512, 724, 1024)
 
 # Baydin et al. 2018, Table 1, last column: d lₙ/dx in simplified form, as
 # factor · (c₀ + c₁x + c₂x² + …): 1; 4 - 8x; 16(1 - 10x + 24x² - 16x³); 64(1 - 42x + …).
@@ -29,38 +61,164 @@ BAYDIN_SIMPLIFIED = {
     4: (64, [1, -42, 504, -2640, 7040, -9984, 7168, -2048]),
 }
 
+# (heading, backend, mode, column): the size table, then the time table.
+SIZE_COLUMNS = [
+    ("sympy expr_ops", "sympy", None, "expr_ops"),
+    ("sympy expr_ops_cse", "sympy", None, "expr_ops_cse"),
+    ("symengine expr_ops", "symengine", None, "expr_ops"),
+    ("symengine expr_ops_cse", "symengine", None, "expr_ops_cse"),
+    ("casadi instructions (reverse)", "casadi", "reverse", "expr_ops"),
+    ("casadi instructions (forward)", "casadi", "forward", "expr_ops"),
+]
+TIME_COLUMNS = [
+    ("sympy setup_s", "sympy", None, "setup_s"),
+    ("symengine setup_s", "symengine", None, "setup_s"),
+    ("casadi setup_s (reverse)", "casadi", "reverse", "setup_s"),
+    ("sympy time_s", "sympy", None, "time_s"),
+    ("symengine time_s", "symengine", None, "time_s"),
+    ("casadi time_s (reverse)", "casadi", "reverse", "time_s"),
+    ("casadi time_s (forward)", "casadi", "forward", "time_s"),
+    ("jax time_s", "jax", None, "time_s"),
+    ("chainrule time_s", "chainrule", None, "time_s"),
+]
+
 
 def logistic_map(depth: int) -> dict:
-    let = {"l1": "x"} if depth == 1 else {}
+    """The logistic map at depth n as a problem's let steps and function (l₁ = x)."""
+    let = {}
     for k in range(1, depth):
         previous = "x" if k == 1 else f"l{k}"
         let[f"l{k + 1}"] = f"4 * {previous} * (1 - {previous})"
-    return {"let": {k: v for k, v in let.items() if k != "l1"}, "function": "x" if depth == 1 else f"l{depth}"}
+    return {"let": let, "function": "x" if depth == 1 else f"l{depth}"}
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--depth", type=int, default=12)
-    parser.add_argument("--x", type=float, default=0.3)
-    args = parser.parse_args(argv)
-    print("| n | expr_ops | expr_ops_cse | sympy setup_s | sympy time_s | jax time_s | chainrule time_s |")
-    print("|---:|---:|---:|---:|---:|---:|---:|")
-    for depth in range(1, args.depth + 1):
-        document = logistic_map(depth)
-        frame = diffcompare.compare(
-            document["function"],
-            point={"x": args.x},
-            let=document["let"],
-            dtypes=["float64"],
-            backends=["sympy", "jax", "chainrule"],
-            name=f"logistic-map-{depth}",
-        )
-        row = {b: frame[frame["backend"] == b].iloc[0] for b in ("sympy", "jax", "chainrule")}
-        s = row["sympy"]
-        print(
-            f"| {depth} | {int(s['expr_ops'])} | {int(s['expr_ops_cse'])} | {s['setup_s']:.3g} | {s['time_s']:.3g} "
-            f"| {row['jax']['time_s']:.3g} | {row['chainrule']['time_s']:.3g} |"
-        )
+def logistic_document(depth: int, x: float = 0.3) -> dict:
+    """The depth's problem as benchmarks/scaling/logistic_map.yaml writes it: a one-value sweep
+    of n, so that it is named logistic-map[n=depth] as a sweep member is."""
+    document = {"name": "logistic-map", **logistic_map(depth), "point": {"x": x}, "dtypes": ["float64"]}
+    return {**document, "sweep": {"n": [depth]}}
+
+
+def available(names) -> tuple[list[str], dict[str, str]]:
+    """The backends that load, and why each other one does not."""
+    loaded = {n: load(n) for n in names}
+    missing = {n: b.reason for n, b in loaded.items() if isinstance(b, Unavailable)}
+    return [n for n in names if n not in missing], missing
+
+
+def lift_sympy_limit() -> None:
+    """SymPy is given f however large its tree (the logistic map at n = 14: 2·10⁵ operations)."""
+    from diffcompare.exact import symbolic
+
+    symbolic.MAX_TREE_OPS = 10**9
+
+
+def cells(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per problem × backend × mode (float64): its first element's row."""
+    frame = frame[frame["backend"].astype(str) != ""]
+    frame = frame[frame["dtype"].astype(str) == "float64"]
+    out = frame.assign(
+        problem=frame["problem"].astype(str), backend=frame["backend"].astype(str), mode=frame["mode"].astype(str)
+    )
+    return out.drop_duplicates(["problem", "backend", "mode"])
+
+
+def _cell(found: pd.DataFrame, problem: str, backend: str, mode: str | None):
+    rows = found[(found["problem"] == problem) & (found["backend"] == backend)]
+    if mode is not None:
+        rows = rows[rows["mode"].isin([mode, ""])]  # "": a skipped cell has no mode
+    return rows.iloc[0] if len(rows) else None
+
+
+def _number(value: float, column: str) -> str:
+    if not math.isfinite(value):
+        return "—"
+    if column in ("expr_ops", "expr_ops_cse"):
+        return f"{int(value):,}"
+    return f"{value:.3g}"
+
+
+def table(found: pd.DataFrame, members: list[tuple[str, str]], columns, key: str) -> tuple[list[str], dict]:
+    """Markdown lines of one table: a row per member (problem, its key's text), a column per
+    (heading, backend, mode, column); and the skipped cells' reasons, by backend."""
+    lines = [f"| {key} | " + " | ".join(c[0] for c in columns) + " |", "|---:" * (len(columns) + 1) + "|"]
+    skipped: dict[str, str] = {}
+    for problem, label in members:
+        texts = []
+        for _, backend, mode, column in columns:
+            row = _cell(found, problem, backend, mode)
+            if row is None:
+                texts.append("—")
+            elif row["verdict"] in ("skipped", "error"):
+                texts.append(str(row["verdict"]).replace("skipped", "skip"))
+                skipped.setdefault(f"{backend}: {row['message']}", label)
+            else:
+                texts.append(_number(float(row[column]), column))
+        lines.append(f"| {label} | " + " | ".join(texts) + " |")
+    return lines, skipped
+
+
+def growth(found: pd.DataFrame, members: list[tuple[str, str]], columns) -> list[str]:
+    """For each size column, its last two values: their ratio and difference (exponential
+    growth keeps the ratio, linear the difference, quadratic the difference's difference)."""
+    lines = []
+    for heading, backend, mode, column in columns:
+        values = []
+        for problem, label in members:
+            row = _cell(found, problem, backend, mode)
+            if row is not None and row["verdict"] not in ("skipped", "error") and math.isfinite(float(row[column])):
+                values.append((label, float(row[column])))
+        if len(values) >= 3 and values[-2][1] > 0:
+            (a, x), (b, y), (c, z) = values[-3:]
+            lines.append(
+                f"- {heading}: ×{z / y:.3g} from {b} to {c} (×{y / x:.3g} the step before); "
+                f"+{z - y:,.0f} (+{y - x:,.0f} the step before)"
+            )
+    return lines
+
+
+def print_tables(frame: pd.DataFrame, members: list[tuple[str, str]], key: str, missing: dict) -> None:
+    found = cells(frame)
+    skipped: dict[str, str] = {}
+    for title, columns in (("Size of the derivative", SIZE_COLUMNS), ("Build and evaluation, seconds", TIME_COLUMNS)):
+        lines, reasons = table(found, members, columns, key)
+        skipped.update(reasons)
+        print(f"\n{title}:\n")
+        print("\n".join(lines))
+    print("\nGrowth at the last steps:\n")
+    print("\n".join(growth(found, members, SIZE_COLUMNS)))
+    for backend, reason in missing.items():
+        print(f"\n{backend} not installed: {reason}")
+    for text, first in skipped.items():
+        print(f"\nskip from {key} = {first}: {text}")
+
+
+def logistic_rows(depth: int, backends: list[str]) -> pd.DataFrame:
+    problems = []
+    for n in range(1, depth + 1):
+        built, errors = build_problems(logistic_document(n), "<swell>", "logistic-map")
+        assert not errors, errors
+        problems += built
+    return run_problems(problems, backends, ["float64"])
+
+
+def family_rows(path: Path, backends: list[str], max_elements: int):
+    """A family's members at FAMILY_VALUES whose point holds at most max_elements elements, run."""
+    text = path.read_text(encoding="utf-8")
+    document = next(d.value for d in documents(text) if d.value is not None)
+    (parameter,) = document["sweep"]
+    problems = []
+    for value in FAMILY_VALUES:
+        built, errors = build_problems({**document, "sweep": {parameter: [value]}}, str(path), path.stem)
+        if errors or sum(v.size for v in built[0].point.values()) > max_elements:
+            continue
+        problems += built
+    frame = run_problems(problems, backends, ["float64"])
+    members = [(p.name, f"{int(p.params[parameter])} ({p.size})") for p in problems]
+    return document.get("name", path.stem), parameter, frame, members
+
+
+def baydin_check() -> None:
     print("\nd lₙ/dx expanded by SymPy, beside Baydin et al.'s simplified column:")
     x = sympy.Symbol("x", real=True)
     l_n = x
@@ -71,6 +229,39 @@ def main(argv=None) -> int:
         same = "same" if sympy.simplify(derivative - theirs) == 0 else "DIFFERENT"
         print(f"n = {depth}: {derivative}   ({same})")
         l_n = 4 * l_n * (1 - l_n)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--depth", type=int, default=14)
+    parser.add_argument("--no-families", action="store_true", help="the logistic map only")
+    parser.add_argument(
+        "--max-elements", type=int, default=200, help="a family member's point elements, at most (SymPy's limit: 200)"
+    )
+    parser.add_argument("--keep-sympy-limit", action="store_true", help="SymPy's limit on f's tree as a run has it")
+    args = parser.parse_args(argv)
+    if not args.keep_sympy_limit:
+        lift_sympy_limit()
+    backends, missing = available(BACKENDS)
+    start = time.perf_counter()
+    print(f"## The logistic map, depth 1 … {args.depth} (x = 0.3, float64)")
+    print(f"backends: {', '.join(backends)}")
+    frame = logistic_rows(args.depth, backends)
+    members = [(f"logistic-map[n={n}]", str(n)) for n in range(1, args.depth + 1)]
+    print_tables(frame, members, "n", missing)
+    baydin_check()
+    if not args.no_families:
+        for path in sorted(SCALING.glob("*.yaml")):
+            if path.name == "logistic_map.yaml":
+                continue
+            name, parameter, frame, members = family_rows(path, backends, args.max_elements)
+            values = ", ".join(label.split()[0] for _, label in members)
+            print(
+                f"\n## {name} ({path.relative_to(ROOT)}): {parameter} = {values}, "
+                f"the members whose point holds at most {args.max_elements} elements"
+            )
+            print_tables(frame, members, f"{parameter} (elements differentiated)", {})
+    print(f"\n({time.perf_counter() - start:.0f} s)")
     return 0
 
 

@@ -32,7 +32,7 @@ from diffcompare.views.html_problem import formulas_html, problem_section
 from diffcompare.views.html_text import VERDICT_CSS, cell_style, escape, short_colour_classes, verdict_html
 from diffcompare.views.latex import glyph_defs
 from diffcompare.views.modes import SHORT_MODE, labelled, split_label
-from diffcompare.views.plots import scaling_plot
+from diffcompare.views.plots import scaling_plot, swell_plot
 from diffcompare.views.summary import (
     SHORT_DTYPE,
     SYMBOL,
@@ -356,19 +356,66 @@ def _scaling(frame: pd.DataFrame) -> str:
     cells = labelled(cells[cells["problem"].str.match(_FAMILY.pattern)]).copy()
     if cells.empty:
         return ""
-    cells["family"] = cells["problem"].str.extract(_FAMILY.pattern)["family"]
+    members = cells["problem"].str.extract(_FAMILY.pattern)
+    cells["family"], cells["params"] = members["family"], members["params"]
     figures = []
     for family, group in cells.groupby("family", sort=False):
         operator = str(group["operator"].iloc[0]) if "operator" in group.columns else "gradient"
-        svg = scaling_plot(family, group, "gradient" if operator == "gradient" else describe(operator)[4:])
-        if svg:
-            figures.append(f"<h3>{escape(family)}</h3>{svg}")
+        svgs = [scaling_plot(family, group, "gradient" if operator == "gradient" else describe(operator)[4:])]
+        svgs.append(_swell(family, group))
+        if any(svgs):
+            figures.append(f"<h3>{escape(family)}</h3>" + "".join(s for s in svgs if s))
     if not figures:
         return ""
     return (
-        "<h2 id='scaling'>Scaling</h2><p class='muted'>Sweep families: time of one gradient (or the family's operator, in each mode), and its ratio to the time of f (cost ratio), against the size.</p>"
-        + "".join(figures)
+        "<h2 id='scaling'>Scaling</h2><p class='muted'>Sweep families: time of one gradient (or the family's "
+        "operator, in each mode), and its ratio to the time of f (cost ratio), against the size; where backends "
+        "report the size of their derivative (the symbolic ones), its operations as differentiated and after "
+        "common-subexpression elimination, and their setup time, against the sweep's parameter.</p>" + "".join(figures)
     )
+
+
+def sweep_parameter(params: pd.Series) -> tuple[str, pd.Series] | None:
+    """The one parameter a family's members differ in, and each member's value of it (members
+    named name[n=10], name[n=100]; with several parameters, the one that varies), or None where
+    none or more than one varies, or a value is no number."""
+    values: dict[str, list[float]] = {}
+    for text in params:
+        pairs = [pair.partition("=") for pair in str(text).split(",")]
+        for key, _, value in pairs:
+            try:
+                values.setdefault(key, []).append(float(value))
+            except ValueError:
+                return None
+    varying = [k for k, v in values.items() if len(v) == len(params) and len(set(v)) > 1]
+    if len(varying) != 1:
+        return None
+    return varying[0], pd.Series(values[varying[0]], index=params.index)
+
+
+def _swell(family: str, cells: pd.DataFrame) -> str | None:
+    """The symbolic backends' derivative size and setup time against the sweep's parameter: the
+    backends whose rows carry expr_ops, in float64 where they have it (a backend's size does not
+    depend on the dtype)."""
+    if "expr_ops" not in cells.columns:
+        return None
+    sized = cells[pd.to_numeric(cells["expr_ops"], errors="coerce").notna()]
+    if sized.empty:
+        return None
+    members = cells.drop_duplicates("problem")
+    found = sweep_parameter(members["params"])
+    if found is None:
+        return None
+    parameter, values = found
+    of_problem = dict(zip(members["problem"].astype(str), values))
+    backend, dtype = sized["backend"].astype(str), sized["dtype"].astype(str)
+    # float64 where the backend has it, else its first dtype
+    chosen = {b: "float64" if "float64" in set(d) else d.iloc[0] for b, d in dtype.groupby(backend, sort=False)}
+    sized = sized[(dtype == backend.map(chosen)).to_numpy()]
+    sized = sized.assign(
+        backend=sized["backend"].astype(str), param=sized["problem"].astype(str).map(of_problem).astype(float)
+    )
+    return swell_plot(family, sized, parameter)
 
 
 def worst_verdict(verdicts) -> str:

@@ -148,6 +148,66 @@ def _scaling_figure(plt, family: str, cells: pd.DataFrame, what: str):
     return fig
 
 
+def swell_plot(family: str, cells: pd.DataFrame, parameter: str) -> str | None:
+    """Expression swell and setup cost of one sweep family: the derivative's operation count
+    (expr_ops, solid; after common-subexpression elimination, expr_ops_cse, dashed) and the
+    backend's setup_s, against the sweep's parameter, a line per backend that reports a
+    derivative size (the symbolic ones: sympy, symengine, casadi; "casadi (forward)" where the
+    run names modes: a line per mode). cells: one row per problem × backend with the parameter's
+    value in column `param` and expr_ops, expr_ops_cse, setup_s. None where fewer than two
+    values of the parameter have a size to draw."""
+    sizes = cells["expr_ops"].astype(float)
+    cells = cells[np.isfinite(sizes)]
+    if cells["param"].nunique() < 2:
+        return None
+    plt = _pyplot()
+    with plt.rc_context({"font.size": 9}):
+        return svg_of(_swell_figure(plt, family, cells, parameter))
+
+
+def _positive(values: pd.Series) -> np.ndarray:
+    """Values for a log axis: 0 (the derivative of x is the constant 1) and NaN are not drawn."""
+    out = values.astype(float).to_numpy(copy=True)
+    out[~(out > 0)] = np.nan
+    return out
+
+
+def _swell_figure(plt, family: str, cells: pd.DataFrame, parameter: str):
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
+    colours = itertools.cycle(plt.rcParams["axes.prop_cycle"].by_key()["color"])
+    for backend, group in cells.groupby("backend", sort=False):
+        group = group.sort_values("param")
+        colour = next(colours)
+        label = literal(backend)
+        x = group["param"].to_numpy(dtype=float)
+        left.plot(x, _positive(group["expr_ops"]), "-", color=colour, marker="o", markersize=3, label=label)
+        cse = _positive(group["expr_ops_cse"])
+        if np.isfinite(cse).any():
+            left.plot(x, cse, "--", color=colour, marker="s", markersize=3, label=literal(f"{backend} after CSE"))
+        right.plot(x, _positive(group["setup_s"]), "-", color=colour, marker="o", markersize=3, label=label)
+    low, high = float(cells["param"].min()), float(cells["param"].max())
+    spread = low > 0 and high >= 100 * low  # a sweep over decades (n = 10 … 10⁶); else a count (depth 1 … 14)
+    name = literal(parameter)
+    for ax in (left, right):
+        ax.set_yscale("log")
+        if spread:
+            ax.set_xscale("log")
+            _plain_log_ticks(ax.xaxis, _scientific)
+        else:
+            ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.set_xlabel(name)
+        ax.grid(True, which="major", alpha=0.3)
+    left.set(ylabel="operations in the derivative")
+    right.set(ylabel="setup time")
+    _plain_log_ticks(left.yaxis, lambda v: f"{v:,.0f}" if v >= 1 else f"{v:g}")
+    _plain_log_ticks(right.yaxis, _duration)
+    left.set_title(literal(f"{family}: size of the derivative (dashed: after CSE)"), fontsize=9)
+    right.set_title(literal(f"{family}: setup (differentiate, build, first call)"), fontsize=9)
+    left.legend(fontsize=7, frameon=False)
+    right.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+    return fig
+
+
 def sweep_figure(frame: pd.DataFrame):
     """The V-curves of a sweep: error against h per method and dtype, ε^(1/2) and ε^(1/3) marked."""
     plt = _pyplot()
