@@ -15,9 +15,16 @@ and % are written with them); Lambdify has no code for polygamma, which is the d
 loggamma, digamma and gamma; SymEngine has no round-half-even or trunc.
 
 Rows carry expr_ops (the derivative's operation count as differentiated, every repeat counted)
-and expr_ops_cse (after symengine.cse), both counted by SymPy's count_ops rules as the sympy
-backend counts its own (on SymEngine's expressions given to SymPy, counted once per distinct
-subexpression: SymPy's count walks the tree, whose size swells past what it can walk).
+and expr_ops_cse (after symengine.cse), counted by SymPy's count_ops rules (count_ops below) on
+SymEngine's own expressions, so that the columns sit beside the sympy backend's: the same rules
+on each library's own form (SymEngine keeps 4*(x + y) where SymPy distributes it, 4*x + 4*y).
+Each distinct subexpression is counted once and multiplied by how often the tree holds it: the
+tree swells past what SymPy's walk can go through (10⁶ operations at depth 14 of the logistic map).
+
+Lambdify's CSE names what it takes out x0, x1 …, avoiding the expressions' own symbols but not
+its other arguments: an input the result does not use, named x0, is read in place of the
+subexpression named x0 (problems/symengine_cse_name_clash.yaml). That is SymEngine's doing, and
+the rows keep it, saying which name was taken (`_Form.clash`).
 
 What a problem builds (the expressions, the derivatives, the compiled callables, the counts)
 is kept per process under the problem's structure (lang.structure), the most recent
