@@ -263,3 +263,56 @@ def test_kept_problems_against_sympy(kept):
     assert values(clash[clash.dtype == "float64"], "x1")[0] == pytest.approx(math.cos(1.0), rel=1e-15)
     assert "SymEngine's CSE named a subexpression x0" in clash.message.iloc[0]
     assert verdict("symengine-cse-name-clash", "sympy", "x1") == "agree"
+
+
+# construct case -> the start of the reason its symengine rows are skipped
+SKIPPED_CONSTRUCTS = {
+    **{
+        name: f"SymEngine's diff has no rule for {rule}"
+        for name, rule in {
+            "abs": "abs",
+            "cbrt": "abs",
+            "relu": "max",
+            "relu-both-sides": "max",
+            "max": "max",
+            "max-of-three": "max",
+            "max-of-one-array": "max",
+            "amax": "max",
+            "loop-mean-logsumexp-max-min": "max",
+            "reductions-along-axes": "max",
+            "min": "min",
+            "amin": "min",
+            "clamp": "min",
+            "floor": "floor",
+            "mod": "floor",
+            "ceil": "ceiling",
+            "sign": "sign",
+        }.items()
+    },
+    **{name: "SymEngine's Lambdify" for name in ("lgamma", "gamma", "digamma")},
+    "round": "symengine has no native 'round'",
+    "trunc": "symengine has no native 'trunc'",
+}
+
+
+@pytest.mark.slow
+def test_every_construct_case_agrees_in_both_dtypes_or_is_skipped_with_its_reason():
+    """tests/construct_cases.py, which tests/test_backends.py walks through the other backends: each
+    primitive and each syntax construct at a point, against the exact reference (about 15 s)."""
+    import pandas as pd
+    from construct_cases import CASES
+    from test_backends import document_of
+
+    frames = []
+    for name, case in CASES.items():
+        keys = {k: v for k, v in document_of(name).items() if k not in ("function", "point")}
+        frames.append(diffcompare.compare(case.function, point=case.point, backends=["symengine"], name=name, **keys))
+    got = pd.concat(frames, ignore_index=True)
+    assert set(got["problem"]) == set(CASES) and set(got["dtype"]) == set(DTYPES)
+    skipped = got[got["problem"].isin(SKIPPED_CONSTRUCTS)]
+    assert (skipped["verdict"] == "skipped").all()
+    assert all(m.startswith(SKIPPED_CONSTRUCTS[p]) for p, m in zip(skipped["problem"], skipped["message"]))
+    rest = got[~got["problem"].isin(SKIPPED_CONSTRUCTS)]
+    bad = rest[rest["verdict"] != "agree"]
+    assert bad.empty, bad[["problem", "dtype", "variable", "index", "value", "reference", "message"]].to_string()
+    assert rest[rest["dtype"] == "float64"]["rel_error"].max() < 1e-13
