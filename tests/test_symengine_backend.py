@@ -221,6 +221,8 @@ KEPT = {
         ("float64", "x0"): "agree",
         ("float64", "x1"): "disagree",
     },
+    # SymEngine has no hypot: the declaration's sqrt(x**2 + y**2) overflows float32 at x = 1e20
+    "tensorflow_hypot_overflow.yaml": {("float32", "x"): "disagree", ("float64", "x"): "agree"},
     # found in problems/: the symbolic form where torch's and jax's float32 lose it
     "saturated_sigmoid.yaml": {("float32", "w"): "agree", ("float32", "x"): "agree"},
     "expm1_near_minus_one.yaml": {("float32", "x"): "agree", ("float64", "x"): "agree"},
