@@ -181,6 +181,16 @@ def test_pow_derivative_in_the_exponent_is_zero_at_a_negative_base(tensorflow_pr
     assert len(y) == 4 and (y["verdict"] == "undefined").all() and (y["value"] == 0.0).all()
 
 
+def test_the_graph_rewritten_by_grappler_agrees_with_the_exact_derivative(tensorflow_problems):
+    """Eager and tf.function round differently here (Grappler's rewrites), both within √ε."""
+    exact = 2.5 * (0.936 / 0.3) ** -0.25
+    got = problem(tensorflow_problems, "tensorflow-graph-rewrite")
+    assert len(got) == 4 and (got["verdict"] == "agree").all()
+    for mode in MODES:
+        assert values(got, mode, "float32", "x") == pytest.approx([exact], rel=1e-6)
+        assert values(got, mode, "float64", "x") == pytest.approx([exact], rel=1e-15)
+
+
 # --- operators ---------------------------------------------------------------------------------
 
 POINT = {"x": [1.0, 2.0], "y": 3.0, "vx": [1.0, -1.0], "vy": 2.0, "u": [1.0, 2.0]}
