@@ -288,8 +288,11 @@ class TensorflowBackend(BaseBackend):
             if mode == "reverse-graph":
                 return self._graph_gradient(problem, dtype)
             raise ValueError(f"tensorflow computes the gradient in {', '.join(MODES)}, not {mode!r}")
+        message = _set_pools()
         tf_dtype = tf.as_dtype(dtype)
-        return tensorflow_operators.compute(problem, dtype, mode, ops_for(dtype), tensorflow_constant(tf_dtype))
+        result = tensorflow_operators.compute(problem, dtype, mode, ops_for(dtype), tensorflow_constant(tf_dtype))
+        result.message = message
+        return result
 
     def _setup(self, problem, dtype):
         tf_dtype = tf.as_dtype(dtype)
