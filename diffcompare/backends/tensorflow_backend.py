@@ -3,11 +3,15 @@
 Two modes for the gradient, each a set of rows of its own: "reverse" is the eager tape, as
 TensorFlow 2 runs by default; "reverse-graph" is the same tape inside a `tf.function`, traced
 once per problem × dtype (an input_signature of the point's fixed shapes and the row's dtype,
-so nothing retraces), its tracing counted in setup_s and its warm calls timed. Tensors are of
+so nothing retraces; without AutoGraph, which has no tensor-dependent Python control flow to
+convert here), its tracing and Grappler's rewriting (on the first call) counted in setup_s and
+its warm calls timed; f alone is timed in a tf.function of its own. Tensors are of
 the row's dtype (float32 or float64) and constants are passed as hand-written TF code passes
 them: Python numbers stay numbers (TF gives them the tensor's dtype), a constant array is a
 tf.constant of the row's dtype (a float32 constant beside a float64 tensor would be TF's
-dtype error).
+dtype error). Where TensorFlow would make a number float32 (int32 for 3) beside a float64
+tensor and refuse it (tf.where(c, 3, x), atan2(0.7, x), tnp.hypot(x, 0.01)), the number is
+given the tensor's dtype, as code that runs would write it.
 
 The table is tf.math's by the primitives' names (tf.math.sigmoid, tf.math.tanh, tf.math.erf,
 Python's operators for + - * / ** % and the comparisons), listing only where TensorFlow
@@ -19,12 +23,14 @@ there (hypot is sqrt(x² + y²), cbrt sign(x)·|x|^(1/3): TF's formulas, with th
 their NaN at 0). TensorFlow has no gamma function (tf.math.lgamma only): its cells are
 `skipped` with that reason.
 
-Importing this module imports TensorFlow (about 6 s and 0.8 GB): only the backend does, never
+Importing this module imports TensorFlow (about 6 s and 0.7 GB): only the backend does, never
 diffcompare itself. TF_CPP_MIN_LOG_LEVEL=2 is set before the import unless the user set it
 (TensorFlow's C++ INFO and WARNING lines: the CPU-feature notice); the two lines TensorFlow
 2.21 writes to stderr while it loads ("oneDNN custom operations are on", written before its
 logging is set up, whatever that variable says) are kept from the terminal by holding stderr
-during the import, unless the user set TF_CPP_MIN_LOG_LEVEL (then they see what they asked for).
+during the import, and TensorFlow's Python logger is set to ERROR (tape.jacobian's pfor warns of
+retracing on every fifth call), unless the user set TF_CPP_MIN_LOG_LEVEL (then they see what
+they asked for).
 
 Threads: TensorFlow's own pools (intra-op: within one op; inter-op: ops side by side in a
 graph) are set, when this module loads, from the process's share (backends.threads.current():
