@@ -163,6 +163,9 @@ def _both(build):
         lambda m: m.Max(m.Symbol("x"), m.Symbol("y"), 1) * m.Rational(-2, 3),
         lambda m: m.Piecewise((m.Symbol("x") ** 2, m.Symbol("x") < 1), (m.sqrt(m.Symbol("x")), True)),
         lambda m: m.Symbol("x") ** m.Rational(-3, 2) + m.E,
+        lambda m: -m.exp(m.Symbol("x")) * 1,
+        lambda m: -m.E + m.Symbol("x") * m.exp(-m.Symbol("y")),
+        lambda m: -m.Symbol("x") / (m.Symbol("y") + 2) - m.sin(m.Symbol("x")) / 3,
     ],
 )
 def test_count_ops_is_sympys_count_on_the_same_tree(build):

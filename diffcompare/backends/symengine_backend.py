@@ -296,11 +296,11 @@ def _own_ops(a) -> tuple[int, list]:
         negative = sum(_coeff_isneg(t) for t in a.args)
         return len(a.args) - 1 + int(negative == len(a.args)), pushed
     if a.is_Pow and a.args[1] == -1:
-        return 1, [a.args[0]]
-    if a == se.E:
-        return 1, []
+        return n + 1, [a.args[0]]
+    if a == se.E:  # n: the NEG of -E, -exp(x), whose negation left no product
+        return n + 1, []
     if a.is_Pow and a.args[0] == se.E:
-        return 1, [a.args[1]]
+        return n + 1, [a.args[1]]
     if a.is_Mul or isinstance(a, _LATTICE):
         n += len(a.args) - 1
     elif a.args and (a.is_Pow or a.is_Function or isinstance(a, _APPLIED)):
