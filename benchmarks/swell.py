@@ -158,26 +158,33 @@ def table(found: pd.DataFrame, members: list[tuple[str, str]], columns, key: str
     return lines, skipped
 
 
-def growth(found: pd.DataFrame, members: list[tuple[str, str]], columns) -> list[str]:
-    """For each size column, its last two values: their ratio and difference (exponential
-    growth keeps the ratio, linear the difference, quadratic the difference's difference)."""
+def growth(found: pd.DataFrame, members: list[tuple[str, str]], columns, sizes: list[float] | None = None) -> list[str]:
+    """For each size column, how it grows at the last members. Along a depth (sizes None): the
+    ratio and difference of the last two values (exponential growth keeps the ratio, linear the
+    difference, quadratic the difference's difference). Along a family: the log-log slope against
+    the elements differentiated between the last two members (1: linear, 2: quadratic)."""
     lines = []
     for heading, backend, mode, column in columns:
         values = []
-        for problem, label in members:
+        for i, (problem, label) in enumerate(members):
             row = _cell(found, problem, backend, mode)
-            if row is not None and row["verdict"] not in ("skipped", "error") and math.isfinite(float(row[column])):
-                values.append((label, float(row[column])))
-        if len(values) >= 3 and values[-2][1] > 0:
-            (a, x), (b, y), (c, z) = values[-3:]
+            if row is not None and row["verdict"] not in ("skipped", "error") and float(row[column]) > 0:
+                values.append((label, float(row[column]), sizes[i] if sizes else math.nan))
+        if len(values) < 3:
+            continue
+        (a, x, _), (b, y, sb), (c, z, sc) = values[-3:]
+        if sizes is None:
             lines.append(
                 f"- {heading}: ×{z / y:.3g} from {b} to {c} (×{y / x:.3g} the step before); "
                 f"+{z - y:,.0f} (+{y - x:,.0f} the step before)"
             )
+        elif sc > sb:
+            slope = math.log(z / y) / math.log(sc / sb)
+            lines.append(f"- {heading}: slope {slope:.2f} from {b} to {c}; {z / sc:.3g} per element at {c}")
     return lines
 
 
-def print_tables(frame: pd.DataFrame, members: list[tuple[str, str]], key: str, missing: dict) -> None:
+def print_tables(frame: pd.DataFrame, members: list[tuple[str, str]], key: str, missing: dict, sizes=None) -> None:
     found = cells(frame)
     skipped: dict[str, str] = {}
     for title, columns in (("Size of the derivative", SIZE_COLUMNS), ("Build and evaluation, seconds", TIME_COLUMNS)):
@@ -186,7 +193,7 @@ def print_tables(frame: pd.DataFrame, members: list[tuple[str, str]], key: str, 
         print(f"\n{title}:\n")
         print("\n".join(lines))
     print("\nGrowth at the last steps:\n")
-    print("\n".join(growth(found, members, SIZE_COLUMNS)))
+    print("\n".join(growth(found, members, SIZE_COLUMNS, sizes)))
     for backend, reason in missing.items():
         print(f"\n{backend} not installed: {reason}")
     for text, first in skipped.items():
@@ -207,18 +214,19 @@ def family_rows(path: Path, backends: list[str], max_elements: int):
     text = path.read_text(encoding="utf-8")
     document = next(d.value for d in documents(text) if d.value is not None)
     (parameter,) = document["sweep"]
-    problems = []
+    problems, frame = [], pd.DataFrame()
     for value in FAMILY_VALUES:
         built, errors = build_problems({**document, "sweep": {parameter: [value]}}, str(path), path.stem)
         if errors or sum(v.size for v in built[0].point.values()) > max_elements:
             continue
         problems += built
-    frame = run_problems(problems, backends, ["float64"])
+    if problems:
+        frame = run_problems(problems, backends, ["float64"])
     members = [(p.name, f"{int(p.params[parameter])} ({p.size})") for p in problems]
-    return document.get("name", path.stem), parameter, frame, members
+    return document.get("name", path.stem), parameter, frame, members, [float(p.size) for p in problems]
 
 
-def baydin_check() -> None:
+def baydin_check(simplified_depth: int) -> None:
     print("\nd lₙ/dx expanded by SymPy, beside Baydin et al.'s simplified column:")
     x = sympy.Symbol("x", real=True)
     l_n = x
@@ -229,6 +237,16 @@ def baydin_check() -> None:
         same = "same" if sympy.simplify(derivative - theirs) == 0 else "DIFFERENT"
         print(f"n = {depth}: {derivative}   ({same})")
         l_n = 4 * l_n * (1 - l_n)
+    # The simplified column is the expanded polynomial: its size, by SymPy's count, as far as
+    # SymPy's polynomial arithmetic takes it quickly (n = 10: 1 s; n = 14: minutes).
+    polynomial, counts = sympy.Poly(x, x), []
+    for depth in range(1, simplified_depth + 1):
+        derivative = polynomial.diff(x)
+        counts.append(
+            f"{depth}: {sympy.count_ops(derivative.as_expr())} ({len(derivative.terms())} term{'s' * (depth > 1)})"
+        )
+        polynomial = 4 * polynomial * (1 - polynomial)
+    print("\nOperations in the simplified (expanded) derivative, n: count (terms):", ", ".join(counts))
 
 
 def main(argv=None) -> int:
@@ -238,6 +256,7 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--max-elements", type=int, default=200, help="a family member's point elements, at most (SymPy's limit: 200)"
     )
+    parser.add_argument("--simplified-depth", type=int, default=10, help="the expanded derivative's size up to this n")
     parser.add_argument("--keep-sympy-limit", action="store_true", help="SymPy's limit on f's tree as a run has it")
     args = parser.parse_args(argv)
     if not args.keep_sympy_limit:
@@ -249,18 +268,21 @@ def main(argv=None) -> int:
     frame = logistic_rows(args.depth, backends)
     members = [(f"logistic-map[n={n}]", str(n)) for n in range(1, args.depth + 1)]
     print_tables(frame, members, "n", missing)
-    baydin_check()
+    baydin_check(args.simplified_depth)
     if not args.no_families:
         for path in sorted(SCALING.glob("*.yaml")):
             if path.name == "logistic_map.yaml":
                 continue
-            name, parameter, frame, members = family_rows(path, backends, args.max_elements)
+            name, parameter, frame, members, sizes = family_rows(path, backends, args.max_elements)
+            if not members:
+                print(f"\n## {name}: no member within {args.max_elements} point elements")
+                continue
             values = ", ".join(label.split()[0] for _, label in members)
             print(
                 f"\n## {name} ({path.relative_to(ROOT)}): {parameter} = {values}, "
                 f"the members whose point holds at most {args.max_elements} elements"
             )
-            print_tables(frame, members, f"{parameter} (elements differentiated)", {})
+            print_tables(frame, members, f"{parameter} (elements differentiated)", {}, sizes)
     print(f"\n({time.perf_counter() - start:.0f} s)")
     return 0
 
