@@ -35,6 +35,7 @@ import math
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import sympy
 
@@ -61,6 +62,7 @@ BAYDIN_SIMPLIFIED = {
     4: (64, [1, -42, 504, -2640, 7040, -9984, 7168, -2048]),
 }
 
+MX = "casadi MX"  # not a backend: the casadi backend's reverse gradient built on MX here (mx_cells)
 # (heading, backend, mode, column): the size table, then the time table.
 SIZE_COLUMNS = [
     ("sympy expr_ops", "sympy", None, "expr_ops"),
@@ -69,6 +71,7 @@ SIZE_COLUMNS = [
     ("symengine expr_ops_cse", "symengine", None, "expr_ops_cse"),
     ("casadi instructions (reverse)", "casadi", "reverse", "expr_ops"),
     ("casadi instructions (forward)", "casadi", "forward", "expr_ops"),
+    ("casadi MX instructions (reverse)", MX, "reverse", "expr_ops"),
 ]
 TIME_COLUMNS = [
     ("sympy setup_s", "sympy", None, "setup_s"),
@@ -78,6 +81,8 @@ TIME_COLUMNS = [
     ("symengine time_s", "symengine", None, "time_s"),
     ("casadi time_s (reverse)", "casadi", "reverse", "time_s"),
     ("casadi time_s (forward)", "casadi", "forward", "time_s"),
+    ("casadi MX setup_s (reverse)", MX, "reverse", "setup_s"),
+    ("casadi MX time_s (reverse)", MX, "reverse", "time_s"),
     ("jax time_s", "jax", None, "time_s"),
     ("chainrule time_s", "chainrule", None, "time_s"),
 ]
@@ -184,8 +189,7 @@ def growth(found: pd.DataFrame, members: list[tuple[str, str]], columns, sizes: 
     return lines
 
 
-def print_tables(frame: pd.DataFrame, members: list[tuple[str, str]], key: str, missing: dict, sizes=None) -> None:
-    found = cells(frame)
+def print_tables(found: pd.DataFrame, members: list[tuple[str, str]], key: str, missing: dict, sizes=None) -> None:
     skipped: dict[str, str] = {}
     for title, columns in (("Size of the derivative", SIZE_COLUMNS), ("Build and evaluation, seconds", TIME_COLUMNS)):
         lines, reasons = table(found, members, columns, key)
@@ -200,13 +204,52 @@ def print_tables(frame: pd.DataFrame, members: list[tuple[str, str]], key: str, 
         print(f"\nskip from {key} = {first}: {text}")
 
 
+def mx_cells(problems) -> pd.DataFrame:
+    """The casadi backend's reverse-mode gradient built on casadi.MX symbols instead of SX
+    (casadi_operators.build with kind=MX, the backend's own lowering and table), one row per
+    problem as cells() gives them: n_instructions() as expr_ops, build and first call as setup_s,
+    the median warm call as time_s, and `value`, the first element of the gradient. MX is no mode
+    of the backend (its values are SX's to rounding); where matrices are multiplied, an MX graph
+    keeps the product as one node where SX writes out every scalar product."""
+    try:
+        import casadi
+
+        from diffcompare.backends import casadi_operators
+        from diffcompare.backends.casadi_backend import casadi_ops
+        from diffcompare.backends.timing import median_time
+    except ImportError:
+        return pd.DataFrame()
+    rows = []
+    for problem in problems:
+        row = {"problem": problem.name, "backend": MX, "mode": "reverse", "verdict": "", "message": ""}
+        args = [np.asarray(problem.point[k], dtype=np.float64) for k in problem.point]
+        try:
+            start = time.perf_counter()
+            fn, _ = casadi_operators.build(problem, "reverse", casadi_ops(), kind=casadi.MX)
+            first = fn.call(args)
+            setup_s = time.perf_counter() - start
+            value = float(np.asarray(first[0].full()).ravel()[0]) if first and first[0].numel() else math.nan
+            row.update(expr_ops=fn.n_instructions(), setup_s=setup_s, time_s=median_time(lambda: fn.call(args)))
+            row["value"] = value
+        except Exception as exc:  # a lowering MX does not take: said in the table
+            row.update(verdict="error", message=f"{type(exc).__name__}: {exc}")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def measured(problems, backends: list[str]) -> pd.DataFrame:
+    """The problems run through the backends in float64, as cells(); with casadi, its MX rows too."""
+    found = cells(run_problems(problems, backends, ["float64"]))
+    return pd.concat([found, mx_cells(problems)], ignore_index=True) if "casadi" in backends else found
+
+
 def logistic_rows(depth: int, backends: list[str]) -> pd.DataFrame:
     problems = []
     for n in range(1, depth + 1):
         built, errors = build_problems(logistic_document(n), "<swell>", "logistic-map")
         assert not errors, errors
         problems += built
-    return run_problems(problems, backends, ["float64"])
+    return measured(problems, backends)
 
 
 def family_rows(path: Path, backends: list[str], max_elements: int):
@@ -221,7 +264,7 @@ def family_rows(path: Path, backends: list[str], max_elements: int):
             continue
         problems += built
     if problems:
-        frame = run_problems(problems, backends, ["float64"])
+        frame = measured(problems, backends)
     members = [(p.name, f"{int(p.params[parameter])} ({p.size})") for p in problems]
     return document.get("name", path.stem), parameter, frame, members, [float(p.size) for p in problems]
 

@@ -102,14 +102,17 @@ def test_the_benchmarks_logistic_rows_against_baydins_table():
     # d lₙ/dx at x = 0.3 from Baydin et al.'s simplified column: 1; 4 - 8x; 16(1 - 10x + 24x² - 16x³)
     x = 0.3
     exact = [1.0, 4 - 8 * x, 16 * (1 - 10 * x + 24 * x**2 - 16 * x**3)]
-    frame = swell.logistic_rows(3, SYMBOLIC)
-    cells = swell.cells(frame)
+    cells = swell.logistic_rows(3, SYMBOLIC)
     for backend in SYMBOLIC:
         rows = cells[cells["backend"] == backend]
         assert (rows["verdict"] == "agree").all(), rows[["problem", "verdict", "message"]]
         for mode in rows["mode"].unique():
             values = rows.loc[rows["mode"] == mode, "value"].tolist()
             assert values == pytest.approx(exact, rel=1e-13, abs=0)
+    if "casadi" in SYMBOLIC:  # the reverse gradient on casadi.MX, built by the benchmark beside the rows
+        mx = cells[cells["backend"] == swell.MX]
+        assert mx["value"].tolist() == pytest.approx(exact, rel=1e-13, abs=0)
+        assert mx["problem"].tolist() == [f"logistic-map[n={n}]" for n in (1, 2, 3)] and (mx["expr_ops"] > 0).all()
     sympy_rows = cells[cells["backend"] == "sympy"]
     # l₃' = 4·l₂'·(1 - l₂) - 4·l₂·l₂' with l₂ = 4x(1 - x) written out: SymPy's 21 operations
     assert sympy_rows["expr_ops"].tolist() == [0.0, 2.0, 21.0]
