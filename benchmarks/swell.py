@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import math
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -111,11 +112,18 @@ def available(names) -> tuple[list[str], dict[str, str]]:
     return [n for n in names if n not in missing], missing
 
 
-def lift_sympy_limit() -> None:
-    """SymPy is given f however large its tree (the logistic map at n = 14: 2·10⁵ operations)."""
+@contextmanager
+def sympy_limit_lifted(lifted: bool = True):
+    """SymPy is given f however large its tree (the logistic map at n = 14: 10⁶ operations in its
+    derivative), within the block; the limit as it was after it."""
     from diffcompare.exact import symbolic
 
-    symbolic.MAX_TREE_OPS = 10**9
+    before = symbolic.MAX_TREE_OPS
+    symbolic.MAX_TREE_OPS = 10**9 if lifted else before
+    try:
+        yield
+    finally:
+        symbolic.MAX_TREE_OPS = before
 
 
 def cells(frame: pd.DataFrame) -> pd.DataFrame:
@@ -302,8 +310,12 @@ def main(argv=None) -> int:
     parser.add_argument("--simplified-depth", type=int, default=10, help="the expanded derivative's size up to this n")
     parser.add_argument("--keep-sympy-limit", action="store_true", help="SymPy's limit on f's tree as a run has it")
     args = parser.parse_args(argv)
-    if not args.keep_sympy_limit:
-        lift_sympy_limit()
+    with sympy_limit_lifted(not args.keep_sympy_limit):
+        tabulate(args)
+    return 0
+
+
+def tabulate(args) -> None:
     backends, missing = available(BACKENDS)
     start = time.perf_counter()
     print(f"## The logistic map, depth 1 … {args.depth} (x = 0.3, float64)")
@@ -327,7 +339,6 @@ def main(argv=None) -> int:
             )
             print_tables(frame, members, f"{parameter} (elements differentiated)", {}, sizes)
     print(f"\n({time.perf_counter() - start:.0f} s)")
-    return 0
 
 
 if __name__ == "__main__":

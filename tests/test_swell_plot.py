@@ -118,3 +118,16 @@ def test_the_benchmarks_logistic_rows_against_baydins_table():
     assert sympy_rows["expr_ops"].tolist() == [0.0, 2.0, 21.0]
     lines, skipped = swell.table(cells, [(f"logistic-map[n={n}]", str(n)) for n in (1, 2, 3)], swell.SIZE_COLUMNS, "n")
     assert lines[2].startswith("| 1 | 0 | 0 |") and lines[4].startswith("| 3 | 21 | 12 |") and skipped == {}
+
+
+def test_the_benchmark_prints_its_tables_and_puts_sympys_limit_back(capsys):
+    from diffcompare.exact import symbolic
+
+    limit = symbolic.MAX_TREE_OPS
+    assert swell.main(["--depth", "3", "--no-families", "--simplified-depth", "4"]) == 0
+    out = capsys.readouterr().out
+    assert symbolic.MAX_TREE_OPS == limit
+    assert "| n | sympy expr_ops | sympy expr_ops_cse |" in out and "\n| 3 | 21 | 12 |" in out
+    assert "n = 4: -131072*x**7" in out and "(same)" in out and "DIFFERENT" not in out
+    # Baydin's simplified column written out: 2ⁿ⁻¹ terms, 3·2ⁿ⁻¹ - 4 operations
+    assert "1: 0 (1 term), 2: 2 (2 terms), 3: 8 (4 terms), 4: 20 (8 terms)" in out
