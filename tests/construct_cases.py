@@ -3,7 +3,8 @@ one case per primitive of diffcompare.lang.primitives.PRIMITIVES (its IR holds a
 that primitive), and one per construct of the syntax that is no primitive of its own (list
 literals, nested lists, A.T, max of many arguments, reductions along axes, index arrays
 from data, index loops …), which the parser lowers to primitives. tests/test_backends.py
-walks every case through every built-in backend; tests/test_extending.py through autograd."""
+walks every case through the built-in backends it lists; tests/test_{symengine,casadi,tensorflow,autograd}_backend.py
+through theirs, and tests/test_extending.py through the example's autograd_example."""
 
 from __future__ import annotations
 

@@ -99,7 +99,10 @@ def test_undefined_rows_name_the_failing_step(seed_results):
     # Judged on f: its right derivative is infinite; the step where the chain rule breaks is named too.
     assert sqrt["message"].str.startswith("f is not differentiable in x here: its right derivative is infinite").all()
     assert sqrt["message"].str.contains("the chain rule breaks: the derivative of sqrt\\(x\\) in x is infinite").all()
-    assert not (seed_results["verdict"] == "error").any()
+    # No error rows but the one library error kept as a problem (README, "Known backend behaviours"):
+    # autograd's where cannot sum a differentiated scalar branch back to its shape, and raises.
+    errors = seed_results[seed_results["verdict"] == "error"]
+    assert set(zip(errors["problem"], errors["backend"])) <= {("autograd-where-scalar-branch", "autograd")}
 
 
 def test_non_finite_values_are_disagreements_with_that_message(seed_results):

@@ -29,8 +29,9 @@ diffcompare itself. TF_CPP_MIN_LOG_LEVEL=2 is set before the import unless the u
 2.21 writes to stderr while it loads ("oneDNN custom operations are on", written before its
 logging is set up, whatever that variable says) are kept from the terminal by holding stderr
 during the import, and TensorFlow's Python logger is set to ERROR (tape.jacobian's pfor warns of
-retracing on every fifth call), unless the user set TF_CPP_MIN_LOG_LEVEL (then they see what
-they asked for).
+retracing on every fifth call), unless TF_CPP_MIN_LOG_LEVEL is 0 (then they see everything).
+That the variable is set says nothing of the user's wish: jax's own import sets it to 1 where it
+is unset (jax/__init__.py), and the main job loads jax before TensorFlow in every worker.
 
 Threads: TensorFlow's own pools (intra-op: within one op; inter-op: ops side by side in a
 graph) are set, when this module loads, from the process's share (backends.threads.current():
@@ -77,13 +78,13 @@ def _stderr_held(hold: bool):
         os.close(saved)
 
 
-_USER_LOG_LEVEL = "TF_CPP_MIN_LOG_LEVEL" in os.environ
+_VERBOSE = os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "0"  # not merely set: jax sets it to 1
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-with _stderr_held(not _USER_LOG_LEVEL and "tensorflow" not in sys.modules):
+with _stderr_held(not _VERBOSE and "tensorflow" not in sys.modules):
     import tensorflow as tf
     import tensorflow.experimental.numpy as tnp
 
-if not _USER_LOG_LEVEL:
+if not _VERBOSE:
     # TensorFlow's Python warnings too: tape.jacobian's pfor traces a tf.function on every call
     # and says so ("triggered tf.function retracing") from the fifth call of a timed loop on.
     tf.get_logger().setLevel("ERROR")

@@ -55,6 +55,7 @@ AD_MODES = (
     "forward",
     "forward-dual",  # torch.autograd.forward_ad: dual numbers, beside torch.func.jvp
     "reverse",
+    "reverse-graph",  # tensorflow: the same tape inside a tf.function, beside eager "reverse"
     "forward-over-reverse",
     "reverse-over-reverse",
     "forward-over-forward",

@@ -29,6 +29,7 @@ SHORT_MODE = {
     "forward": "fwd",
     "forward-dual": "fwd-dual",
     "reverse": "rev",
+    "reverse-graph": "rev-graph",
     "forward-over-reverse": "fwd-rev",
     "reverse-over-reverse": "rev-rev",
     "forward-over-forward": "fwd-fwd",
