@@ -370,8 +370,9 @@ def _scaling(frame: pd.DataFrame) -> str:
     return (
         "<h2 id='scaling'>Scaling</h2><p class='muted'>Sweep families: time of one gradient (or the family's "
         "operator, in each mode), and its ratio to the time of f (cost ratio), against the size; where backends "
-        "report the size of their derivative (the symbolic ones), its operations as differentiated and after "
-        "common-subexpression elimination, and their setup time, against the sweep's parameter.</p>" + "".join(figures)
+        "report the size of their derivative (the symbolic ones), its operations as differentiated (solid) and after "
+        "common-subexpression elimination (dashed; casadi's one line is its Function's instructions, each shared "
+        "node once), and their setup time, against the sweep's parameter.</p>" + "".join(figures)
     )
 
 
