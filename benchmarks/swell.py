@@ -25,7 +25,11 @@ this script lifts that limit for its own run (--keep-sympy-limit keeps it), so t
 a row at every depth. For n ≤ 4 it prints SymPy's expanded derivative beside the simplified
 form of Baydin et al.'s table.
 
-    python benchmarks/swell.py [--depth 14] [--no-families] [--max-elements 200]
+Past SymPy's limit, CasADi's SX rows and MX are set side by side on mlp (k = 16 … 181) and
+Rosenbrock (n = 10³ … 10⁵), up to --casadi-elements point elements (0: not), with jax's and the
+chain-rule engine's times.
+
+    python benchmarks/swell.py [--depth 14] [--no-families] [--max-elements 200] [--casadi-elements 100000]
 """
 
 from __future__ import annotations
@@ -197,15 +201,20 @@ def growth(found: pd.DataFrame, members: list[tuple[str, str]], columns, sizes: 
     return lines
 
 
-def print_tables(found: pd.DataFrame, members: list[tuple[str, str]], key: str, missing: dict, sizes=None) -> None:
+def print_tables(
+    found: pd.DataFrame, members: list[tuple[str, str]], key: str, missing: dict, sizes=None, only=None
+) -> None:
+    """The size and time tables (only: the backends whose columns to print; None: all)."""
     skipped: dict[str, str] = {}
-    for title, columns in (("Size of the derivative", SIZE_COLUMNS), ("Build and evaluation, seconds", TIME_COLUMNS)):
+    size_columns = [c for c in SIZE_COLUMNS if only is None or c[1] in only]
+    time_columns = [c for c in TIME_COLUMNS if only is None or c[1] in only]
+    for title, columns in (("Size of the derivative", size_columns), ("Build and evaluation, seconds", time_columns)):
         lines, reasons = table(found, members, columns, key)
         skipped.update(reasons)
         print(f"\n{title}:\n")
         print("\n".join(lines))
     print("\nGrowth at the last steps:\n")
-    print("\n".join(growth(found, members, SIZE_COLUMNS, sizes)))
+    print("\n".join(growth(found, members, size_columns, sizes)))
     for backend, reason in missing.items():
         print(f"\n{backend} not installed: {reason}")
     for text, first in skipped.items():
@@ -260,15 +269,16 @@ def logistic_rows(depth: int, backends: list[str]) -> pd.DataFrame:
     return measured(problems, backends)
 
 
-def family_rows(path: Path, backends: list[str], max_elements: int):
-    """A family's members at FAMILY_VALUES whose point holds at most max_elements elements, run."""
+def family_rows(path: Path, backends: list[str], max_elements: int, values=FAMILY_VALUES, min_elements: int = 0):
+    """A family's members at these values of its parameter whose point holds more than min_elements
+    and at most max_elements elements, run."""
     text = path.read_text(encoding="utf-8")
     document = next(d.value for d in documents(text) if d.value is not None)
     (parameter,) = document["sweep"]
     problems, frame = [], pd.DataFrame()
-    for value in FAMILY_VALUES:
+    for value in values:
         built, errors = build_problems({**document, "sweep": {parameter: [value]}}, str(path), path.stem)
-        if errors or sum(v.size for v in built[0].point.values()) > max_elements:
+        if errors or not min_elements < sum(v.size for v in built[0].point.values()) <= max_elements:
             continue
         problems += built
     if problems:
@@ -307,6 +317,12 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--max-elements", type=int, default=200, help="a family member's point elements, at most (SymPy's limit: 200)"
     )
+    parser.add_argument(
+        "--casadi-elements",
+        type=int,
+        default=100_000,
+        help="casadi SX against MX on mlp and rosenbrock up to this many point elements (0: not)",
+    )
     parser.add_argument("--simplified-depth", type=int, default=10, help="the expanded derivative's size up to this n")
     parser.add_argument("--keep-sympy-limit", action="store_true", help="SymPy's limit on f's tree as a run has it")
     args = parser.parse_args(argv)
@@ -338,6 +354,20 @@ def tabulate(args) -> None:
                 f"the members whose point holds at most {args.max_elements} elements"
             )
             print_tables(frame, members, f"{parameter} (elements differentiated)", {}, sizes)
+    if not args.no_families and args.casadi_elements > args.max_elements and "casadi" in backends:
+        print(
+            f"\n## CasADi's SX and MX past SymPy's limit: members of more than {args.max_elements} and at most "
+            f"{args.casadi_elements} point elements (casadi's rows, MX built here, jax and chainrule beside them)"
+        )
+        for path in (SCALING / "mlp.yaml", SCALING / "rosenbrock.yaml"):
+            values = (16, 32, 64, 100, 181, 316) if path.stem == "mlp" else (1000, 10_000, 100_000)
+            only = ("casadi", MX, *TIMED)
+            name, parameter, frame, members, sizes = family_rows(
+                path, [b for b in backends if b in only], args.casadi_elements, values, args.max_elements
+            )
+            if members:
+                print(f"\n### {name}: {parameter} = {', '.join(label.split()[0] for _, label in members)}")
+                print_tables(frame, members, f"{parameter} (elements differentiated)", {}, sizes, only)
     print(f"\n({time.perf_counter() - start:.0f} s)")
 
 
