@@ -3,7 +3,8 @@
 The derivative is the one the reference uses (diffcompare.exact.truth, built once per problem);
 here it is compiled, after common-subexpression elimination, into float64
 NumPy steps. No text is ever parsed by SymPy. Rows carry expr_ops, the
-derivative's operation count as differentiated, and expr_ops_cse, after CSE.
+derivative's operation count as differentiated, and expr_ops_cse, after CSE
+(sympy.count_ops's numbers, counted by diffcompare.exact.counts).
 Every SymPy step (and the compiled plans) is kept on the problem's SymbolicForm, so a
 second call, another dtype or a repeat, pays none of it again. Past SymPy's size or
 time limit (diffcompare.exact.symbolic) the rows are skipped, with the reason and the time.
@@ -25,6 +26,7 @@ import sympy
 
 from diffcompare.backends import BaseBackend, Gradient, SkipCell
 from diffcompare.backends.timing import median_time
+from diffcompare.exact.counts import count_ops
 from diffcompare.exact.numeric import FLOAT64, Plan, real_part
 from diffcompare.exact.symbolic import SymbolicLimit, SymbolicTimeout
 from diffcompare.exact.truth import truth_of
@@ -97,10 +99,8 @@ def _counts(exprs, cse) -> dict[str, float]:
     """expr_ops (every entry as differentiated, repeats counted) and expr_ops_cse (after CSE)."""
     replacements, reduced = cse
     return {
-        "expr_ops": int(sum(sympy.count_ops(e) for e in exprs.flat())),
-        "expr_ops_cse": int(
-            sum(sympy.count_ops(e) for _, e in replacements) + sum(sympy.count_ops(e) for e in reduced)
-        ),
+        "expr_ops": count_ops(exprs.flat()),
+        "expr_ops_cse": count_ops([e for _, e in replacements] + list(reduced)),
     }
 
 

@@ -37,6 +37,7 @@ from sympy.logic.boolalg import BooleanFunction
 from sympy.ntheory.multinomial import multinomial_coefficients_iterator
 
 from diffcompare.exact.budget import MAX_TREE_OPS, Deadline, Interrupted, interrupt_after, tree_ops
+from diffcompare.exact.counts import count_ops
 from diffcompare.exact.numeric import object_array
 from diffcompare.lang.ir import Node, element_label
 from diffcompare.lang.memo import Kept
@@ -515,10 +516,11 @@ class SymbolicForm:
 
     @property
     def expr_ops(self) -> int:
-        """Operations in the gradient as differentiated, every repeat counted (expression swell)."""
+        """Operations in the gradient as differentiated, every repeat counted (expression swell):
+        sympy.count_ops's number, each distinct subexpression counted once (exact.counts)."""
         return self.step(
             "counting the gradient's operations",
-            lambda: int(sum(sympy.count_ops(e) for e in self.gradient_exprs)),
+            lambda: count_ops(self.gradient_exprs),
             shared=True,
         )
 
@@ -528,7 +530,7 @@ class SymbolicForm:
 
         def count() -> int:
             replacements, reduced = self.gradient_cse
-            return int(sum(sympy.count_ops(e) for _, e in replacements) + sum(sympy.count_ops(e) for e in reduced))
+            return count_ops([e for _, e in replacements] + list(reduced))
 
         return self.step("counting the eliminated gradient's operations", count, shared=True)
 
