@@ -78,7 +78,9 @@ def rows(frame, problem, **where):
 
 def test_kink_rows_show_both_sides_and_which_one_each_backend_returned(seed_results):
     relu = rows(seed_results, "relu-at-kink", variable="x", verdict="kink")
-    assert len(relu) == 11 and relu["message"].str.contains("left derivative 0, right derivative 1").all()
+    # every backend but symengine (no rule for relu) and complex_step (skipped): casadi and
+    # tensorflow in two modes each
+    assert len(relu) == 19 and relu["message"].str.contains("left derivative 0, right derivative 1").all()
     torch = rows(relu, "relu-at-kink", backend="torch", dtype="float64")
     assert torch["value"].iloc[0] == 0 and "this value is the left derivative" in torch["message"].iloc[0]
     central = rows(relu, "relu-at-kink", backend="central", dtype="float64")
@@ -99,10 +101,7 @@ def test_undefined_rows_name_the_failing_step(seed_results):
     # Judged on f: its right derivative is infinite; the step where the chain rule breaks is named too.
     assert sqrt["message"].str.startswith("f is not differentiable in x here: its right derivative is infinite").all()
     assert sqrt["message"].str.contains("the chain rule breaks: the derivative of sqrt\\(x\\) in x is infinite").all()
-    # No error rows but the one library error kept as a problem (README, "Known backend behaviours"):
-    # autograd's where cannot sum a differentiated scalar branch back to its shape, and raises.
-    errors = seed_results[seed_results["verdict"] == "error"]
-    assert set(zip(errors["problem"], errors["backend"])) <= {("autograd-where-scalar-branch", "autograd")}
+    assert not (seed_results["verdict"] == "error").any()
 
 
 def test_non_finite_values_are_disagreements_with_that_message(seed_results):

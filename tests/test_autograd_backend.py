@@ -2,13 +2,13 @@
 every operator in every mode it names, against derivatives written here by hand (closed forms,
 mpmath where a digit matters), never through diffcompare's own engines; the primitives and
 rules autograd lacks as `skipped` rows with its reason; the float32 promotion message; and the
-behaviours it differs from torch in, kept as problems/autograd_*.yaml and in the seed problems."""
+behaviours it differs from torch in, kept as behaviours/autograd_*.yaml and in the seed problems."""
 
 import mpmath
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import PROBLEMS
+from conftest import problem_file
 
 import diffcompare
 from diffcompare.lang.primitives import PRIMITIVES
@@ -125,8 +125,8 @@ def test_cbrt_has_no_vjp_in_autograd_skipped_with_the_reason():
 
 
 def test_a_float32_result_promoted_to_float64_says_so():
-    """problems/autograd_float32_promotion.yaml: log2's VJP divides by a NumPy float64 scalar."""
-    frame = diffcompare.run(PROBLEMS / "autograd_float32_promotion.yaml", backends=["autograd"])
+    """behaviours/autograd_float32_promotion.yaml: log2's VJP divides by a NumPy float64 scalar."""
+    frame = diffcompare.run(problem_file("autograd_float32_promotion.yaml"), backends=["autograd"])
     assert set(frame["dtype"]) == {"float32"} and (frame["verdict"] == "agree").all()
     assert (frame["message"] == "autograd returned float64 results for float32 inputs").all()
     value = frame["value"].to_numpy(float)
@@ -139,7 +139,7 @@ def test_a_float32_result_promoted_to_float64_says_so():
 
 
 def rows_of(name: str):
-    frame = diffcompare.run(PROBLEMS / f"{name}.yaml", backends=["autograd"])
+    frame = diffcompare.run(problem_file(f"{name}.yaml"), backends=["autograd"])
     assert frame.attrs["errors"] == []
     return frame
 
@@ -197,7 +197,7 @@ def test_tie_rules_where_autograd_differs_from_torch():
     torch and jax take 0), and its clip's rule is 0 on the bound (torch's is 1); at the odd trap
     relu(u) − relu(−u) the even split gives f's true derivative, 1.1, where torch's gives 1."""
     frame = diffcompare.run(
-        [PROBLEMS / "relu_at_kink.yaml", PROBLEMS / "clamp_at_bound.yaml", PROBLEMS / "trap_relu_odd.yaml"],
+        [problem_file("relu_at_kink.yaml"), problem_file("clamp_at_bound.yaml"), problem_file("trap_relu_odd.yaml")],
         backends=["autograd"],
     )
     x = frame[frame["variable"] == "x"].set_index(["problem", "dtype"])
@@ -214,7 +214,9 @@ def test_the_softmax_jacobian_at_spread_logits_agrees():
     """problems/operators/softmax_jacobian.yaml: softmax written in autograd.numpy (max-shifted,
     over a log of sums), its Jacobian by reverse mode, s₀(1 − s₀) = 1.2800100e-13 at (30, 0, −1)
     to 1e-15, where torch.softmax's backward loses 3 digits of it (a disagree row)."""
-    frame = diffcompare.run(PROBLEMS / "operators" / "softmax_jacobian.yaml", backends=["autograd"], dtypes=["float64"])
+    frame = diffcompare.run(
+        problem_file("operators") / "softmax_jacobian.yaml", backends=["autograd"], dtypes=["float64"]
+    )
     assert (frame["verdict"] == "agree").all()
     s = [mpmath.exp(v) / sum(mpmath.exp(w) for w in (30, 0, -1)) for v in (30, 0, -1)]
     got = frame.set_index("index").loc["0,0", "value"]

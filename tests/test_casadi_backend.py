@@ -2,10 +2,9 @@
 against derivatives written here by hand (never through diffcompare's engines), in float64 only;
 a matrix problem (NumPy's broadcasting and row-major reshape kept on CasADi's column-major
 matrices); the primitives CasADi lacks and the shapes it cannot hold as `skipped`; the operators
-in both of their modes; and the verdicts of the behaviours kept in problems/casadi_*.yaml."""
+in both of their modes; and the verdicts of the behaviours kept in behaviours/casadi_*.yaml."""
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,10 +15,11 @@ from diffcompare.spec.operators import results
 from diffcompare.spec.problem import build_problems
 
 casadi = pytest.importorskip("casadi")
+from conftest import BEHAVIOURS, problem_file  # noqa: E402
+
 from diffcompare.backends import casadi_operators  # noqa: E402
 from diffcompare.backends.casadi_backend import CasadiBackend, casadi_ops  # noqa: E402
 
-PROBLEMS = Path(__file__).parent.parent / "problems"
 BACKEND = CasadiBackend()
 
 
@@ -209,7 +209,7 @@ def test_a_kept_function_gives_the_same_values_and_setup():
     np.testing.assert_allclose(b.values["x"], np.exp([1.1, -0.2]) * (1 + np.array([1.1, -0.2])), rtol=1e-15)
 
 
-# problems/casadi_*.yaml: the verdict each earns in casadi (both modes), and torch's beside it where
+# behaviours/casadi_*.yaml: the verdict each earns in casadi (both modes), and torch's beside it where
 # the file says so; values exact
 KEPT = {
     "casadi_where_untaken_branch.yaml": {"x": ("agree", 2.0)},
@@ -223,12 +223,12 @@ KEPT = {
 
 
 def test_every_kept_problem_is_asserted():
-    assert {p.name for p in PROBLEMS.glob("casadi_*.yaml")} == set(KEPT)
+    assert {p.name for p in BEHAVIOURS.glob("casadi_*.yaml")} == set(KEPT)
 
 
 @pytest.mark.parametrize("name", KEPT)
 def test_kept_behaviours_earn_their_verdicts(name):
-    got = rows(diffcompare.run(PROBLEMS / name, backends=["casadi"]))
+    got = rows(diffcompare.run(problem_file(name), backends=["casadi"]))
     assert set(got["mode"]) == {"reverse", "forward"}
     for variable, (verdict, value) in KEPT[name].items():
         part = got[got["variable"] == variable]

@@ -80,10 +80,12 @@ def test_sections_collapsed_but_the_disagreeing_ones_and_an_index(page, seed_res
 
 
 def test_page_weight(page):
-    """The seed report under 1 MB (0.97 MB with issue 17's operators, 2.35 MB before issue 16):
-    glyphs defined once, cells coloured by short classes, table cells without their end tags,
-    equal cells spanning their run, time bars in HTML."""
-    assert len(page.encode("utf-8")) < 1_000_000
+    """The seed report under 1.4 MB: 1.30 MB measured with issue 19's four more systems (13
+    built-in backends, casadi and tensorflow in two modes of the gradient), 0.97 MB with issue
+    17's operators and 9 backends, 2.35 MB before issue 16: glyphs defined once, cells coloured by
+    short classes, table cells without their end tags, equal cells spanning their run, time bars
+    in HTML."""
+    assert len(page.encode("utf-8")) < 1_400_000
 
 
 def test_disagreeing_problems_first_and_listed(page, seed_results):

@@ -23,7 +23,7 @@ from diffcompare.exact.onesided import STEPS
 from diffcompare.exact.singular import ALL, Singular
 from diffcompare.exact.truth import truth_of
 from diffcompare.spec.problem import build_problems
-from tests.conftest import PROBLEMS
+from tests.conftest import BEHAVIOURS, PROBLEMS, SINGULAR_AS_WRITTEN
 
 
 def _basis(function: str, point: dict, **keys):
@@ -292,12 +292,12 @@ def test_the_one_sided_chain_rule_is_the_reference_wherever_f_is_smooth():
     from diffcompare.exact.onesided import OneSided
     from diffcompare.running.runner import load_problems
 
-    problems, errors = load_problems([PROBLEMS])
+    problems, errors = load_problems([PROBLEMS, BEHAVIOURS])  # the backends' behaviours too
     assert errors == []
     compared = 0
     for problem in (scalar for p in problems for scalar in gradient_problems(p)):  # operators' too
         reference = truth_of(problem).reference
-        if problem.size > 200 or reference.gradient is None:
+        if problem.size > 200 or reference.gradient is None or problem.name in SINGULAR_AS_WRITTEN:
             continue
         exact = MpChainRule(problem.function, problem.wrt)
         digits = reference.digits + 50

@@ -223,7 +223,7 @@ def test_a_step_that_ran_out_of_time_is_not_shared():
 
 
 def test_the_memo_is_bounded(monkeypatch):
-    monkeypatch.setattr(symbolic, "MEMO_FORMS", 3)
+    monkeypatch.setattr(symbolic._MEMO, "size", 3)
     for k in range(6):
         SymbolicForm(_problem(f"x ** {k + 2}", {"x": 0.5}))
     assert len(symbolic._MEMO) <= 3

@@ -3,13 +3,13 @@ in float64 and float32 and every operator in mode "symbolic", against derivative
 hand (closed forms), never through diffcompare's own engines; what SymEngine cannot differentiate
 or compile as `skipped` rows with the reason; expr_ops and expr_ops_cse beside SymPy's, counted by
 SymPy's rules (numbers derived here); the forms kept per structure; and the behaviours SymEngine
-differs in, kept as problems/symengine_*.yaml and asserted here."""
+differs in, kept as behaviours/symengine_*.yaml and asserted here."""
 
 import math
 
 import numpy as np
 import pytest
-from conftest import PROBLEMS
+from conftest import problem_file
 
 import diffcompare
 
@@ -191,7 +191,10 @@ def test_a_sweep_builds_once():
     assert values(a[a.dtype == "float64"], "x")[0] == pytest.approx(2 * math.cos(0.5), rel=1e-15)
     assert values(b[b.dtype == "float64"], "x")[0] == pytest.approx(2 * math.cos(1.5), rel=1e-15)
     assert a.setup_s.iloc[0] > 0 and (b.verdict == "agree").all()
-    problems = [load_file(PROBLEMS / "sin_x_squared.yaml")[0][0], load_file(PROBLEMS / "sin_x_squared_at_3.yaml")[0][0]]
+    problems = [
+        load_file(problem_file("sin_x_squared.yaml"))[0][0],
+        load_file(problem_file("sin_x_squared_at_3.yaml"))[0][0],
+    ]
     assert form_of(problems[0]) is form_of(problems[1])
 
 
@@ -235,13 +238,13 @@ KEPT = {
 
 @pytest.fixture(scope="module")
 def kept():
-    frame = diffcompare.run([PROBLEMS / name for name in KEPT], backends=["symengine", "sympy"])
+    frame = diffcompare.run([problem_file(name) for name in KEPT], backends=["symengine", "sympy"])
     return frame
 
 
 @pytest.mark.parametrize("name", list(KEPT))
 def test_kept_problem_verdicts(kept, name):
-    problem = load_file(PROBLEMS / name)[0][0].name
+    problem = load_file(problem_file(name))[0][0].name
     rows = kept[(kept.problem == problem) & (kept.backend == "symengine")]
     got = {(r.dtype, r.variable): r.verdict for r in rows.itertuples() if (r.dtype, r.variable) in KEPT[name]}
     want = {k: v for k, v in KEPT[name].items() if k[0] in DTYPES}

@@ -1,6 +1,6 @@
 """The tensorflow backend: tf.GradientTape eager ("reverse") and in a tf.function ("reverse-graph"),
 float32 and float64, TensorFlow's own primitives, its operators, and what TensorFlow does
-differently (problems/tensorflow_*.yaml), each against numbers worked out by hand.
+differently (behaviours/tensorflow_*.yaml), each against numbers worked out by hand.
 
 TensorFlow's import takes about 6 s and 0.8 GB: this module imports it once, and its tests stay in
 one process (the README's test line runs files whole, `--dist loadfile`; the xdist_group below
@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import PROBLEMS
+from conftest import BEHAVIOURS
 
 import diffcompare
 from diffcompare.backends import threads as thread_share
@@ -115,12 +115,12 @@ def test_a_primitive_tensorflow_lacks_is_skipped_with_the_reason():
     assert set(frame["dtype"]) == {"float32", "float64"}
 
 
-# --- what TensorFlow does differently: problems/tensorflow_*.yaml ------------------------------
+# --- what TensorFlow does differently: behaviours/tensorflow_*.yaml ------------------------------
 
 
 @pytest.fixture(scope="module")
 def tensorflow_problems():
-    frame = diffcompare.run(sorted(PROBLEMS.glob("tensorflow_*.yaml")), backends=["tensorflow"])
+    frame = diffcompare.run(sorted(BEHAVIOURS.glob("tensorflow_*.yaml")), backends=["tensorflow"])
     assert frame.attrs["errors"] == []
     assert set(frame["mode"]) == set(MODES)
     assert set(frame["dtype"]) == {"float32", "float64"}

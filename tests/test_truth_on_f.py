@@ -19,7 +19,7 @@ from diffcompare.exact.reference import ZERO_FLOOR, chain_reference, longdouble_
 from diffcompare.exact.truth import Truth, truth_of
 from diffcompare.running.runner import load_problems
 from diffcompare.spec.problem import build_problem
-from tests.conftest import PROBLEMS
+from tests.conftest import BEHAVIOURS, PROBLEMS, SINGULAR_AS_WRITTEN
 
 EXACT_AD = ["torch", "jax", "chainrule"]
 BACKENDS = ["sympy", *EXACT_AD, "central", "richardson"]
@@ -115,11 +115,11 @@ def test_past_sympys_size_the_reference_is_the_chain_rule_in_mpmath_and_exact():
     for i in range(3):
         with mpmath.workdps(40):
             assert abs(reference.gradient["x"][i] - exact[i]) <= abs(exact[i]) * mpmath.mpf(10) ** -25
-    # The long-double chain rule that stood in before is off by 1e-5 here; its error bound says so.
+    # The long-double chain rule that stood in before is off here (by 1e-5 relative on one machine,
+    # 4e-7 on another: its powl and expl are the C library's); its error bound says how far.
     fallback = longdouble_reference(problem)
     error = np.abs(fallback.hi["x"] + fallback.lo["x"] - reference.hi["x"])
-    assert (error > 1e-6 * np.abs(reference.hi["x"])).all()
-    assert (error <= fallback.bound["x"]).all()
+    assert (error > 0).all() and (error <= fallback.bound["x"]).all()
     frame = _rows("gulf_at_optimum", ["torch", "chainrule"])
     assert set(frame["reference_kind"]) == {"mpmath"}
 
@@ -139,12 +139,14 @@ def test_a_long_double_reference_whose_bound_could_change_a_verdict_is_unsettled
 
 
 def test_the_mpmath_chain_rule_equals_the_sympy_reference_on_every_problem():
-    problems, errors = load_problems([PROBLEMS])
+    problems, errors = load_problems([PROBLEMS, BEHAVIOURS])  # the backends' behaviours too
     assert errors == []
     compared = 0
     for problem in (scalar for p in problems for scalar in gradient_problems(p)):  # operators' too
         truth = truth_of(problem)
         if truth.reference.kind != "sympy":
+            continue
+        if problem.name in SINGULAR_AS_WRITTEN:
             continue
         ours = chain_reference(problem, truth.deadline)
         for var in problem.wrt:

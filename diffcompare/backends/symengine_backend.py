@@ -22,7 +22,7 @@ operations at depth 14 of the logistic map).
 
 Lambdify's CSE names what it takes out x0, x1 …, avoiding the expressions' own symbols but not
 its other arguments: an input the result does not use, named x0, is read in place of the
-subexpression named x0 (problems/symengine_cse_name_clash.yaml). That is SymEngine's doing, and
+subexpression named x0 (behaviours/symengine_cse_name_clash.yaml). That is SymEngine's doing, and
 the rows keep it, saying which name was taken (`_Form.clash`).
 
 What a problem builds (the expressions, the derivatives, the compiled callables, the counts)
