@@ -4,7 +4,7 @@ import re
 
 import numpy as np
 import pytest
-from conftest import PROBLEMS, write
+from conftest import BEHAVIOURS, PROBLEMS, write
 
 from diffcompare.spec.files import load_file
 
@@ -148,7 +148,7 @@ def test_the_constants_e_and_pi_may_be_shadowed_by_a_let_step(tmp_path):
 
 
 def test_every_problem_loads_and_the_seeds_name_their_notebook():
-    files = sorted(PROBLEMS.glob("*.yaml"))
+    files = sorted(PROBLEMS.glob("*.yaml")) + sorted(BEHAVIOURS.glob("*.yaml"))
     seeds = 0
     for path in files:
         problems, errors = load_file(path)

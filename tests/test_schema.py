@@ -8,7 +8,7 @@ import sys
 
 import pytest
 import yaml
-from conftest import PROBLEMS, ROOT, write
+from conftest import BEHAVIOURS, PROBLEMS, ROOT, write
 from jsonschema import Draft202012Validator
 
 from diffcompare.spec.files import load_file
@@ -16,7 +16,11 @@ from diffcompare.spec.model import ProblemSpec
 from diffcompare.spec.schema import DRAFT, problem_schema, schema_text
 
 COMMITTED = ROOT / "problem.schema.json"
-PROBLEM_FILES = sorted(PROBLEMS.glob("*.yaml")) + sorted((ROOT / "benchmarks" / "scaling").glob("*.yaml"))
+PROBLEM_FILES = [
+    *sorted(PROBLEMS.glob("*.yaml")),
+    *sorted(BEHAVIOURS.glob("*.yaml")),
+    *sorted((ROOT / "benchmarks" / "scaling").glob("*.yaml")),
+]
 MODELINE = re.compile(r"^# yaml-language-server: \$schema=(\S+)$")
 
 
