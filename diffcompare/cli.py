@@ -287,6 +287,10 @@ def backends_command(argv: list[str]) -> int:
     width = max(map(len, names), default=0)
     for name in names:
         ok, note = registry.status(name)
+        # a built-in's library and its installed version ('symengine 0.15.0'), read from the
+        # installed metadata without importing it; a plug-in's note names its distribution
+        version = registry.library_version(name) if ok and name in registry.BUILTIN else ""
+        note = ", ".join(filter(None, [version, note]))
         print(f"{name:<{width}}  {'available' if ok else 'unavailable':<12} {note}".rstrip())
     return EXIT_OK
 

@@ -95,6 +95,11 @@ def test_backends_command_lists_availability():
 
     assert [line.split()[0] for line in lines[: len(BUILTIN)]] == list(BUILTIN)
     assert all("available" in line for line in lines)
+    # an installed built-in shows the library its rows come from, with its version
+    from importlib import metadata
+
+    symengine = next(line for line in lines if line.startswith("symengine "))
+    assert symengine.split()[1:] == ["available", "symengine", metadata.version("symengine")]
 
 
 @pytest.mark.slow
