@@ -38,7 +38,7 @@ def counted_lists(problem) -> list[tuple[str, list]]:
 
 
 def test_every_gradient_of_problems_counts_as_sympy_counts():
-    problems, errors = load_problems([ROOT / "problems"])
+    problems, errors = load_problems([ROOT / "problems", ROOT / "behaviours"])
     assert not errors and len(problems) > 90
     checked, mismatches = 0, []
     for problem in problems:
