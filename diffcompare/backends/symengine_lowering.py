@@ -24,6 +24,8 @@ import numpy as np
 import symengine as se
 
 from diffcompare.backends import SkipCell
+from diffcompare.exact.numeric import object_array
+from diffcompare.exact.symbolic import elementwise, fiber_reduction
 from diffcompare.lang.ir import element_label
 from diffcompare.lang.primitives import PRIMITIVES, Unavailable, library_ops
 from diffcompare.lang.program import Program
@@ -33,15 +35,6 @@ MAX_INTEGER_EXPONENT = 2**16  # past it SymEngine computes c**n as a big integer
 
 
 # --- lowering -----------------------------------------------------------------------------
-
-
-def _object_array(value) -> np.ndarray:
-    """value as an object array (a 0-d one for a scalar), as the IR's evaluators keep it."""
-    if isinstance(value, np.ndarray):
-        return value
-    out = np.empty((), dtype=object)
-    out[()] = value
-    return out
 
 
 def _number(value) -> se.Basic:
@@ -61,34 +54,12 @@ _numbers = np.vectorize(_number, otypes=[object])
 
 def exact_constant(value) -> np.ndarray:
     """A constant or a point's held data (a scalar or an array) as the SymEngine numbers it is exactly."""
-    return _object_array(_numbers(np.asarray(value))) if np.ndim(value) else _object_array(_number(value))
-
-
-def _elementwise(fn):
-    vectorized = np.vectorize(fn, otypes=[object])
-    return lambda *args: _object_array(vectorized(*args))
-
-
-def _reduce(fn):
-    """A reduction on the list of elements, or along axis= (a tuple) on each fiber's list."""
-
-    def reduce(*xs, axis=None):
-        if axis is None:
-            return _object_array(fn(*[list(np.ravel(x)) for x in xs]))
-        x = np.asarray(xs[0], dtype=object)
-        moved = np.moveaxis(x, axis, tuple(range(x.ndim - len(axis), x.ndim)))
-        rows = moved.reshape(moved.shape[: x.ndim - len(axis)] + (-1,))
-        out = np.empty(rows.shape[:-1], dtype=object)
-        for index in np.ndindex(out.shape):
-            out[index] = fn(list(rows[index]))
-        return out
-
-    return reduce
+    return object_array(_numbers(np.asarray(value))) if np.ndim(value) else object_array(_number(value))
 
 
 def _structural(forward):
     """An array-building step: its NumPy rule on object arrays, the numbers it fills in made SymEngine's."""
-    return lambda *args, **params: _object_array(_numbers(np.asarray(forward(*args, **params), dtype=object)))
+    return lambda *args, **params: object_array(_numbers(np.asarray(forward(*args, **params), dtype=object)))
 
 
 _EXPONENTS: dict = {}  # named exponent symbol -> its exact value (Fraction), for every one made here
@@ -116,7 +87,7 @@ def exponent_values(exprs) -> dict:
 
 
 def _power(a, b):
-    return _object_array(np.asarray(a, dtype=object) ** _object_array(np.vectorize(_exponent, otypes=[object])(b)))
+    return object_array(np.asarray(a, dtype=object) ** object_array(np.vectorize(_exponent, otypes=[object])(b)))
 
 
 def _truth(c):
@@ -145,7 +116,7 @@ def _normalizer(log: bool):
             np.sum(np.vectorize(se.exp, otypes=[object])(x), axis=axis, keepdims=True)
         )
         z = x - lse
-        return _object_array(z if log else np.vectorize(se.exp, otypes=[object])(z))
+        return object_array(z if log else np.vectorize(se.exp, otypes=[object])(z))
 
     return normalize
 
@@ -169,14 +140,14 @@ OWN_SCALAR = {
 _SCALAR = library_ops("symengine", like="sympy", own=OWN_SCALAR)
 
 _ARITHMETIC = {
-    "add": lambda a, b: _object_array(a + b),
-    "sub": lambda a, b: _object_array(a - b),
-    "mul": lambda a, b: _object_array(a * b),
-    "div": lambda a, b: _object_array(a / b),
+    "add": lambda a, b: object_array(a + b),
+    "sub": lambda a, b: object_array(a - b),
+    "mul": lambda a, b: object_array(a * b),
+    "div": lambda a, b: object_array(a / b),
     "pow": _power,
-    "neg": lambda x: _object_array(-x),
-    "matmul": lambda a, b: _object_array(np.matmul(a, b)),
-    "where": _elementwise(_where),
+    "neg": lambda x: object_array(-x),
+    "matmul": lambda a, b: object_array(np.matmul(a, b)),
+    "where": elementwise(_where),
     "softmax": _normalizer(log=False),
     "log_softmax": _normalizer(log=True),
 }
@@ -190,7 +161,7 @@ def _entry(name, p):
     scalar = _SCALAR[name]
     if isinstance(scalar, Unavailable):
         return scalar
-    return (_reduce if p.kind == "reduction" else _elementwise)(scalar)
+    return (fiber_reduction if p.kind == "reduction" else elementwise)(scalar)
 
 
 SYMENGINE_OPS = {name: _entry(name, p) for name, p in PRIMITIVES.items()}
@@ -205,8 +176,8 @@ def element_symbols(name: str, shape: tuple[int, ...]) -> np.ndarray:
 
 def to_symengine(root, values: dict) -> np.ndarray:
     """f in SymEngine, an object array of f's shape, from the IR (never from text)."""
-    program = Program(root, SYMENGINE_OPS, constant=exact_constant, index=lambda x, ix: _object_array(x[ix]))
-    return _object_array(program(values))
+    program = Program(root, SYMENGINE_OPS, constant=exact_constant, index=lambda x, ix: object_array(x[ix]))
+    return object_array(program(values))
 
 
 # --- differentiation ----------------------------------------------------------------------
@@ -222,7 +193,7 @@ def differentiate(problem, function: np.ndarray, symbols: dict) -> dict[str, np.
         return exact_constant(np.asarray(problem.point[name], dtype=np.float64))
 
     def gradient(f) -> dict:
-        return {v: _object_array(np.vectorize(lambda s: f.diff(s), otypes=[object])(symbols[v])) for v in wrt}
+        return {v: object_array(np.vectorize(lambda s: f.diff(s), otypes=[object])(symbols[v])) for v in wrt}
 
     if OPERATORS[operator].scalar_function or operator == "gradient":
         f = function[()]

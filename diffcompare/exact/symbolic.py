@@ -46,13 +46,15 @@ from diffcompare.lang.program import Program
 from diffcompare.lang.structure import structure_key
 
 
-def _elementwise(fn):
+def elementwise(fn):
+    """fn of scalar expressions applied element by element to object arrays (SymPy's or
+    SymEngine's: the symengine backend lowers the IR with these too)."""
     vectorized = np.vectorize(fn, otypes=[object])
     return lambda *args: object_array(vectorized(*args))
 
 
-def _reduce(fn):
-    """A reduction's SymPy form takes each operand as the list of its elements; along
+def fiber_reduction(fn):
+    """A reduction's symbolic form takes each operand as the list of its elements; along
     axis= (a tuple of axes), the list of each fiber's, giving an object array of the rest."""
 
     def reduce(*xs, axis=None):
@@ -143,7 +145,7 @@ _ARITHMETIC = {
     "pow": _power,
     "neg": lambda x: object_array(-x),
     "matmul": lambda a, b: object_array(np.matmul(a, b)),
-    "where": _elementwise(_where),
+    "where": elementwise(_where),
 }
 
 
@@ -157,7 +159,7 @@ def _structural(forward):
 SYMPY_OPS = {
     name: _ARITHMETIC.get(name)
     or (_structural(p.forward) if p.kind == "array" else None)
-    or (_reduce if p.kind == "reduction" else _elementwise)(native(p, "sympy", module=sympy))
+    or (fiber_reduction if p.kind == "reduction" else elementwise)(native(p, "sympy", module=sympy))
     for name, p in PRIMITIVES.items()
 }
 # A person reads exponents as written (x**(17/10)); SymPy is given those as numbers.
