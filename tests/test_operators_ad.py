@@ -6,6 +6,7 @@ torch's own refusals as skipped cells."""
 
 import numpy as np
 import pytest
+from operator_cases import CASES, SCALAR_F, VECTOR_F, X0, X1, T, U, V
 
 from diffcompare import api
 from diffcompare.backends import SkipCell
@@ -18,10 +19,6 @@ from diffcompare.backends.jax_backend import JaxBackend  # noqa: E402
 from diffcompare.backends.torch_backend import TorchBackend  # noqa: E402
 
 BACKENDS = {"torch": TorchBackend(), "jax": JaxBackend()}
-X0, X1 = 0.3, 0.7
-C = 1.5  # a held variable: a constant to every operator
-V = np.array([0.5, -1.0])  # a direction
-U = np.array([1.0, 2.0])  # a cotangent
 
 
 def problem_of(document: dict):
@@ -30,34 +27,6 @@ def problem_of(document: dict):
     return problems[0]
 
 
-# f = [c·x0·x1, sin(x0)]: J = [[c·x1, c·x0], [cos x0, 0]]
-VECTOR_F = {"function": "[c * x[0] * x[1], sin(x[0])]", "point": {"x": [X0, X1], "c": C}, "wrt": ["x"]}
-J = np.array([[C * X1, C * X0], [np.cos(X0), 0.0]])
-# f = x0²·x1 + exp(x1): H = [[2·x1, 2·x0], [2·x0, exp(x1)]]
-SCALAR_F = {"function": "x[0] ** 2 * x[1] + exp(x[1])", "point": {"x": [X0, X1]}, "wrt": ["x"]}
-H = np.array([[2 * X1, 2 * X0], [2 * X0, np.exp(X1)]])
-# f = sin(t)·exp(t): f'' = 2·cos(t)·exp(t)
-T = 0.9
-
-
-def with_keys(document: dict, operator: str, **extra) -> dict:
-    point = {**document["point"], **extra.pop("point", {})}
-    return {**document, "operator": operator, "point": point, **extra}
-
-
-# operator -> (document, {result name: the closed form})
-CASES = {
-    "jacobian": (with_keys(VECTOR_F, "jacobian"), {"x": J}),
-    "jvp": (with_keys(VECTOR_F, "jvp", point={"v": V.tolist()}, direction={"x": "v"}), {"x": J @ V}),
-    "vjp": (with_keys(VECTOR_F, "vjp", point={"u": U.tolist()}, cotangent="u"), {"x": U @ J}),
-    "hessian": (with_keys(SCALAR_F, "hessian"), {"x": H}),
-    "hvp": (with_keys(SCALAR_F, "hvp", point={"v": V.tolist()}, direction={"x": "v"}), {"x": H @ V}),
-    "second_derivative": (
-        {"function": "sin(t) * exp(t)", "point": {"t": T}, "operator": "second_derivative"},
-        {"t": np.array(2 * np.cos(T) * np.exp(T))},
-    ),
-    "gradient": (SCALAR_F, {"x": np.array([2 * X0 * X1, X0**2 + np.exp(X1)])}),
-}
 SECOND = ("forward-over-reverse", "reverse-over-reverse")
 MODES = {
     "torch": {

@@ -10,6 +10,7 @@ import math
 import numpy as np
 import pytest
 from conftest import problem_file
+from operator_cases import CASES
 
 import diffcompare
 
@@ -23,36 +24,6 @@ from diffcompare.lang.primitives import PRIMITIVES  # noqa: E402
 from diffcompare.spec.files import load_file  # noqa: E402
 
 DTYPES = ["float32", "float64"] if LLVM else ["float64"]
-X0, X1 = 0.3, 0.7
-V = np.array([0.5, -1.0])  # a direction
-U = np.array([1.0, 2.0])  # a cotangent
-C = 1.5  # a held variable
-# f = [c·x0·x1, sin(x0)]: J = [[c·x1, c·x0], [cos x0, 0]]
-VECTOR_F = {"function": "[c * x[0] * x[1], sin(x[0])]", "point": {"x": [X0, X1], "c": C}, "wrt": ["x"]}
-J = np.array([[C * X1, C * X0], [math.cos(X0), 0.0]])
-# f = x0²·x1 + exp(x1): ∇f = [2·x0·x1, x0² + exp(x1)], H = [[2·x1, 2·x0], [2·x0, exp(x1)]]
-SCALAR_F = {"function": "x[0] ** 2 * x[1] + exp(x[1])", "point": {"x": [X0, X1]}, "wrt": ["x"]}
-H = np.array([[2 * X1, 2 * X0], [2 * X0, math.exp(X1)]])
-T = 0.9  # f = sin(t)·exp(t): f'' = 2·cos(t)·exp(t)
-
-
-def with_keys(document: dict, operator: str, **extra) -> dict:
-    point = {**document["point"], **extra.pop("point", {})}
-    return {**document, "operator": operator, "point": point, **extra}
-
-
-CASES = {
-    "gradient": (SCALAR_F, {"x": np.array([2 * X0 * X1, X0**2 + math.exp(X1)])}),
-    "jacobian": (with_keys(VECTOR_F, "jacobian"), {"x": J}),
-    "jvp": (with_keys(VECTOR_F, "jvp", point={"v": V.tolist()}, direction={"x": "v"}), {"x": J @ V}),
-    "vjp": (with_keys(VECTOR_F, "vjp", point={"u": U.tolist()}, cotangent="u"), {"x": U @ J}),
-    "hessian": (with_keys(SCALAR_F, "hessian"), {"x": H}),
-    "hvp": (with_keys(SCALAR_F, "hvp", point={"v": V.tolist()}, direction={"x": "v"}), {"x": H @ V}),
-    "second_derivative": (
-        {"function": "sin(t) * exp(t)", "point": {"t": T}, "operator": "second_derivative"},
-        {"t": np.array(2 * math.cos(T) * math.exp(T))},
-    ),
-}
 
 
 def run(document: dict, backends=("symengine",), **keys):
