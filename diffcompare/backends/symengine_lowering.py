@@ -25,7 +25,7 @@ import symengine as se
 
 from diffcompare.backends import SkipCell
 from diffcompare.exact.numeric import object_array
-from diffcompare.exact.symbolic import elementwise, fiber_reduction
+from diffcompare.exact.symbolic import OBJECT_ARITHMETIC, elementwise, fiber_reduction
 from diffcompare.lang.ir import element_label
 from diffcompare.lang.primitives import PRIMITIVES, Unavailable, library_ops
 from diffcompare.lang.program import Program
@@ -140,13 +140,8 @@ OWN_SCALAR = {
 _SCALAR = library_ops("symengine", like="sympy", own=OWN_SCALAR)
 
 _ARITHMETIC = {
-    "add": lambda a, b: object_array(a + b),
-    "sub": lambda a, b: object_array(a - b),
-    "mul": lambda a, b: object_array(a * b),
-    "div": lambda a, b: object_array(a / b),
+    **OBJECT_ARITHMETIC,
     "pow": _power,
-    "neg": lambda x: object_array(-x),
-    "matmul": lambda a, b: object_array(np.matmul(a, b)),
     "where": elementwise(_where),
     "softmax": _normalizer(log=False),
     "log_softmax": _normalizer(log=True),

@@ -137,16 +137,15 @@ def _where(c, a, b):
 # SymPy meaning comes from its declaration (diffcompare.lang.primitives: sympy.<name>,
 # or the formula it gives), applied element by element or to the list of elements,
 # but for pow's and where's, given as above.
-_ARITHMETIC = {
+OBJECT_ARITHMETIC = {  # SymPy's expressions and SymEngine's alike (backends/symengine_lowering)
     "add": lambda a, b: object_array(a + b),
     "sub": lambda a, b: object_array(a - b),
     "mul": lambda a, b: object_array(a * b),
     "div": lambda a, b: object_array(a / b),
-    "pow": _power,
     "neg": lambda x: object_array(-x),
     "matmul": lambda a, b: object_array(np.matmul(a, b)),
-    "where": elementwise(_where),
 }
+_ARITHMETIC = {**OBJECT_ARITHMETIC, "pow": _power, "where": elementwise(_where)}
 
 
 def _structural(forward):
