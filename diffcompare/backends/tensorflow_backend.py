@@ -24,8 +24,11 @@ their NaN at 0). TensorFlow has no gamma function (tf.math.lgamma only): its cel
 `skipped` with that reason.
 
 Importing this module imports TensorFlow (about 6 s and 0.7 GB): only the backend does, never
-diffcompare itself. TF_CPP_MIN_LOG_LEVEL=2 is set before the import unless the user set it
-(TensorFlow's C++ INFO and WARNING lines: the CPU-feature notice); the two lines TensorFlow
+diffcompare itself. TF_CPP_MIN_LOG_LEVEL=3 is set before the import where it is unset or 1
+(TensorFlow's C++ INFO, WARNING and ERROR lines: the CPU-feature notice, and "oneDNN supports
+DT_INT32 only on platforms with AVX-512" at the first tape.jacobian, a fallback logged as an
+error; what goes wrong in an op reaches the backend as a Python exception all the same, and its
+rows say it); the two lines TensorFlow
 2.21 writes to stderr while it loads ("oneDNN custom operations are on", written before its
 logging is set up, whatever that variable says) are kept from the terminal by holding stderr
 during the import, and TensorFlow's Python logger is set to ERROR (tape.jacobian's pfor warns of
@@ -79,7 +82,8 @@ def _stderr_held(hold: bool):
 
 
 _VERBOSE = os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "0"  # not merely set: jax sets it to 1
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+if os.environ.get("TF_CPP_MIN_LOG_LEVEL") in (None, "1"):  # unset, or jax's default
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
 with _stderr_held(not _VERBOSE and "tensorflow" not in sys.modules):
     import tensorflow as tf
     import tensorflow.experimental.numpy as tnp
