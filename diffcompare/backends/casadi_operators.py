@@ -25,13 +25,13 @@ of CasADi's functions over these values is casadi_backend's.
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 
 import casadi
 import numpy as np
 
 from diffcompare.backends import Gradient
 from diffcompare.backends.timing import PerProblem, median_time
+from diffcompare.lang.memo import Kept
 from diffcompare.lang.primitives import SkipCell
 from diffcompare.lang.program import Program
 from diffcompare.lang.structure import structure_key
@@ -52,8 +52,8 @@ MAX_DIRECTIONS = 4096  # a full Jacobian's seeds past this are skipped: one dire
 # measured on Rosenbrock, 18 µs of building per element (1.8 s at 10⁵); past this it is skipped.
 MAX_ELEMENTS = 100_000
 MEMO_SIZE = 256
-_KEPT: OrderedDict[tuple, tuple] = OrderedDict()  # key -> (Function, outputs, setup_s)
-_FUNCTIONS: OrderedDict[tuple, object] = OrderedDict()  # program key -> Function of f alone
+_KEPT = Kept(MEMO_SIZE)  # key -> (Function, outputs, setup_s)
+_FUNCTIONS = Kept(MEMO_SIZE)  # program key -> Function of f alone
 _F_TIMES = PerProblem()
 _OPS_SEEN: dict[int, dict] = {}  # id -> every table a kept Function was lowered with (kept alive: no id reused)
 
@@ -62,17 +62,7 @@ def forget() -> None:
     """Drop the kept Functions and f's times (tests)."""
     _KEPT.clear()
     _FUNCTIONS.clear()
-    _F_TIMES.__init__(_F_TIMES.size)
-
-
-def _kept(memo: OrderedDict, key: tuple, build):
-    if key in memo:
-        memo.move_to_end(key)
-        return memo[key], True
-    value = memo[key] = build()
-    while len(memo) > MEMO_SIZE:
-        memo.popitem(last=False)
-    return value, False
+    _F_TIMES.clear()
 
 
 def _unit(shape: tuple[int, int], element: int):
@@ -257,14 +247,13 @@ def compute(problem, dtype: str, mode: str, ops: dict) -> Gradient:
     args = [np.asarray(problem.point[k], dtype=np.float64) for k in problem.point]
     found = _KEPT.get(key + along)
     if found is not None:
-        _KEPT.move_to_end(key + along)
         fn, outputs, setup_s = found
         raw = fn.call(args)
     else:
         fn, outputs = build(problem, mode, ops)
         raw = fn.call(args)
         setup_s = time.perf_counter() - start
-        _kept(_KEPT, key + along, lambda: (fn, outputs, setup_s))
+        _KEPT.put(key + along, (fn, outputs, setup_s))
     values = {name: _arranged(np.asarray(m.full()), rows, cols) for (name, rows, cols), m in zip(outputs, raw)}
     time_s = median_time(lambda: fn.call(args))
 
@@ -274,7 +263,7 @@ def compute(problem, dtype: str, mode: str, ops: dict) -> Gradient:
             f, _ = function_of(problem, ops, symbols)
             return casadi.Function("f", [symbols[k] for k in problem.point], [f])
 
-        function, _ = _kept(_FUNCTIONS, key, make)
+        function, _ = _FUNCTIONS.keep(key, make)
         function.call(args)
         return median_time(lambda: function.call(args))
 
