@@ -155,3 +155,8 @@ def test_symengine_expressions_by_the_same_rules():
     assert count_ops([f]) == 3 * (2**30 - 1)
     # both libraries in one call: each counted by its own rules, summed
     assert count_ops([se.sin(a) - b, sympy.sin(x) - y]) == 4
+
+
+def test_text_is_refused_not_parsed():
+    with pytest.raises(TypeError, match="not text"):
+        count_ops(["x + __import__('os').getpid()"])

@@ -178,10 +178,12 @@ def _root_ops(root, memos: dict) -> int:
         return sum(_root_ops(a, memos) for a in [*root.keys(), *root.values()])
     if isinstance(root, (list, tuple, set)):
         return sum(_root_ops(a, memos) for a in root)
-    if not hasattr(root, "args"):  # a Python or NumPy number, as SymPy takes it (never text)
+    if not hasattr(root, "args"):  # a Python or NumPy number, as SymPy takes it
+        if isinstance(root, (str, bytes)):  # text is never given to SymPy's parser
+            raise TypeError(f"count_ops counts expressions, not text: {root!r}")
         import sympy
 
-        root = sympy.sympify(root, strict=True)
+        root = sympy.sympify(root, strict=True)  # strict: numbers only, no parsing
     rules = _rules_of(root)
     if rules.is_expr(root):
         # one memo per library: a SymPy and a SymEngine node may compare equal
