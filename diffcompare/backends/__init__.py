@@ -22,6 +22,7 @@ from diffcompare.backends.protocol import (
     error_line,
     modes_of,
     one_line,
+    refusals_skipped,
 )
 from diffcompare.backends.registry import (
     BUILTIN,
@@ -57,6 +58,7 @@ __all__ = [
     "load",
     "modes_of",
     "one_line",
+    "refusals_skipped",
     "registrations",
     "run_versions",
     "status",

@@ -29,7 +29,7 @@ import autograd.numpy as anp
 import numpy as np
 from autograd.differential_operators import make_jvp_reversemode
 
-from diffcompare.backends import Gradient, SkipCell
+from diffcompare.backends import Gradient, refusals_skipped
 from diffcompare.backends.operator_values import arrange
 from diffcompare.backends.timing import PerProblem, median_time
 from diffcompare.lang.program import Program
@@ -47,16 +47,13 @@ MODES = {
 F_TIMES = PerProblem()  # f's time per problem x dtype, for all the modes of an operator problem
 
 
+# autograd's words where it has no rule for a primitive: "JVP of cbrt wrt argnums (0,) not defined"
+_REFUSALS = ((NotImplementedError, "JVP of ", " not defined"), (NotImplementedError, "VJP of ", " not defined"))
+
+
 def call_or_skip(call: Callable[[], object]) -> object:
-    """call(), or SkipCell with autograd's reason where it has no rule for a primitive
-    ("JVP of cbrt wrt argnums (0,) not defined", "VJP of … not defined")."""
-    try:
-        return call()
-    except NotImplementedError as exc:
-        text = str(exc)
-        if " not defined" in text and ("JVP of " in text or "VJP of " in text):
-            raise SkipCell(f"autograd cannot differentiate this: {text.splitlines()[0]}") from None
-        raise
+    """call(), or SkipCell with autograd's reason where it has no rule for a primitive."""
+    return refusals_skipped(call, "autograd", _REFUSALS)
 
 
 def _operator(problem, f: Callable, primals: tuple, point: dict, mode: str) -> Callable[[], object]:

@@ -18,6 +18,7 @@ gradient in one mode, `default_mode(method)`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import ClassVar, Protocol, runtime_checkable
@@ -39,6 +40,7 @@ __all__ = [
     "error_line",
     "modes_of",
     "one_line",
+    "refusals_skipped",
 ]
 
 
@@ -159,6 +161,20 @@ class BaseBackend:
 
     def gradient(self, problem: Problem, dtype: str) -> Gradient:
         raise NotImplementedError(f"{type(self).__name__} computes no gradient")
+
+
+def refusals_skipped(call: Callable[[], object], library: str, refusals: tuple) -> object:
+    """call(), or SkipCell in the library's own words where it declines to differentiate an op:
+    refusals are (exception class, phrase, …), a refusal when the exception is of that class
+    and its text holds every phrase ("derivative for aten::… is not implemented"). Any other
+    exception goes on (`error` rows). One rule for every AD library's call_or_skip."""
+    try:
+        return call()
+    except tuple(kind for kind, *_ in refusals) as exc:
+        text = str(exc)
+        if any(isinstance(exc, kind) and all(p in text for p in phrases) for kind, *phrases in refusals):
+            raise SkipCell(f"{library} cannot differentiate this: {text.splitlines()[0]}") from None
+        raise
 
 
 def error_line(exc: BaseException) -> str:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 import tensorflow as tf
 
-from diffcompare.backends import Gradient, SkipCell
+from diffcompare.backends import Gradient, refusals_skipped
 from diffcompare.backends.operator_values import arrange
 from diffcompare.backends.timing import PerProblem, median_time
 from diffcompare.lang.program import Program
@@ -147,15 +147,9 @@ def compute(problem, dtype: str, mode: str, ops: dict, constant: Callable) -> Gr
 
 
 # TensorFlow's own words where it has no gradient for an op: the cell is skipped with them.
-_REFUSALS = ("No gradient defined for operation",)
+_REFUSALS = ((LookupError, "No gradient defined for operation"),)
 
 
 def call_or_skip(call: Callable[[], object]) -> object:
     """call(), or SkipCell with TensorFlow's reason where it cannot differentiate an op."""
-    try:
-        return call()
-    except LookupError as exc:
-        text = str(exc)
-        if any(words in text for words in _REFUSALS):
-            raise SkipCell(f"TensorFlow cannot differentiate this: {text.splitlines()[0]}") from None
-        raise
+    return refusals_skipped(call, "TensorFlow", _REFUSALS)

@@ -16,7 +16,7 @@ import torch
 import torch.autograd.forward_ad as fwad
 from torch.func import grad, jacfwd, jacrev, jvp, vjp
 
-from diffcompare.backends import Gradient, SkipCell
+from diffcompare.backends import Gradient, refusals_skipped
 from diffcompare.backends.operator_values import arrange
 from diffcompare.backends.timing import PerProblem, median_time
 from diffcompare.lang.program import Program
@@ -44,13 +44,7 @@ _REFUSALS = (
 
 def call_or_skip(call: Callable[[], object]) -> object:
     """call(), or SkipCell with torch's reason where torch refuses to differentiate an op."""
-    try:
-        return call()
-    except (RuntimeError, NotImplementedError) as exc:
-        text = str(exc)
-        if any(isinstance(exc, kind) and start in text and end in text for kind, start, end in _REFUSALS):
-            raise SkipCell(f"torch cannot differentiate this: {text.splitlines()[0]}") from None
-        raise
+    return refusals_skipped(call, "torch", _REFUSALS)
 
 
 def _operator(problem, f: Callable, primals: tuple, point: dict, mode: str) -> Callable[[], object]:
