@@ -178,3 +178,17 @@ CASES = {**PRIMITIVE_CASES, **SYNTAX_CASES}
 TORCH_MISSING = {"cbrt", "gamma"}
 # The numbers a notebook printed, for the `expected` backend: cos(0.7) and 1/(1 + 1.7²).
 EXPECTED = {"sin": {"x": 0.7648421872844885}, "atan": {"x": 0.2570694087403599}}
+
+
+def through(backends: list[str]):
+    """Every case through these backends in this process (diffcompare.compare, each case its own
+    problem named after it, with its wrt), as one frame."""
+    import pandas as pd
+
+    import diffcompare
+
+    frames = [
+        diffcompare.compare(c.function, point=c.point, backends=backends, name=n, **({"wrt": c.wrt} if c.wrt else {}))
+        for n, c in CASES.items()
+    ]
+    return pd.concat(frames, ignore_index=True)

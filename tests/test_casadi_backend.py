@@ -243,15 +243,10 @@ def test_kept_behaviours_earn_their_verdicts(name):
 def test_every_construct_case_agrees_in_both_modes_or_is_skipped_for_what_casadi_lacks():
     """tests/construct_cases.py, which tests/test_backends.py walks through the other backends: each
     primitive and each array construct at a point, against the exact reference (about 13 s)."""
-    import pandas as pd
-    from construct_cases import CASES
+    from construct_cases import CASES, through
 
     lacking = {"cbrt", "erfc", "lgamma", "gamma", "digamma", "round", "trunc"}
-    frames = []
-    for name, case in CASES.items():
-        keys = {"wrt": case.wrt} if case.wrt else {}
-        frames.append(diffcompare.compare(case.function, point=case.point, backends=["casadi"], name=name, **keys))
-    got = pd.concat(frames, ignore_index=True)
+    got = through(["casadi"])
     assert set(got["problem"]) == set(CASES)
     skipped = got[got["problem"].isin(lacking)]
     assert (skipped["verdict"] == "skipped").all()
