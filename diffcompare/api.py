@@ -15,15 +15,27 @@ from diffcompare.views.notebook import as_results
 
 
 def run(
-    paths, backends=None, dtypes=None, rtol=None, atol=None, jobs: int = 1, timeout: float | None = None
+    paths,
+    backends=None,
+    dtypes=None,
+    rtol=None,
+    atol=None,
+    jobs: int = 1,
+    timeout: float | None = None,
+    cluster=None,
 ) -> pd.DataFrame:
     """Run every problem under paths; the DataFrame's attrs['errors'] lists bad input.
     The DataFrame is a notebook.Results: in Jupyter it shows as a styled table.
-    In-process by default; jobs > 1 or a timeout runs them in supervised workers."""
+    In-process by default; jobs > 1 or a timeout runs them in supervised workers;
+    cluster ('tcp://host:8786' for a running `dask scheduler`, 'local:N' for N worker
+    processes here, or a dask distributed Client's running.cluster.Cluster) runs them as
+    Dask tasks, each cell under the timeout (300 s if None)."""
     if isinstance(paths, (str, Path)):
         paths = [paths]
     problems, errors = load_problems(paths)
-    frame = as_results(run_problems(problems, backends, dtypes, rtol, atol, jobs=jobs, timeout=timeout))
+    frame = as_results(
+        run_problems(problems, backends, dtypes, rtol, atol, jobs=jobs, timeout=timeout, cluster=cluster)
+    )
     frame.attrs["errors"] = [str(e) for e in errors]
     return frame
 

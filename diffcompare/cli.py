@@ -12,6 +12,7 @@ report is left as it was).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import sys
@@ -69,6 +70,13 @@ def _run_parser() -> argparse.ArgumentParser:
     parser.add_argument("--atol", type=float, help="absolute tolerance for every row, replacing the defaults")
     parser.add_argument(
         "--jobs", type=int, default=os.cpu_count() or 1, help="worker processes (default: the cores; 1 runs in-process)"
+    )
+    parser.add_argument(
+        "--cluster",
+        metavar="ADDRESS|local:N",
+        help="run on a Dask cluster: the address of a running `dask scheduler` (tcp://host:8786), or local:N "
+        "for N worker processes here; each problem is a task, each worker keeps its backends loaded "
+        "(needs pip install 'diffcompare[cluster]')",
     )
     parser.add_argument(
         "--timeout",
@@ -158,6 +166,20 @@ def run_command(argv: list[str]) -> int:
     except ValueError as exc:
         print(f"--{exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    if args.cluster:
+        from diffcompare.running.cluster import ClusterError, parse
+
+        try:
+            parse(args.cluster)
+            import distributed  # noqa: F401  (only asked whether it is there)
+        except ClusterError as exc:
+            print(exc, file=sys.stderr)
+            return EXIT_BAD_INPUT
+        except ImportError:
+            from diffcompare.running.cluster import INSTALL_HINT
+
+            print(f"--cluster needs Dask distributed, which is not installed: {INSTALL_HINT}", file=sys.stderr)
+            return EXIT_BAD_INPUT
     try:
         check_folder(args.out)  # before any work: a run that cannot write its reports is lost
     except OutputError as exc:
@@ -202,6 +224,7 @@ def _selection_text(args) -> str:
 
 def _run_and_write(args, problems, messages: list[str], timeout: float) -> int:
     from diffcompare import backends as registry
+    from diffcompare.running.cluster import ClusterError
     from diffcompare.running.runner import frame_of, run_problems
     from diffcompare.views.files import OutputError, write_reports
     from diffcompare.views.html_report import prepare as prepare_report
@@ -219,19 +242,26 @@ def _run_and_write(args, problems, messages: list[str], timeout: float) -> int:
     # The report's formulas, typeset while the workers run; nothing to typeset without it.
     typesetting = prepare_report(problems if args.html else [])
     try:
-        progress_bar = CellProgress(cells, enabled=not args.quiet, problems=len(problems), workers=jobs)
-        with progress_bar as progress:
-            frame = run_problems(
-                problems,
-                args.backends,
-                args.dtypes,
-                args.rtol,
-                args.atol,
-                jobs=jobs,
-                finished=finished,
-                timeout=timeout,
-                progress=progress,
-            )
+        with _cluster(args) as cluster:
+            workers = cluster.workers() if cluster is not None else jobs
+            progress_bar = CellProgress(cells, enabled=not args.quiet, problems=len(problems), workers=workers)
+            with progress_bar as progress:
+                frame = run_problems(
+                    problems,
+                    args.backends,
+                    args.dtypes,
+                    args.rtol,
+                    args.atol,
+                    jobs=jobs,
+                    finished=finished,
+                    timeout=timeout,
+                    progress=progress,
+                    cluster=cluster,
+                )
+    except ClusterError as exc:
+        typesetting.stop()
+        print(exc, file=sys.stderr)
+        return EXIT_BAD_INPUT
     except KeyboardInterrupt as exc:
         code = _keep_partial(args, exc, frame_of(finished), len(finished), len(problems), messages)
         typesetting.stop()  # not left inside matplotlib while the interpreter shuts down
@@ -258,6 +288,15 @@ def _run_and_write(args, problems, messages: list[str], timeout: float) -> int:
     if args.check and frame["verdict"].isin(["disagree", "error"]).any():
         return EXIT_DISAGREE
     return EXIT_OK
+
+
+def _cluster(args):
+    """The Dask cluster the run is on (running.cluster.Cluster, entered), or None: this machine."""
+    if not args.cluster:
+        return contextlib.nullcontext()
+    from diffcompare.running.cluster import Cluster
+
+    return Cluster(args.cluster)
 
 
 def _keep_partial(args, exc: KeyboardInterrupt, done, finished: int, total: int, messages) -> int:
@@ -412,25 +451,26 @@ def fuzz_command(argv: list[str]) -> int:
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--shrink", type=int, default=20, help="findings to shrink (default 20; the rest as generated)")
     parser.add_argument(
+        "--cluster",
+        metavar="ADDRESS|local:N",
+        help="run the problems on a Dask cluster (a `dask scheduler`'s address, or local:N worker processes)",
+    )
+    parser.add_argument(
         "--timeout",
         type=float,
         default=30.0,
         help="seconds per problem × backend cell, in worker processes (default 30)",
     )
     args = parser.parse_args(argv)
+    from diffcompare.running.cluster import ClusterError
     from diffcompare.running.columns import counts_of
     from diffcompare.tools.fuzz import CAMPAIGN_BACKENDS, campaign
 
-    result = campaign(
-        args.count,
-        args.seed,
-        args.out,
-        tuple(args.dtypes),
-        args.backends or CAMPAIGN_BACKENDS,
-        jobs=args.jobs,
-        shrink_limit=args.shrink,
-        timeout=args.timeout,
-    )
+    try:
+        result = _campaign(args, campaign, CAMPAIGN_BACKENDS)
+    except ClusterError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_BAD_INPUT
     counts = result.counts()
     verdicts = counts_of(result.frame["verdict"]).to_dict()
     kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(result.kinds().items(), key=lambda kv: -kv[1]))
@@ -449,6 +489,20 @@ def fuzz_command(argv: list[str]) -> int:
     )
     print(f"{counts['error rows']} error rows")
     return EXIT_OK
+
+
+def _campaign(args, campaign, backends):
+    return campaign(
+        args.count,
+        args.seed,
+        args.out,
+        tuple(args.dtypes),
+        args.backends or backends,
+        jobs=args.jobs,
+        shrink_limit=args.shrink,
+        timeout=args.timeout,
+        cluster=args.cluster,
+    )
 
 
 def schema_command(argv: list[str]) -> int:

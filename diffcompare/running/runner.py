@@ -59,7 +59,8 @@ def run_problems(
     progress=None,
     finished: dict | None = None,
     timeout: float | None = None,
-) -> pd.DataFrame:
+    cluster=None,
+) -> pd.DataFrame | None:
     """Every problem through the chosen backends: in-process with jobs = 1 and no
     timeout; else in supervised worker processes (below); or through an executor from
     concurrent.futures (or one with its interface). The rows are the same, in the same
@@ -70,12 +71,22 @@ def run_problems(
     finished problem × backend cell, whatever became of it (rows, error, timeout).
     timeout: run every problem × backend cell in a supervised worker process under
     this many seconds (diffcompare.running.supervisor): a cell that hangs or kills its
-    process becomes `error` rows and the run goes on."""
+    process becomes `error` rows and the run goes on.
+    cluster: a Dask cluster to run on instead (running.cluster: its address, 'local:N', or a
+    Cluster already entered), each problem a task, each cell under the timeout
+    (DEFAULT_TIMEOUT_S if None).
+    finished may be a running.dataset.DatasetWriter, which writes the rows as they come and
+    keeps none: then the rows are in its folder, and None is returned."""
     if timeout is not None:
         timeout = check_timeout(timeout)  # before any work: a positive, finite number of seconds
     options = RunOptions.here(backends, dtypes, rtol, atol)
     finished = {} if finished is None else finished
     names = registry.available_names() if options.backends is None else list(options.backends)
+    if cluster is not None:
+        _on_cluster(
+            cluster, problems, names, options, DEFAULT_TIMEOUT_S if timeout is None else timeout, finished, progress
+        )
+        return _result(finished)
     if executor is None and (timeout is not None or jobs > 1):
         timeout = DEFAULT_TIMEOUT_S if timeout is None else timeout
         # The exact side of a problem ends well within its first cell's limit (a third of it at most).
@@ -94,7 +105,7 @@ def run_problems(
             ),
             progress=progress,
         )
-        return frame_of(finished)
+        return _result(finished)
     if executor is None:
         loaded = select_backends(options.backends)
         explainer = Explainer()
@@ -105,14 +116,52 @@ def run_problems(
                 if progress:
                     progress(problem, name)
             finished[position] = blocks
-        return frame_of(finished)
+        return _result(finished)
     futures = {executor.submit(run_job, payload(p), options): i for i, p in enumerate(problems)}
     for future in as_completed(futures):
         position = futures[future]
         finished[position] = _guarded(problems[position], future.result)
         for name in names if progress else ():  # a problem's cells come back together
             progress(problems[position], name)
-    return frame_of(finished)
+    return _result(finished)
+
+
+def _on_cluster(cluster, problems, names, options, timeout, finished, progress) -> None:
+    from diffcompare.running import cluster as dask_cluster
+
+    def failed_cell(problem, name, message, shape):
+        return _in_worker_share(failed_cell_blocks(problem, name, message, options.dtypes, shape), 1)
+
+    if not problems:
+        return
+    if isinstance(cluster, dask_cluster.Cluster):
+        dask_cluster.run_on_cluster(
+            cluster,
+            problems,
+            names,
+            options,
+            timeout=timeout,
+            finished=finished,
+            failed_cell=failed_cell,
+            progress=progress,
+        )
+        return
+    with dask_cluster.Cluster(cluster) as opened:
+        dask_cluster.run_on_cluster(
+            opened,
+            problems,
+            names,
+            options,
+            timeout=timeout,
+            finished=finished,
+            failed_cell=failed_cell,
+            progress=progress,
+        )
+
+
+def _result(finished):
+    """The frame of the rows, or None where they went to a dataset as they came."""
+    return frame_of(finished) if isinstance(finished, dict) else None
 
 
 def _in_worker_share(blocks: list[dict], threads: int | None) -> list[dict]:

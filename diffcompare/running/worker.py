@@ -1,9 +1,11 @@
 """What runs in a worker process: a problem rebuilt from its document, run through
 its backends cell by cell.
 
-Two kinds of worker use it: the supervised ones (diffcompare.running.supervisor),
+Three kinds of worker use it: the supervised ones (diffcompare.running.supervisor),
 which report each finished cell through a pipe so that a hung or dead cell costs
-only itself, and the jobs of a concurrent.futures executor given to run_problems.
+only itself; the tasks of a Dask cluster (diffcompare.running.cluster), which announce
+each cell before it starts; and the jobs of a concurrent.futures executor given to
+run_problems.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from collections.abc import Iterable
 
 from diffcompare import backends as registry
 from diffcompare.running.blame import Explainer
-from diffcompare.running.cells import cell_shape, problem_blocks
+from diffcompare.running.cells import cell_shape, failed_cell_blocks, problem_blocks
 from diffcompare.running.options import RunOptions
 from diffcompare.spec.problem import Problem, build_problem
 
@@ -41,6 +43,7 @@ def select_backends(names: Iterable[str] | None) -> dict:
 
 
 _JOB_BACKENDS: dict[tuple | None, dict] = {}
+_WARM: dict[str, object] = {}  # a Dask worker's backends, loaded by name as its tasks first need them
 
 
 def run_job(problem_payload: tuple, options: RunOptions) -> list[dict]:
@@ -49,6 +52,34 @@ def run_job(problem_payload: tuple, options: RunOptions) -> list[dict]:
     if options.backends not in _JOB_BACKENDS:
         _JOB_BACKENDS[options.backends] = select_backends(options.backends)
     return problem_blocks(problem, _JOB_BACKENDS[options.backends], options.dtypes, options.rtol, options.atol)
+
+
+def cluster_cells(problem_payload: tuple, names: list[str], indices: list[int], options: RunOptions, topic, key):
+    """A Dask task: the problem's cells for the backends names[i], i in indices, in order, as
+    [(i, blocks)]. Before each cell's gradient starts, an event on `topic` says which cell,
+    with the dtypes and variables it will give rows for, so that the client can time the cell
+    and give a cell it cancels the right `error` rows. The backends stay loaded in the worker
+    process (_JOB_BACKENDS), for every later task."""
+    from distributed import get_worker
+
+    worker = get_worker()
+    problem = rebuild(problem_payload, options)
+    loaded = _WARM
+    explainer = Explainer()
+    results = []
+    for i in indices:
+        if names[i] not in loaded:
+            loaded.update(select_backends([names[i]]))
+        shape = cell_shape(problem, loaded[names[i]], options.dtypes)
+        worker.log_event(topic, {"key": key, "worker": worker.address, "cell": i, "shape": shape})
+        try:
+            blocks = problem_blocks(
+                problem, {names[i]: loaded[names[i]]}, options.dtypes, options.rtol, options.atol, explainer
+            )
+        except Exception as exc:  # problem_blocks guards its cells; this guards the guard
+            blocks = failed_cell_blocks(problem, names[i], registry.error_line(exc), options.dtypes, shape)
+        results.append((i, blocks))
+    return results
 
 
 def die_with_parent() -> None:

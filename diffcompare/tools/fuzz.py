@@ -292,12 +292,15 @@ def campaign(
     shrink_limit: int = 20,
     shrink_budget: int = 60,
     timeout: float | None = 30.0,
+    cluster=None,
 ) -> CampaignResult:
     """Generate `count` problems from `seed`, run them, compare every row with its expectation,
     shrink the first `shrink_limit` findings (the others are written as generated) and write
     each to `out`. Gradients are timed once (a campaign wants verdicts, not timings).
     timeout: seconds per problem × backend cell, in supervised worker processes (a cell past
-    it gets `error` rows); None runs in this process (with jobs=1), with no limit."""
+    it gets `error` rows); None runs in this process (with jobs=1), with no limit.
+    cluster: run the problems as Dask tasks there instead (running.cluster: an address or
+    'local:N'); shrinking stays in this process."""
     start = time.perf_counter()
     rng = np.random.default_rng(seed)
     generated: dict[str, Generated] = {}
@@ -313,7 +316,7 @@ def campaign(
     previous = timing.settings()
     timing.configure(1, 0.0)
     try:
-        frame = run_problems(problems, list(backends), list(dtypes), jobs=jobs, timeout=timeout)
+        frame = run_problems(problems, list(backends), list(dtypes), jobs=jobs, timeout=timeout, cluster=cluster)
         frame = classify(frame, generated)
         findings = _findings(frame, generated, seed, out, shrink_limit, shrink_budget)
     finally:
