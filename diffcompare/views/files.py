@@ -19,6 +19,7 @@ import contextlib
 import hashlib
 import os
 import re
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -173,7 +174,18 @@ def _write_csv_columns(frame: pd.DataFrame, tmp: str) -> None:
                 part = frame.iloc[start : start + CSV_CHUNK_ROWS]
                 writer.write_table(pa.Table.from_pandas(part, preserve_index=False))
         return
-    prepared = [_prepared(c) for c in columns]
+    header = ",".join(_quote(str(c)) for c in frame.columns) + "\n"
+    with open(tmp, "wb") as f:
+        f.write(header.encode("utf-8"))
+        for text in _frame_lines(frame):
+            f.write(text)
+
+
+def _frame_lines(frame: pd.DataFrame):
+    """The CSV lines of a formattable frame's rows (no header), a chunk of rows at a time. A row's
+    text is its own values' alone, so the lines of a frame's parts, one after the other, are the
+    lines of the whole frame."""
+    prepared = [_prepared(frame[c]) for c in frame.columns]
     starts = range(0, len(frame), CSV_CHUNK_ROWS)
 
     def chunk(start: int) -> memoryview:
@@ -181,11 +193,32 @@ def _write_csv_columns(frame: pd.DataFrame, tmp: str) -> None:
         texts = [_column_text(kind, values, start, stop) for kind, values in prepared]
         return _joined_lines(texts, stop - start)
 
-    header = ",".join(_quote(str(c)) for c in frame.columns) + "\n"
-    with open(tmp, "wb") as f:
-        f.write(header.encode("utf-8"))
-        for text in _in_order(chunk, starts):
-            f.write(text)
+    return _in_order(chunk, starts)
+
+
+def parts_csv_writer(columns: list[str], parts):
+    """A writer(tmp) for _stage: results.csv from frames with these columns, one after the other
+    (parts(): an iterator of them, read as they are written: memory holds one), its text write_csv's
+    text of the frames concatenated: the header once, then each part's lines."""
+
+    def write(tmp: str) -> None:
+        import pyarrow as pa
+        import pyarrow.csv as pa_csv
+
+        header = ",".join(_quote(str(c)) for c in columns) + "\n"
+        with open(tmp, "wb") as f:
+            f.write(header.encode("utf-8"))
+            for part in parts():
+                if list(part.columns) != list(columns):
+                    raise ValueError(f"a part's columns are not results.csv's: {list(part.columns)}")
+                if all(_formattable(part[c]) for c in part.columns):
+                    for text in _frame_lines(part):
+                        f.write(text)
+                elif len(part):
+                    table = pa.Table.from_pandas(part, preserve_index=False)
+                    pa_csv.write_csv(table, f, pa_csv.WriteOptions(include_header=False))
+
+    return write
 
 
 def _in_order(work, items, ahead: int | None = None):
@@ -301,16 +334,12 @@ def _parquet_writer(frame: pd.DataFrame):
     return write
 
 
-def write_reports(
+def stage_reports(
     frame: pd.DataFrame, errors: list[str], out: Path, problems=(), html: bool = True, parquet: bool = False
-) -> list[Path]:
-    """results.csv, summary.md and report.html, moved into place together once all three are
-    written; problems (the run's Problem objects) give the HTML report its formulas and tapes.
-    html=False (--no-html) writes the first two and removes a report.html left by an earlier
-    run, which would otherwise describe other rows than the results beside it; parquet=True
-    (--parquet) adds results.parquet, and without it one left by an earlier run is removed
-    for the same reason.
-    OutputError, and the previous files untouched, if any of them cannot be made or written."""
+) -> list[tuple[str, Path]]:
+    """write_reports' files, each staged beside its target (temporary name, path), nothing
+    moved into place: results.csv, results.parquet where asked for, summary.md, report.html
+    unless html=False. OutputError, and nothing left behind, if one cannot be made."""
     out = Path(out)
     csv_path, md_path, html_path = out / "results.csv", out / "summary.md", out / "report.html"
     parquet_path = out / "results.parquet"
@@ -326,17 +355,76 @@ def write_reports(
         current = html_path
         if html:
             staged.append((_stage(html_path, render(frame, errors, problems, find_sweeps(out))), html_path))
-        for tmp, path in staged:
-            current = path
-            os.replace(tmp, path)
-        for wanted, path in ((html, html_path), (parquet, parquet_path)):
-            if not wanted:
-                current = path
-                path.unlink(missing_ok=True)
     except Exception as exc:
-        for tmp, _ in staged:
-            Path(tmp).unlink(missing_ok=True)
+        discard(staged)
         raise OutputError(
             f"{current}: not written: {_reason(exc)}; the reports in {out} are left as they were"
         ) from exc
-    return [csv_path, *([parquet_path] if parquet else []), md_path, *([html_path] if html else [])]
+    return staged
+
+
+def discard(staged: list[tuple[str, Path]]) -> None:
+    """Remove staged files (or folders) that will not be moved into place."""
+    for tmp, _ in staged:
+        remove(Path(tmp))
+
+
+def remove(path: Path) -> None:
+    """Remove a file, a link or a folder with what it holds; nothing there is fine."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def swap_in(tmp: str | Path, path: Path) -> None:
+    """Move tmp (a file or a folder) to path, replacing what is there (a file or a folder):
+    os.replace where it can; a folder (either side) is first moved aside, under a name starting
+    with ".", and removed once tmp is in place, so a failure leaves the old one where it was."""
+    path = Path(path)
+    if not (path.is_dir() and not path.is_symlink()) and not Path(tmp).is_dir():
+        os.replace(tmp, path)
+        return
+    aside = None
+    if path.exists() or path.is_symlink():
+        aside = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.old-"))
+        aside.rmdir()  # a free name beside path: rename() needs the name, not a folder
+        os.rename(path, aside)
+    try:
+        os.rename(tmp, path)
+    except BaseException:
+        if aside is not None:
+            os.rename(aside, path)
+        raise
+    if aside is not None:
+        shutil.rmtree(aside, ignore_errors=True) if aside.is_dir() else aside.unlink(missing_ok=True)
+
+
+def write_reports(
+    frame: pd.DataFrame, errors: list[str], out: Path, problems=(), html: bool = True, parquet: bool = False
+) -> list[Path]:
+    """results.csv, summary.md and report.html, moved into place together once all three are
+    written; problems (the run's Problem objects) give the HTML report its formulas and tapes.
+    html=False (--no-html) writes the first two and removes a report.html left by an earlier
+    run, which would otherwise describe other rows than the results beside it; parquet=True
+    (--parquet) adds results.parquet (one file), and without it one left by an earlier run (a
+    file, or a streamed run's folder) is removed for the same reason.
+    OutputError, and the previous files untouched, if any of them cannot be made or written."""
+    out = Path(out)
+    html_path, parquet_path = out / "report.html", out / "results.parquet"
+    staged = stage_reports(frame, errors, out, problems, html, parquet)
+    current = staged[0][1]
+    try:
+        for tmp, path in staged:
+            current = path
+            swap_in(tmp, path)
+        for wanted, path in ((html, html_path), (parquet, parquet_path)):
+            if not wanted:
+                current = path
+                remove(path)
+    except Exception as exc:
+        discard(staged)
+        raise OutputError(
+            f"{current}: not written: {_reason(exc)}; the reports in {out} are left as they were"
+        ) from exc
+    return [path for _, path in staged]
