@@ -89,3 +89,17 @@ class ThreadReporter(ChainRuleBackend):
             f"XLA_FLAGS {os.environ.get('XLA_FLAGS', '')}"
         )
         return found
+
+
+class Plodder(ChainRuleBackend):
+    """chainrule, slowed down: each gradient sleeps DIFFCOMPARE_TEST_PLOD_S seconds (0.3 by
+    default), so that a test can act while a run is half way; it leaves a sign
+    "PROBLEM.PID.DTYPE" in DIFFCOMPARE_TEST_WITNESS_DIR as it starts, so a test can tell a
+    problem run twice (a retry, in another process) from one run once."""
+
+    name = "plodder"
+
+    def gradient(self, problem, dtype):
+        _leave_sign("DIFFCOMPARE_TEST_WITNESS_DIR", f"{problem.name}.{os.getpid()}.{dtype}")
+        time.sleep(float(os.environ.get("DIFFCOMPARE_TEST_PLOD_S", "0.3")))
+        return super().gradient(problem, dtype)

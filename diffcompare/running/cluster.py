@@ -31,6 +31,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+import warnings
 from dataclasses import dataclass, field, replace
 
 from diffcompare.exact import budget
@@ -89,7 +90,10 @@ class Cluster:
 
                 # One task per worker process at a time, each a process of its own: a hung or
                 # dead cell costs one worker. The scheduler lives in this process.
-                with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+                with dask.config.set({"distributed.scheduler.allowed-failures": 1}), warnings.catch_warnings():
+                    # "Port 8787 is already in use": the scheduler's health endpoint moves to
+                    # another port, which nobody here reads.
+                    warnings.filterwarnings("ignore", message=".*already in use", category=UserWarning)
                     self._local = distributed.LocalCluster(
                         n_workers=what,
                         threads_per_worker=1,
