@@ -21,6 +21,7 @@ giving blocks_to_frame's frame exactly.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import os
@@ -180,12 +181,13 @@ class DatasetWriter(MutableMapping):
             elif self.folder.exists() or self.folder.is_symlink():
                 self.folder.unlink()
             self.folder.mkdir(parents=True)
-            _atomic_bytes(self.folder / MANIFEST_NAME, json.dumps(wanted, indent=1).encode("utf-8"))
+            _atomic_bytes(self.folder / MANIFEST_NAME, json.dumps(wanted).encode("utf-8"))
             self.done = frozenset()
         self._written: set[int] = set(self.done)
         self._buffer: dict[int, list[dict]] = {}
         self._rows: dict[int, int] = {}
         self._read_cache: tuple[Path, pd.DataFrame, np.ndarray] | None = None
+        self._listed: tuple[int, list, list[int]] | None = None
         self.rows_written = 0
         self.files_written = 0
 
@@ -268,7 +270,11 @@ class DatasetWriter(MutableMapping):
 
     def _read_back(self, position: int) -> list[dict]:
         """A written problem's rows as one block, from its part (the last part read is kept)."""
-        first, last, path = next((f, la, p) for f, la, p in _parts(self.folder) if f <= position <= la)
+        if self._listed is None or self._listed[0] != self.files_written:  # listed again after a write
+            found = _parts(self.folder)
+            self._listed = (self.files_written, found, [f for f, _, _ in found])
+        _, found, firsts = self._listed
+        first, last, path = found[bisect.bisect_right(firsts, position) - 1]
         if self._read_cache is None or self._read_cache[0] != path:
             import pyarrow.parquet as pq
 
