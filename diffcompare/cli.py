@@ -64,7 +64,9 @@ def _run_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--backends", type=_list, help="comma-separated backends (default: all)")
     parser.add_argument("--dtypes", type=_list, help=f"comma-separated subset of {','.join(DTYPES)}")
-    parser.add_argument("--out", default="reports", type=Path, help="report folder (default: reports/)")
+    parser.add_argument(
+        "--out", type=Path, help="report folder (default: reports/, or with --resume the folder it names)"
+    )
     parser.add_argument("--check", action="store_true", help="exit 1 when any row disagrees or is an error")
     parser.add_argument("--rtol", type=float, help="relative tolerance for every row, replacing the defaults")
     parser.add_argument("--atol", type=float, help="absolute tolerance for every row, replacing the defaults")
@@ -128,14 +130,43 @@ def _run_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--parquet",
         action="store_true",
-        help="also write results.parquet: the same rows, dtypes kept (pd.read_parquet reads it back); "
-        "without it a results.parquet left by an earlier run is removed",
+        help="stream the rows, as problems finish, to a Parquet dataset (a folder of part files): "
+        "OUT/results.parquet.partial while the run goes, OUT/results.parquet once it is done, which "
+        "pd.read_parquet reads back; results.csv and the reports are made from it. Without it (and "
+        "without --cluster or --resume) a results.parquet left by an earlier run is removed",
+    )
+    parser.add_argument(
+        "--chunk",
+        type=int,
+        default=64,
+        metavar="N",
+        help="problems per part file of the streamed dataset, at most (default 64; a part is also cut at "
+        "500,000 rows): what an interrupted run can lose, and what the run holds in memory",
+    )
+    parser.add_argument(
+        "--resume",
+        type=Path,
+        metavar="DIR",
+        help="finish the run that was interrupted in the report folder DIR: the problems whose rows are in "
+        "DIR/results.parquet.partial are not run again (the same paths and options as that run, checked)",
     )
     return parser
 
 
 def run_command(argv: list[str]) -> int:
     args = _run_parser().parse_args(argv)
+    if args.resume is not None and args.resume.name == "results.parquet.partial":
+        args.resume = args.resume.parent  # the dataset's folder named instead of the report folder
+    if args.resume is not None and args.out is not None and args.out.resolve() != args.resume.resolve():
+        print(
+            f"--resume {args.resume}: the run's report folder, so --out must be it too (or left out)", file=sys.stderr
+        )
+        return EXIT_BAD_INPUT
+    args.out = args.out or args.resume or Path("reports")
+    if args.chunk < 1:
+        print(f"--chunk: expected a number of problems ≥ 1, got {args.chunk}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    args.streamed = bool(args.parquet or args.cluster or args.resume)
     from diffcompare import backends as registry
     from diffcompare.lang import limits
     from diffcompare.running.runner import load_problems
@@ -225,7 +256,9 @@ def _selection_text(args) -> str:
 def _run_and_write(args, problems, messages: list[str], timeout: float) -> int:
     from diffcompare import backends as registry
     from diffcompare.running.cluster import ClusterError
+    from diffcompare.running.dataset import RunMismatch
     from diffcompare.running.runner import frame_of, run_problems
+    from diffcompare.running.streamed import open_dataset, run_into
     from diffcompare.views.files import OutputError, write_reports
     from diffcompare.views.html_report import prepare as prepare_report
     from diffcompare.views.terminal import CellProgress, print_summary, report_link, write_json
@@ -236,58 +269,105 @@ def _run_and_write(args, problems, messages: list[str], timeout: float) -> int:
         from diffcompare.backends import jax_cache
 
         jax_cache.configure(False)  # the workers are told through RunOptions
-    jobs = max(1, min(args.jobs, len(problems)))  # a worker per problem at most: each starts its own imports
+    # --parquet, --cluster, --resume: the rows go to OUT/results.parquet.partial as problems finish.
+    writer = None
+    if args.streamed:
+        try:
+            writer = open_dataset(
+                args.out,
+                problems,
+                args.backends,
+                args.dtypes,
+                args.rtol,
+                args.atol,
+                resume=args.resume is not None,
+                chunk=args.chunk,
+            )
+        except (RunMismatch, OSError) as exc:
+            print(f"--resume: {exc}" if isinstance(exc, RunMismatch) else exc, file=sys.stderr)
+            return EXIT_BAD_INPUT if isinstance(exc, RunMismatch) else EXIT_OUTPUT
+    todo = len(problems) - (len(writer.done) if writer is not None else 0)
+    jobs = max(1, min(args.jobs, todo))  # a worker per problem at most: each starts its own imports
     finished: dict = {}
-    cells = len(problems) * len(args.backends or known)
+    cells = todo * len(args.backends or known)
     # The report's formulas, typeset while the workers run; nothing to typeset without it.
     typesetting = prepare_report(problems if args.html else [])
+    frame = None
     try:
         with _cluster(args) as cluster:
             workers = cluster.workers() if cluster is not None else jobs
-            progress_bar = CellProgress(cells, enabled=not args.quiet, problems=len(problems), workers=workers)
+            progress_bar = CellProgress(cells, enabled=not args.quiet, problems=todo, workers=workers)
             with progress_bar as progress:
-                frame = run_problems(
-                    problems,
-                    args.backends,
-                    args.dtypes,
-                    args.rtol,
-                    args.atol,
-                    jobs=jobs,
-                    finished=finished,
-                    timeout=timeout,
-                    progress=progress,
-                    cluster=cluster,
-                )
+                chosen = (problems, args.backends, args.dtypes, args.rtol, args.atol)
+                run = {"jobs": jobs, "timeout": timeout, "progress": progress, "cluster": cluster}
+                if writer is not None:
+                    run_into(writer, *chosen, **run)
+                else:
+                    frame = run_problems(*chosen, finished=finished, **run)
     except ClusterError as exc:
         typesetting.stop()
         print(exc, file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt as exc:
-        code = _keep_partial(args, exc, frame_of(finished), len(finished), len(problems), messages)
+        done = writer if writer is not None else frame_of(finished)
+        code = _keep_partial(args, exc, done, len(writer if writer is not None else finished), len(problems), messages)
         typesetting.stop()  # not left inside matplotlib while the interpreter shuts down
         return code
     try:
         typesetting.join()  # mathtext is not thread-safe: the report's own typesetting waits for it
-        paths = write_reports(frame, messages, args.out, problems, html=args.html, parquet=args.parquet)
+        if writer is not None:
+            frame, paths = _reports_from_dataset(args, writer, messages, problems)
+        else:
+            paths = write_reports(frame, messages, args.out, problems, html=args.html)
     except OutputError as exc:
         print(exc, file=sys.stderr)
         return EXIT_OUTPUT
     except KeyboardInterrupt as exc:  # every row is in, the report is not: the rows are kept all the same
-        code = _keep_partial(args, exc, frame, len(problems), len(problems), messages)
+        done = writer if writer is not None else frame
+        code = _keep_partial(args, exc, done, len(problems), len(problems), messages)
         typesetting.stop()
         return code
+    verdicts = frame["verdict"]
     if args.format == "json" and not args.quiet:
-        write_json(frame, messages, paths)
+        write_json(_every_row(args, frame), messages, paths)
     elif not args.quiet:
-        print_summary(frame, messages)
+        if "value" in frame:
+            print_summary(frame, messages)
+        else:
+            print(f"{len(frame)} rows: " + ", ".join(f"{v} {n}" for v, n in verdicts.value_counts().items() if n))
         print("wrote " + ", ".join(map(str, paths)))
         if sys.stdout.isatty() and args.html:  # a person at a terminal: one line to click or paste
             print(report_link(next(p for p in paths if p.suffix == ".html")))
     if messages:
         return EXIT_BAD_INPUT
-    if args.check and frame["verdict"].isin(["disagree", "error"]).any():
+    if args.check and verdicts.isin(["disagree", "error"]).any():
         return EXIT_DISAGREE
     return EXIT_OK
+
+
+def _reports_from_dataset(args, writer, messages, problems):
+    """The views of a streamed run, made from its dataset, which then becomes OUT/results.parquet;
+    and the rows for the terminal: every row up to derived.REPORT_ROWS, past it the verdicts only
+    (the summary table would hold a sample; the files say what they sample)."""
+    import pandas as pd
+
+    from diffcompare.running.dataset import DATASET_NAME, read_dataset, row_count
+    from diffcompare.views.derived import REPORT_ROWS, write_reports_from_dataset
+
+    paths = write_reports_from_dataset(writer.folder, messages, args.out, problems, html=args.html)
+    dataset = args.out / DATASET_NAME
+    if row_count(dataset) <= REPORT_ROWS:
+        return read_dataset(dataset), paths
+    return pd.read_parquet(dataset, columns=["verdict"]), paths
+
+
+def _every_row(args, frame):
+    """--format json prints every row: read them all where the terminal had the verdicts only."""
+    if "value" in frame:
+        return frame
+    from diffcompare.running.dataset import DATASET_NAME, read_dataset
+
+    return read_dataset(args.out / DATASET_NAME)
 
 
 def _cluster(args):
@@ -301,20 +381,34 @@ def _cluster(args):
 
 def _keep_partial(args, exc: KeyboardInterrupt, done, finished: int, total: int, messages) -> int:
     """Ctrl-C or SIGTERM: keep the rows finished so far in results.partial.csv and leave the
-    last complete report as it was; exit 130, or 143 for SIGTERM."""
-    from diffcompare.views.files import write_csv
+    last complete report as it was; exit 130, or 143 for SIGTERM. done: the rows (a DataFrame),
+    or a streamed run's dataset writer, whose finished problems are on disk for --resume."""
+    from diffcompare.running.dataset import DatasetWriter
+    from diffcompare.views.derived import write_partial_csv
+    from diffcompare.views.files import OutputError, write_csv
     from diffcompare.views.terminal import write_json
 
     code = EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
     partial = args.out / "results.partial.csv"
+    streamed = isinstance(done, DatasetWriter)
     try:
-        write_csv(done, partial)
-    except OSError as error:
-        print(f"\n{partial}: not written: {error.strerror or error}", file=sys.stderr)
+        if streamed:
+            write_partial_csv(done.folder, partial)
+        else:
+            write_csv(done, partial)
+    except (OSError, OutputError) as error:
+        print(f"\n{partial}: not written: {getattr(error, 'strerror', None) or error}", file=sys.stderr)
         return code
     print(f"\ninterrupted: {finished} of {total} problems finished, written to {partial}", file=sys.stderr)
+    if streamed:
+        print(
+            f"their rows are in {done.folder}: the same command with --resume {args.out} runs the rest",
+            file=sys.stderr,
+        )
     if args.format == "json" and not args.quiet:
-        write_json(done, messages, [partial], interrupted=True)
+        from diffcompare.running.dataset import read_dataset
+
+        write_json(read_dataset(done.folder) if streamed else done, messages, [partial], interrupted=True)
     return code
 
 

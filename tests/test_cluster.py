@@ -2,6 +2,7 @@
 processes: the rows are a local run's, bit for bit; a worker killed mid-run costs nothing;
 a cell whose worker dies twice, or that hangs, is `error` rows with the reason."""
 
+import signal
 import subprocess
 import sys
 import time
@@ -12,6 +13,7 @@ import pytest
 from conftest import PROBLEMS, ROOT, write
 from dask_processes import DaskProcesses, environment
 
+from diffcompare.running.dataset import done_positions, read_dataset
 from diffcompare.running.runner import load_problems, run_problems
 
 pytest.importorskip("distributed")
@@ -161,3 +163,57 @@ def test_a_bad_cluster_spec_is_one_line(tmp_path, spec):
     from diffcompare.cli import main
 
     assert main([str(PROBLEMS), "--cluster", spec, "--out", str(tmp_path)]) == 2
+
+
+@pytest.mark.slow
+def test_a_killed_client_leaves_its_finished_chunks_and_resume_completes_the_run(tmp_path):
+    """SIGKILL the client half way: the part files written stay; --resume runs only the problems
+    not in them, and the dataset, results.csv included, is a whole local run's."""
+    problems = _many_problems(tmp_path / "problems", 24)
+    signs = tmp_path / "signs"
+    signs.mkdir()
+    env = environment(DIFFCOMPARE_TEST_WITNESS_DIR=str(signs), DIFFCOMPARE_TEST_PLOD_S="0.25")
+    out, partial = tmp_path / "out", tmp_path / "out" / "results.parquet.partial"
+    backends = "plodder,chainrule,central"
+    with DaskProcesses(tmp_path, workers=2, env=env) as dask:
+        command = [problems, "--cluster", dask.address, "--backends", backends, "--chunk", "2", "--out", out]
+        run = _run(command, env)
+        _wait_for(lambda: partial.exists() and len(list(partial.glob("part-*.parquet"))) >= 2, 120, "no part written")
+        run.kill()
+        run.communicate(timeout=60)
+        assert run.returncode == -signal.SIGKILL
+        assert not (out / "results.csv").exists()
+        before = {p.name for p in partial.glob("part-*.parquet")}
+        done = done_positions(partial)
+        assert 0 < len(done) < 24
+        for sign in signs.iterdir():
+            sign.unlink()
+        resumed = _run([*command[:-2], "--resume", out], env)
+        stdout, stderr = resumed.communicate(timeout=240)
+    assert resumed.returncode == 0, stderr
+    assert before <= {p.name for p in (out / "results.parquet").glob("part-*.parquet")}
+    # The problems on disk were not run again.
+    again = {sign.name.split(".", 1)[0] for sign in signs.iterdir()}
+    assert not again & {f"p{i:03d}" for i in done}
+    assert len(again) == 24 - len(done)
+    got = pd.read_parquet(out / "results.parquet")
+    assert not got.duplicated(KEY).any()
+    local = _run([problems, "--backends", backends, "--out", tmp_path / "local", "--jobs", "1"], env)
+    assert local.wait(timeout=240) == 0
+    expected = pd.read_csv(tmp_path / "local" / "results.csv", keep_default_na=False)
+    identical(pd.read_csv(out / "results.csv", keep_default_na=False), expected)
+    identical(got.astype({c: str for c in ("index",)}), read_dataset(out / "results.parquet"))
+
+
+def test_resume_refuses_another_runs_dataset(tmp_path):
+    from diffcompare.cli import main
+
+    problems = _many_problems(tmp_path / "problems", 3)
+    out = tmp_path / "out"
+    partial = out / "results.parquet.partial"
+    assert main([str(problems), "--backends", "chainrule", "--parquet", "--out", str(out), "--jobs", "1"]) == 0
+    (out / "results.parquet").rename(partial)  # as an interrupted run leaves it
+    code = main([str(problems), "--backends", "chainrule,central", "--resume", str(out), "--jobs", "1"])
+    assert code == 2
+    assert main([str(problems), "--backends", "chainrule", "--resume", str(partial), "--jobs", "1"]) == 0
+    assert (out / "results.parquet").is_dir() and not partial.exists()
