@@ -60,7 +60,8 @@ class DaskProcesses:
         self.address = json.loads(file.read_text())["address"]
         for i in range(self.count):
             self.start_worker(f"w{i}")
-        self.wait_for_workers(self.count)
+        if self.count:
+            self.wait_for_workers(self.count)
         return self
 
     def start_worker(self, name: str) -> None:

@@ -217,3 +217,13 @@ def test_resume_refuses_another_runs_dataset(tmp_path):
     assert code == 2
     assert main([str(problems), "--backends", "chainrule", "--resume", str(partial), "--jobs", "1"]) == 0
     assert (out / "results.parquet").is_dir() and not partial.exists()
+
+
+@pytest.mark.slow
+def test_a_scheduler_without_workers_is_one_line(tmp_path):
+    from diffcompare.running.cluster import Cluster, ClusterError
+
+    with DaskProcesses(tmp_path, workers=0) as dask:
+        with pytest.raises(ClusterError, match="no worker has joined the scheduler within 2 s"):
+            with Cluster(dask.address, connect_timeout=2):
+                pass

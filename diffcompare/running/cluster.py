@@ -104,11 +104,16 @@ class Cluster:
                 self.client = distributed.Client(self._local, timeout=self.connect_timeout)
             else:
                 self.client = distributed.Client(what, timeout=self.connect_timeout)
-        except ClusterError:
-            raise
         except Exception as exc:
             self.__exit__(None, None, None)
             raise ClusterError(f"--cluster {self.spec}: cannot connect: {type(exc).__name__}: {exc}") from None
+        try:  # a scheduler without workers would hold the run's tasks for ever
+            self.client.wait_for_workers(1, timeout=self.connect_timeout)
+        except Exception:
+            self.__exit__(None, None, None)
+            raise ClusterError(
+                f"--cluster {self.spec}: no worker has joined the scheduler within {self.connect_timeout:g} s"
+            ) from None
         return self
 
     def __exit__(self, *exc_info) -> None:
