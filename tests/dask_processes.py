@@ -48,6 +48,13 @@ class DaskProcesses:
         )
 
     def __enter__(self) -> DaskProcesses:
+        try:
+            return self._started()
+        except BaseException:  # nothing left running when the start fails
+            self.__exit__(None, None, None)
+            raise
+
+    def _started(self) -> DaskProcesses:
         file = self.folder / "scheduler.json"
         self.scheduler = self._start(
             "scheduler", "--scheduler-file", str(file), "--port", "0", "--no-dashboard", log="scheduler.log"
