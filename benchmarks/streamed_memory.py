@@ -125,6 +125,18 @@ class TreeSampler(threading.Thread):
             self.stopped.wait(self.interval)
 
 
+def phases(timeline: list[tuple[float, int, int, int]]) -> dict:
+    """The client's peak while workers ran (the run: rows arriving, parts written) and after the
+    last worker was gone (the views made from the dataset, or from the frame in memory)."""
+    last = max((i for i, sample in enumerate(timeline) if sample[3] > 0), default=-1)
+    during, after = timeline[: last + 1], timeline[last + 1 :]
+    return {
+        "client_during_run": max((sample[2] for sample in during), default=0),
+        "client_after_run": max((sample[2] for sample in after), default=0),
+        "run_end_s": during[-1][0] if during else 0.0,
+    }
+
+
 def command(name: str, out: Path, patterns: list[str], extra: list[str]) -> list[str]:
     argv = [sys.executable, "-m", "diffcompare", str(SUITE), "--max-elements", MAX_ELEMENTS]
     for pattern in patterns:
@@ -169,6 +181,7 @@ def measured_run(name: str, argv: list[str], out: Path, interval: float) -> dict
         "csv_bytes": csv.stat().st_size if csv.exists() else None,
         "dataset_bytes": sum(p.stat().st_size for p in dataset.iterdir()) if dataset.is_dir() else None,
         "html": (out / "report.html").exists(),
+        **phases(sampler.timeline),
         "stderr": "".join(stderr)[-2000:],
         "timeline": sampler.timeline,
     }
@@ -310,6 +323,14 @@ def problem_rows(dataset: Path) -> list[int]:
     return counts
 
 
+def largest_cell(dataset: Path) -> int:
+    """The rows of the largest problem × backend cell (what a supervised worker sends at once)."""
+    import pandas as pd
+
+    frame = pd.read_parquet(dataset, columns=["problem", "backend"])
+    return int(frame.groupby(["problem", "backend"], observed=True).size().max())
+
+
 def part_rows(dataset: Path) -> list[tuple[str, int]]:
     import pyarrow.parquet as pq
 
@@ -349,6 +370,42 @@ def write_cost(dataset: Path, scratch: Path) -> dict:
         "table_per_row": table_bytes / rows,
         "write_added": added,
     }
+
+
+def views_cost(dataset: Path, scratch: Path) -> dict:
+    """What making the views adds, per part, as views.derived does it past REPORT_ROWS: the
+    largest part alone in a folder (a link), results.csv's lines of it (to /dev/null) with the
+    tally of the sample, then the sample itself; the process's peak above its RSS before."""
+    import gc
+
+    import pyarrow.parquet as pq
+
+    from diffcompare.running.columns import COLUMNS, EXTRA_COLUMNS
+    from diffcompare.running.dataset import _parts
+    from diffcompare.views.derived import _frames, _sample, _Tally
+    from diffcompare.views.files import parts_csv_writer
+
+    path = max(_parts(dataset), key=lambda p: pq.ParquetFile(p[2]).metadata.num_rows)[2]
+    alone = scratch / "largest-part"
+    shutil.rmtree(alone, ignore_errors=True)
+    alone.mkdir()
+    os.link(path, alone / path.name)
+    rows = pq.ParquetFile(path).metadata.num_rows
+    gc.collect()
+    base = _rss()
+    _reset_peak()
+    tally = _Tally()
+    parts_csv_writer(COLUMNS + EXTRA_COLUMNS, lambda: (tally.add(frame) for frame in _frames(alone)))(os.devnull)
+    csv_added = _peak() - base
+    gc.collect()
+    base = _rss()
+    _reset_peak()
+    k, kept = tally.plan()
+    sample = _sample(alone, k, kept)
+    sample_added = _peak() - base
+    del sample
+    shutil.rmtree(alone)
+    return {"part": path.name, "rows": rows, "csv_added": csv_added, "sample_added": sample_added, "base": base}
 
 
 BLOCKS = r"""
@@ -400,8 +457,8 @@ def _mib(n) -> str:
 
 def table(results: list[dict]) -> None:
     print(
-        "\n| run | command options | wall s | rows | peak of the sum GiB | client GiB | largest worker GiB "
-        "| ru_maxrss GiB | results.csv MiB | dataset MiB |"
+        "\n| run | command options | wall s | rows | peak of the sum GiB | client GiB (during the run / after) "
+        "| largest worker GiB | ru_maxrss GiB | results.csv MiB | dataset MiB |"
     )
     print("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|")
     for r in results:
@@ -410,52 +467,110 @@ def table(results: list[dict]) -> None:
         rows = "–" if r["rows"] is None else f"{r['rows']:,}"
         print(
             f"| {r['name']} | `{options}` | {r['wall_s']:.1f} | {rows} | {_gib(r['peak_sum'])} "
-            f"| {_gib(r['peak_client'])} | {_gib(r['peak_worker'])} | {_gib(r['maxrss'])} "
+            f"| {_gib(r['peak_client'])} ({_gib(r['client_during_run'])} / {_gib(r['client_after_run'])}) | {_gib(r['peak_worker'])} | {_gib(r['maxrss'])} "
             f"| {_mib(r['csv_bytes'])} | {_mib(r['dataset_bytes'])} |"
         )
 
 
-def bound(results: dict[str, dict], counts: list[int], parts, write: dict, blocks: dict, jobs: int = 2) -> dict:
-    """The client's and a worker's bound in bytes, from the run's own figures (see the module)."""
+def bound(results: dict, counts: list[int], cell: int, parts, write: dict, views: dict, blocks: dict) -> dict:
+    """The client's bound in bytes, from the run's own figures (see report_bound), and the terms of
+    a worker's peak."""
     from diffcompare.running.dataset import DatasetWriter
 
-    chunk_rows = DatasetWriter.__init__.__kwdefaults__["chunk_rows"]
+    chunk = DatasetWriter.__init__.__kwdefaults__["chunk_rows"]
+    jobs = 2
     largest = max(counts)
     base = results.get("baseline", {})
     client0, worker0 = base.get("peak_client", 0), base.get("peak_worker", 0)
     frame_b, table_b = write["frame_per_row"], write["table_per_row"]
     block_b, pickle_b = blocks.get("block_per_row", frame_b), blocks.get("pickle_per_row", frame_b)
-    largest_part = max(n for _, n in parts)
-    # Buffered in the client: each of the (at most jobs) runs of consecutive finished problems
-    # not yet written, each under chunk_rows rows, and the problem that just came (its blocks);
-    # then at the write, a part of at most chunk_rows - 1 + the largest problem's rows as a frame
-    # and as an Arrow table, with pq.write_table's buffers (write["write_added"] above the frame).
-    held_rows = jobs * (chunk_rows - 1) + largest
-    write_factor = write["write_added"] / (write["rows"] * frame_b)
-    client = client0 + held_rows * block_b + largest_part * frame_b * (1 + write_factor)
-    # --jobs: a supervised worker holds a cell's blocks and their pickle; a cluster worker the
-    # problem's every cell until its task returns, and their serialised copy.
-    largest_cell = max(1, largest // 13)
+    # Rows buffered as blocks: each of the runs of consecutive finished problems not yet written (one
+    # per problem still running, and one past them), each under chunk rows, and the problem that
+    # came last. A part joins the problem that came last to a run on either side of it.
+    held = (jobs + 1) * (chunk - 1) + largest
+    part = 2 * (chunk - 1) + largest
+    write_b = frame_b + write["write_added"] / write["rows"]  # the part as a frame, then Arrow and Parquet's buffers
+    views_b = max(views["csv_added"], views["sample_added"]) / views["rows"]  # a part read back for the views
+    during = client0 + held * block_b + part * write_b
+    after = client0 + part * views_b
     return {
-        "largest_problem_rows": largest,
-        "largest_part_rows": largest_part,
         "total_rows": sum(counts),
-        "chunk_rows": chunk_rows,
+        "largest_problem_rows": largest,
+        "largest_part_rows": max(n for _, n in parts),
+        "chunk_rows": chunk,
+        "held_rows": held,
+        "part_rows_bound": part,
         "block_per_row": block_b,
         "pickle_per_row": pickle_b,
         "frame_per_row": frame_b,
         "table_per_row": table_b,
-        "write_factor": write_factor,
+        "write_per_row": write_b,
+        "views_per_row": views_b,
         "client0": client0,
         "worker0": worker0,
-        "client_bound": client,
-        "worker_bound_jobs": worker0 + largest_cell * (block_b + pickle_b),
-        "worker_bound_cluster": worker0 + largest * (block_b + pickle_b),
-        "memory_rows_bytes": sum(counts) * (block_b + frame_b),
+        "client_during": during,
+        "client_after": after,
+        "client_bound": max(during, after),
+        # On a cluster the problem's cells come back as one task's result: its serialised copy too.
+        "client_during_cluster": during + largest * pickle_b,
+        "cell_rows": cell,
+        "worker_rows_jobs": cell * (block_b + pickle_b),
+        "worker_rows_cluster": largest * (block_b + pickle_b),
     }
 
 
+def report_bound(b: dict, results: dict, parts, write: dict, views: dict, counts: list[int]) -> None:
+    print(
+        f"\nproblems: {len(counts)}, rows {b['total_rows']:,}; the largest problem {b['largest_problem_rows']:,} rows; "
+        "parts: " + ", ".join(f"{name} {n:,}" for name, n in parts)
+    )
+    print(
+        f"bytes per row: a worker's blocks {b['block_per_row']:.0f} (pickled {b['pickle_per_row']:.0f}); the frame "
+        f"{b['frame_per_row']:.0f}, the Arrow table {b['table_per_row']:.0f}; writing the largest part "
+        f"({write['rows']:,} rows) as the writer does: {b['write_per_row']:.0f} with its frame; making the views "
+        f"of it: results.csv and the tally +{views['csv_added'] / GIB:.2f} GiB, the sample "
+        f"+{views['sample_added'] / GIB:.2f} GiB ({b['views_per_row']:.0f} per row)"
+    )
+    print(f"baseline (13 rows): client {_gib(b['client0'])} GiB, largest worker {_gib(b['worker0'])} GiB")
+    print(
+        f"client bound while the run goes: {_gib(b['client0'])} + {b['held_rows']:,} rows × {b['block_per_row']:.0f} B "
+        f"(blocks buffered: 3 runs under {b['chunk_rows']:,} rows and the largest problem) + {b['part_rows_bound']:,} "
+        f"rows × {b['write_per_row']:.0f} B (a part written) = {_gib(b['client_during'])} GiB; on a cluster "
+        f"+ {b['largest_problem_rows']:,} rows × {b['pickle_per_row']:.0f} B (the task's result serialised) = "
+        f"{_gib(b['client_during_cluster'])} GiB"
+    )
+    print(
+        f"client bound while the views are made: {_gib(b['client0'])} + {b['part_rows_bound']:,} rows × "
+        f"{b['views_per_row']:.0f} B = {_gib(b['client_after'])} GiB; the bound: {_gib(b['client_bound'])} GiB"
+    )
+    print(
+        f"a worker: the baseline {_gib(b['worker0'])} GiB + rows held (--jobs: one cell, {b['cell_rows']:,} rows, "
+        f"{_gib(b['worker_rows_jobs'])} GiB with its pickle; cluster: the whole problem's cells and their "
+        f"serialised copy, {_gib(b['worker_rows_cluster'])} GiB) + the backends' own arrays for that problem"
+    )
+    for name in ("memory", "streamed", "cluster", "streamed+html"):
+        r = results.get(name)
+        if r:
+            print(
+                f"  {name:14s} client {_gib(r['peak_client'])} GiB (during the run {_gib(r['client_during_run'])}, "
+                f"after {_gib(r['client_after_run'])}), largest worker {_gib(r['peak_worker'])} GiB, "
+                f"sum {_gib(r['peak_sum'])} GiB"
+            )
+
+
+def in_child(kind: str, dataset: Path, scratch: Path) -> dict:
+    """write_cost or views_cost in a fresh process: one that has already held and freed gigabytes
+    keeps them (the allocators' pools), and what a part adds above its RSS would read low."""
+    argv = [sys.executable, __file__, "--cost", kind, str(dataset), str(scratch)]
+    done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["--cost"]:  # in_child's process
+        kind, dataset, scratch = sys.argv[2], Path(sys.argv[3]), Path(sys.argv[4])
+        print(json.dumps((write_cost if kind == "write" else views_cost)(dataset, scratch)))
+        return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-k", dest="patterns", action="append", default=[], help="the command's -k (repeatable)")
     parser.add_argument("--runs", default=",".join(RUNS), help=f"which of {', '.join(RUNS)} (comma-separated)")
@@ -464,13 +579,22 @@ def main() -> None:
         "--keep", type=Path, help="the runs' report folders here (default: a temporary folder, removed)"
     )
     parser.add_argument("--json", type=Path, help="every figure, the timelines included, as JSON here")
+    parser.add_argument(
+        "--reuse",
+        type=Path,
+        help="a --json of an earlier run with the same --keep: its runs and round trips are not redone",
+    )
     args = parser.parse_args()
     chosen = [r.strip() for r in args.runs.split(",") if r.strip()]
     unknown = [r for r in chosen if r not in RUNS]
     if unknown:
         parser.error(f"--runs: unknown {unknown}; known: {list(RUNS)}")
+    if args.reuse and not args.keep:
+        parser.error("--reuse needs the --keep folder of that run")
 
     import psutil
+
+    from diffcompare.running.dataset import DATASET_NAME
 
     scratch = args.keep or Path(tempfile.mkdtemp(prefix="streamed_memory."))
     scratch.mkdir(parents=True, exist_ok=True)
@@ -481,87 +605,62 @@ def main() -> None:
         f"sampling every {args.interval} s",
         flush=True,
     )
-    results: dict[str, dict] = {}
+    results: dict = json.loads(args.reuse.read_text()) if args.reuse else {}
+    results.pop("bound", None)
+    for r in results.values():
+        if isinstance(r, dict) and "timeline" in r and "client_during_run" not in r:  # a --json from before the split
+            r.update(phases(r["timeline"]))
+    trips = results.setdefault("round_trips", {})
     try:
-        baseline = command("baseline", scratch / "baseline", [SMALLEST], RUNS["streamed"])
-        results["baseline"] = measured_run("baseline", baseline, scratch / "baseline", args.interval)
-        for name in chosen:
-            argv = command(name, scratch / name, args.patterns, RUNS[name])
+        for name in ["baseline", *chosen]:
+            if name in results:
+                continue
+            patterns = [SMALLEST] if name == "baseline" else args.patterns
+            argv = command(name, scratch / name, patterns, RUNS["streamed" if name == "baseline" else name])
             results[name] = measured_run(name, argv, scratch / name, args.interval)
             if name != "memory":  # its size is kept; the round trip reads the in-memory run's (10 GB each)
                 (scratch / name / "results.csv").unlink(missing_ok=True)
             if args.json:  # so far, should a later run fail
                 args.json.write_text(json.dumps(results, indent=1, default=str))
 
-        from diffcompare.running.dataset import DATASET_NAME
+        csv = scratch / "memory" / "results.csv"
+        for name in chosen:
+            dataset = scratch / name / DATASET_NAME
+            if name == "memory" or name in trips or not dataset.is_dir() or not csv.exists():
+                continue
+            _reset_peak()
+            trips[name] = trip = round_trip(dataset, csv)
+            trip["checker_peak"] = _peak()
+        for name, trip in trips.items():
+            results["memory"]["rows"] = trip["rows_csv"]
+            verdict = "equal" if trip["equal"] else f"DIFFERENT: {trip['differing'] or trip['columns_missing']}"
+            print(
+                f"\nround trip, pd.read_parquet({name}/{DATASET_NAME}) against memory/results.csv: {verdict}; "
+                f"{trip['rows_dataset']:,} rows against {trip['rows_csv']:,}; {len(trip['compared'])} columns "
+                f"compared (not {', '.join(NOT_COMPARED)}), value bit for bit; read in {trip['read_s']:.1f} s "
+                f"({trip['frame_bytes'] / GIB:.2f} GiB as a frame), compared in {trip['compare_s']:.1f} s, "
+                f"this process's peak {trip['checker_peak'] / GIB:.2f} GiB",
+                flush=True,
+            )
 
-        trips = {}
-        if "memory" in results:
-            csv = scratch / "memory" / "results.csv"
-            for name in chosen:
-                dataset = scratch / name / DATASET_NAME
-                if name == "memory" or not dataset.is_dir():
-                    continue
-                _reset_peak()
-                trips[name] = trip = round_trip(dataset, csv)
-                trip["checker_peak"] = _peak()
-                results["memory"]["rows"] = trip["rows_csv"]
-                verdict = "equal" if trip["equal"] else f"DIFFERENT: {trip['differing'] or trip['columns_missing']}"
-                print(
-                    f"\nround trip, pd.read_parquet({name}/{DATASET_NAME}) against memory/results.csv: {verdict}; "
-                    f"{trip['rows_dataset']:,} rows against {trip['rows_csv']:,}; {len(trip['compared'])} columns "
-                    f"compared (not {', '.join(NOT_COMPARED)}), value bit for bit; read in {trip['read_s']:.1f} s "
-                    f"({trip['frame_bytes'] / GIB:.2f} GiB as a frame), compared in {trip['compare_s']:.1f} s, "
-                    f"this process's peak {trip['checker_peak'] / GIB:.2f} GiB",
-                    flush=True,
-                )
-
-        table(list(results.values()))
+        runs = [results[n] for n in ["baseline", *RUNS] if n in results]
+        table(runs)
         streamed = next((scratch / n / DATASET_NAME for n in chosen if (scratch / n / DATASET_NAME).is_dir()), None)
         if streamed is not None:
             counts, parts = problem_rows(streamed), part_rows(streamed)
-            write = write_cost(streamed, scratch)
+            write = in_child("write", streamed, scratch)
+            views = in_child("views", streamed, scratch)
             # A mid-size problem's cell (10⁵ rows): the blocks' bytes per row do not depend on n.
             blocks = block_cost("rosenbrock[n=100000]")
-            b = bound(results, counts, parts, write, blocks)
-            report_bound(b, results, counts, parts, write)
-            results["bound"] = b
-        results["round_trips"] = trips
+            cell = largest_cell(streamed)
+            results["bound"] = b = bound(results, counts, cell, parts, write, views, blocks)
+            b.update(write=write, views=views, blocks=blocks, parts=parts, counts=counts)
+            report_bound(b, results, parts, write, views, counts)
     finally:
         if args.json:
             args.json.write_text(json.dumps(results, indent=1, default=str))
         if not args.keep:
             shutil.rmtree(scratch, ignore_errors=True)
-
-
-def report_bound(b: dict, results: dict, counts: list[int], parts, write: dict) -> None:
-    print(
-        f"\nproblems: {len(counts)}, rows {b['total_rows']:,}; the largest problem {b['largest_problem_rows']:,} rows; "
-        f"parts: " + ", ".join(f"{name} {n:,}" for name, n in parts)
-    )
-    print(
-        f"bytes per row: a worker's blocks {b['block_per_row']:.0f} (pickled {b['pickle_per_row']:.0f}), the frame "
-        f"{b['frame_per_row']:.0f}, the Arrow table {b['table_per_row']:.0f}; writing the largest part "
-        f"({write['rows']:,} rows) adds {write['write_added'] / GIB:.2f} GiB above its frame "
-        f"({b['write_factor']:.2f} frames)"
-    )
-    print(f"baseline (13 rows): client {_gib(b['client0'])} GiB, largest worker {_gib(b['worker0'])} GiB")
-    print(
-        f"client bound: {_gib(b['client0'])} + ({b['chunk_rows'] - 1:,} × 2 + {b['largest_problem_rows']:,}) rows × "
-        f"{b['block_per_row']:.0f} B + {b['largest_part_rows']:,} rows × {b['frame_per_row']:.0f} B × "
-        f"{1 + b['write_factor']:.2f} = {_gib(b['client_bound'])} GiB"
-    )
-    print(
-        f"worker bound: --jobs {_gib(b['worker_bound_jobs'])} GiB (one cell), cluster "
-        f"{_gib(b['worker_bound_cluster'])} GiB (the largest problem's cells and their serialised copy)"
-    )
-    for name in ("streamed", "cluster", "streamed+html", "memory"):
-        r = results.get(name)
-        if r:
-            print(
-                f"  {name:14s} client {_gib(r['peak_client'])} GiB (bound {_gib(b['client_bound'])}), largest worker "
-                f"{_gib(r['peak_worker'])} GiB, sum {_gib(r['peak_sum'])} GiB"
-            )
 
 
 if __name__ == "__main__":
