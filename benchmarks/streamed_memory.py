@@ -22,7 +22,7 @@ One run, the commands one at a time, each a whole `python -m diffcompare` in a s
    table), the cost of writing the largest part, and the baseline processes; compared with
    the measured peaks.
 
-    python benchmarks/streamed_memory.py                        # the whole suite, about 30 min
+    python benchmarks/streamed_memory.py                        # the whole suite, about 45 min
     python benchmarks/streamed_memory.py -k rosenbrock          # a subset (-k as the command's)
     python benchmarks/streamed_memory.py --runs memory,streamed --keep /tmp/sm
 
