@@ -224,15 +224,15 @@ def run_on_cluster(
         finished[state.position] = [block for index in sorted(state.cells) for block in state.cells[index]]
         del states[state.position]
 
-    def arrived(future) -> None:
+    def arrived(future, result=None) -> None:
         heard = events.get(future.key)  # the last cell its task announced
         events.forget(future.key)
         entry = wanted.pop(future.key, None)
         if entry is None:
             return  # cancelled on a timeout: its problem was sent again without the cell
         state = states[entry[1]]
-        if future.status == "finished":
-            for index, blocks in future.result():
+        if result is not None:
+            for index, blocks in result:
                 record(state, index, blocks)
         else:
             exception = _exception_of(future)
@@ -271,8 +271,12 @@ def run_on_cluster(
             submit(states[position])
         while states:
             batch = done.next_batch(block=False)
+            # The batch's rows in one round trip: one future.result() each cost about twice
+            # Dask's own overhead per task (BENCHMARKS.md, "Past one machine").
+            ready = [f for f in batch if f.status == "finished" and f.key in wanted]
+            results = dict(zip((f.key for f in ready), _gathered(client, ready)))
             for future in batch:
-                arrived(future)
+                arrived(future, results.get(future.key))
             overdue()
             if not batch:
                 time.sleep(POLL_S)
@@ -285,6 +289,24 @@ def run_on_cluster(
             pass
         if previous:
             _tune_scheduler(client, previous)
+
+
+def _gathered(client, futures) -> list:
+    """The results of finished futures, in one call; [] for none. A future lost between its
+    finishing and this call (its worker died with the result) is sent again by Dask."""
+    if not futures:
+        return []
+    try:
+        return client.gather(futures, errors="raise")
+    except Exception:  # one of them failed after all: each on its own, the failed one as failed
+        return [_result_or_none(f) for f in futures]
+
+
+def _result_or_none(future):
+    try:
+        return future.result(timeout=60)
+    except Exception:
+        return None
 
 
 def _exception_of(future):

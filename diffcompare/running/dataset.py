@@ -97,11 +97,19 @@ def fingerprint(problems, settings: dict) -> dict:
     return json.loads(_canonical({"format": MANIFEST_FORMAT, "problems": listed, "settings": settings}))
 
 
+def _as_umask_gives(tmp: str) -> None:
+    """mkstemp makes a file private (0600); the dataset is shared as the reports are: the umask decides."""
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(tmp, 0o666 & ~mask)
+
+
 def _atomic_bytes(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+        _as_umask_gives(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -254,6 +262,7 @@ class DatasetWriter(MutableMapping):
         os.close(fd)
         try:
             pq.write_table(table, tmp)
+            _as_umask_gives(tmp)
             os.replace(tmp, path)
         except BaseException:  # Ctrl-C inside the write included: no half file, the rows stay buffered
             Path(tmp).unlink(missing_ok=True)

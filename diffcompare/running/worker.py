@@ -56,13 +56,16 @@ def run_job(problem_payload: tuple, options: RunOptions) -> list[dict]:
 
 def cluster_cells(problem_payload: tuple, names: list[str], indices: list[int], options: RunOptions, topic, key):
     """A Dask task: the problem's cells for the backends names[i], i in indices, in order, as
-    [(i, blocks)]. Before each cell's gradient starts, an event on `topic` says which cell,
+    [(i, blocks)]. Before each cell's gradient starts, an event on `topic` (on the scheduler
+    before the cell runs) says which cell,
     with the dtypes and variables it will give rows for, so that the client can time the cell
     and give a cell it cancels the right `error` rows. The backends stay loaded in the worker
     process (_JOB_BACKENDS), for every later task."""
     from distributed import get_worker
+    from distributed.utils import sync
 
     worker = get_worker()
+    announcement = {"key": key, "worker": worker.address}
     problem = rebuild(problem_payload, options)
     loaded = _WARM
     explainer = Explainer()
@@ -71,7 +74,10 @@ def cluster_cells(problem_payload: tuple, names: list[str], indices: list[int], 
         if names[i] not in loaded:
             loaded.update(select_backends([names[i]]))
         shape = cell_shape(problem, loaded[names[i]], options.dtypes)
-        worker.log_event(topic, {"key": key, "worker": worker.address, "cell": i, "shape": shape})
+        # A round trip to the scheduler, not Worker.log_event's batched send: a cell that kills
+        # its process at once would take an announcement still in the batch with it, and its
+        # death would be blamed on the cell before it.
+        sync(worker.loop, worker.scheduler.log_event, topic=topic, msg=announcement | {"cell": i, "shape": shape})
         try:
             blocks = problem_blocks(
                 problem, {names[i]: loaded[names[i]]}, options.dtypes, options.rtol, options.atol, explainer
