@@ -174,10 +174,12 @@ def noop(*args):
 def noop_cells(problem_payload, names, indices, options, topic, key):
     """run_on_cluster's task without its work: each cell announced as the real task does, no rows."""
     from distributed import get_worker
+    from distributed.utils import sync
 
     worker = get_worker()
-    for i in indices:
-        worker.log_event(topic, {"key": key, "worker": worker.address, "cell": i, "shape": None})
+    for i in indices:  # as running.worker.cluster_cells announces a cell: a round trip to the scheduler
+        msg = {"key": key, "worker": worker.address, "cell": i, "shape": None}
+        sync(worker.loop, worker.scheduler.log_event, topic=topic, msg=msg)
     return [(i, []) for i in indices]
 
 

@@ -14,7 +14,9 @@ from conftest import ROOT
 
 from diffcompare.backends import timing
 
-sys.path.insert(0, str(ROOT / "benchmarks"))
+# Last, not first: benchmarks/distributed.py must not hide Dask's distributed package, here or in the
+# processes a LocalCluster spawns with this sys.path (tests/test_cluster.py, in the same xdist worker).
+sys.path.append(str(ROOT / "benchmarks"))
 
 import neighbours  # noqa: E402  (benchmarks/neighbours.py)
 

@@ -22,7 +22,9 @@ from diffcompare.backends.registry import load
 from diffcompare.spec.problem import build_problems
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "benchmarks"))
+# Last, not first: benchmarks/distributed.py must not hide Dask's distributed package, here or in the
+# processes a LocalCluster spawns with this sys.path (tests/test_cluster.py, in the same xdist worker).
+sys.path.append(str(ROOT / "benchmarks"))
 
 import operator_cost  # noqa: E402  (a script beside its helpers, not a package)
 import operator_reading  # noqa: E402

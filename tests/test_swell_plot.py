@@ -21,7 +21,9 @@ from diffcompare.spec.safeyaml import documents
 from diffcompare.views.html_report import render, sweep_parameter
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "benchmarks"))
+# Last, not first: benchmarks/distributed.py must not hide Dask's distributed package, here or in the
+# processes a LocalCluster spawns with this sys.path (tests/test_cluster.py, in the same xdist worker).
+sys.path.append(str(ROOT / "benchmarks"))
 
 import swell  # noqa: E402  (a script, not a package)
 
