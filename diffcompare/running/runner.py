@@ -7,6 +7,7 @@ One row per problem × backend × dtype × variable × element (diffcompare.runn
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 from concurrent.futures import as_completed
 from dataclasses import replace
@@ -134,19 +135,11 @@ def _on_cluster(cluster, problems, names, options, timeout, finished, progress) 
 
     if not problems:
         return
-    if isinstance(cluster, dask_cluster.Cluster):
-        dask_cluster.run_on_cluster(
-            cluster,
-            problems,
-            names,
-            options,
-            timeout=timeout,
-            finished=finished,
-            failed_cell=failed_cell,
-            progress=progress,
-        )
-        return
-    with dask_cluster.Cluster(cluster) as opened:
+    # A Cluster already entered is the caller's to close; an address or 'local:N' is opened for this run.
+    opening = (
+        contextlib.nullcontext(cluster) if isinstance(cluster, dask_cluster.Cluster) else dask_cluster.Cluster(cluster)
+    )
+    with opening as opened:
         dask_cluster.run_on_cluster(
             opened,
             problems,
