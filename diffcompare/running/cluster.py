@@ -154,7 +154,6 @@ class _Problem:
     position: int
     todo: list[int]  # backend indices not yet done, in order
     cells: dict[int, list] = field(default_factory=dict)  # backend index -> blocks
-    key: str | None = None  # its task now
 
 
 class _Events:
@@ -201,10 +200,10 @@ def run_on_cluster(
     done = distributed.as_completed()
 
     def submit(state: _Problem) -> None:
-        state.key = f"diffcompare-{uuid.uuid4().hex}"
-        arguments = (payload(problems[state.position]), names, list(state.todo), options, topic, state.key)
-        future = client.submit(_cells_task, *arguments, key=state.key, pure=False)
-        wanted[state.key] = (future, state.position)
+        key = f"diffcompare-{uuid.uuid4().hex}"
+        arguments = (payload(problems[state.position]), names, list(state.todo), options, topic, key)
+        future = client.submit(_cells_task, *arguments, key=key, pure=False)
+        wanted[key] = (future, state.position)
         done.add(future)
 
     def record(state: _Problem, index: int, blocks: list) -> None:

@@ -42,50 +42,65 @@ def select_backends(names: Iterable[str] | None) -> dict:
     return {name: registry.load(name) for name in names}
 
 
-_JOB_BACKENDS: dict[tuple | None, dict] = {}
-_WARM: dict[str, object] = {}  # a Dask worker's backends, loaded by name as its tasks first need them
+_LOADED: dict[str, object] = {}  # this worker process's backends, each loaded the first time a cell needs it
+
+
+def loaded(name: str):
+    """The backend `name`, loaded once per worker process and kept for every later problem."""
+    if name not in _LOADED:
+        _LOADED.update(select_backends([name]))
+    return _LOADED[name]
 
 
 def run_job(problem_payload: tuple, options: RunOptions) -> list[dict]:
     """An executor's job: rebuild the problem, run it through every backend, return its cells."""
     problem = rebuild(problem_payload, options)
-    if options.backends not in _JOB_BACKENDS:
-        _JOB_BACKENDS[options.backends] = select_backends(options.backends)
-    return problem_blocks(problem, _JOB_BACKENDS[options.backends], options.dtypes, options.rtol, options.atol)
+    names = registry.available_names() if options.backends is None else options.backends
+    backends = {name: loaded(name) for name in names}
+    return problem_blocks(problem, backends, options.dtypes, options.rtol, options.atol)
+
+
+def each_cell(problem: Problem, names, indices, options: RunOptions, announce):
+    """The problem's cells for the backends names[i], i in indices, in order, as (i, shape, blocks,
+    error): announce(i, shape) is called before the cell's gradient starts, shape being the dtypes,
+    modes and variables it will give rows for (cells.cell_shape); blocks are its rows, or None and
+    error the line of what problem_blocks' own guards let through."""
+    explainer = Explainer()
+    for i in indices:
+        backend = loaded(names[i])
+        shape = cell_shape(problem, backend, options.dtypes)
+        announce(i, shape)
+        try:
+            blocks = problem_blocks(problem, {names[i]: backend}, options.dtypes, options.rtol, options.atol, explainer)
+        except Exception as exc:  # problem_blocks guards its cells; this guards the guard
+            yield i, shape, None, registry.error_line(exc)
+            continue
+        yield i, shape, blocks, None
 
 
 def cluster_cells(problem_payload: tuple, names: list[str], indices: list[int], options: RunOptions, topic, key):
     """A Dask task: the problem's cells for the backends names[i], i in indices, in order, as
     [(i, blocks)]. Before each cell's gradient starts, an event on `topic` (on the scheduler
-    before the cell runs) says which cell,
-    with the dtypes and variables it will give rows for, so that the client can time the cell
-    and give a cell it cancels the right `error` rows. The backends stay loaded in the worker
-    process (_JOB_BACKENDS), for every later task."""
+    before the cell runs) says which cell, with the dtypes and variables it will give rows for,
+    so that the client can time the cell and give a cell it cancels the right `error` rows.
+    The backends stay loaded in the worker process, for every later task."""
     from distributed import get_worker
     from distributed.utils import sync
 
     worker = get_worker()
     announcement = {"key": key, "worker": worker.address}
-    problem = rebuild(problem_payload, options)
-    loaded = _WARM
-    explainer = Explainer()
-    results = []
-    for i in indices:
-        if names[i] not in loaded:
-            loaded.update(select_backends([names[i]]))
-        shape = cell_shape(problem, loaded[names[i]], options.dtypes)
+
+    def announce(i, shape) -> None:
         # A round trip to the scheduler, not Worker.log_event's batched send: a cell that kills
         # its process at once would take an announcement still in the batch with it, and its
         # death would be blamed on the cell before it.
         sync(worker.loop, worker.scheduler.log_event, topic=topic, msg=announcement | {"cell": i, "shape": shape})
-        try:
-            blocks = problem_blocks(
-                problem, {names[i]: loaded[names[i]]}, options.dtypes, options.rtol, options.atol, explainer
-            )
-        except Exception as exc:  # problem_blocks guards its cells; this guards the guard
-            blocks = failed_cell_blocks(problem, names[i], registry.error_line(exc), options.dtypes, shape)
-        results.append((i, blocks))
-    return results
+
+    problem = rebuild(problem_payload, options)
+    return [
+        (i, blocks if error is None else failed_cell_blocks(problem, names[i], error, options.dtypes, shape))
+        for i, shape, blocks, error in each_cell(problem, names, indices, options, announce)
+    ]
 
 
 def die_with_parent() -> None:
@@ -127,7 +142,6 @@ def supervised_worker(conn) -> None:
     give rows for) before its gradient starts and sending its rows when it is done."""
     die_with_parent()
     conn.send(("ready",))
-    loaded: dict = {}
     while True:
         request = conn.recv()
         if request is None:
@@ -138,17 +152,9 @@ def supervised_worker(conn) -> None:
             os._exit(0)
         problem_payload, names, start, options = request
         problem = rebuild(problem_payload, options)
-        explainer = Explainer()
-        for i in range(start, len(names)):
-            if names[i] not in loaded:
-                loaded.update(select_backends([names[i]]))
-            conn.send(("started", i, cell_shape(problem, loaded[names[i]], options.dtypes)))
-            try:
-                blocks = problem_blocks(
-                    problem, {names[i]: loaded[names[i]]}, options.dtypes, options.rtol, options.atol, explainer
-                )
-            except Exception as exc:  # problem_blocks guards its cells; this guards the guard
-                conn.send(("failed", i, registry.error_line(exc)))
-                continue
-            conn.send(("cell", i, blocks))
+        cells = each_cell(
+            problem, names, range(start, len(names)), options, lambda i, shape: conn.send(("started", i, shape))
+        )
+        for i, _, blocks, error in cells:
+            conn.send(("cell", i, blocks) if error is None else ("failed", i, error))
         conn.send(("done",))
