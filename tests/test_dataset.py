@@ -230,11 +230,13 @@ def test_ranks_order_each_group_by_relative_error_nan_first():
     assert derived.ranks(frame).tolist() == [3, 0, 1, 2, 0]
 
 
-def test_past_report_rows_the_views_are_a_sample_that_says_so(tmp_path, run, monkeypatch):
+@pytest.mark.parametrize("batch", [derived.BATCH_ROWS, 7, 1])
+def test_past_report_rows_the_views_are_a_sample_that_says_so(tmp_path, run, monkeypatch, batch):
     problems, _ = run
     partial = _partial(tmp_path, run)
     frame = ds.read_dataset(partial)
     write_csv(frame, tmp_path / "whole.csv")
+    monkeypatch.setattr(derived, "BATCH_ROWS", batch)
     monkeypatch.setattr(derived, "REPORT_ROWS", 10)
     monkeypatch.setattr(derived, "SAMPLE_PER_GROUP", (2, 1))
     out = partial.parent
@@ -257,6 +259,37 @@ def test_past_report_rows_the_views_are_a_sample_that_says_so(tmp_path, run, mon
     worst = frame.groupby(["problem", "backend", "dtype"], observed=True)["verdict"].agg(lambda v: set(v.astype(str)))
     kept = sample.groupby(["problem", "backend", "dtype"], observed=True)["verdict"].agg(lambda v: set(v.astype(str)))
     assert worst.equals(kept)
+    # Read a batch at a time, the sample is the whole frame's, row for row.
+    pd.testing.assert_frame_equal(
+        derived._sample(partial.parent / "results.parquet", 2, None), sample.reset_index(drop=True)
+    )
+
+
+@pytest.mark.parametrize("batch", [1, 2, 5, 64])
+def test_the_tally_read_batch_by_batch_is_the_whole_frames(tmp_path, run, monkeypatch, batch):
+    """Groups cut across batches (a part's problem spread over many of them) are counted whole:
+    the verdicts, each rank's rows, each problem's groups and whether it has a row not agree."""
+    partial = _partial(tmp_path, run)
+    frame = ds.read_dataset(partial)
+    tally = derived._Tally()
+    for number, table in ds.part_batches(partial, batch):
+        tally.add(number, ds.table_to_frame(table))
+    tally.finish()
+    rank = derived.ranks(frame)
+    assert tally.rows == len(frame)
+    assert tally.by_rank.tolist() == [int((rank == r).sum()) for r in range(len(tally.by_rank))]
+    counts = frame["verdict"].value_counts()
+    assert {v: n for v, n in tally.verdicts.items() if n} == {str(v): int(n) for v, n in counts.items() if n}
+    names = list(pd.unique(frame["problem"].astype(str)))
+    assert list(tally.worst_rows) == names  # run order
+    assert tally.worst_rows == {n: int(((frame["problem"] == n).to_numpy() & (rank == 0)).sum()) for n in names}
+    assert tally.bad == {n: bool((frame.loc[frame["problem"] == n, "verdict"] != "agree").any()) for n in names}
+    for k in (1, 2, 3):
+        sample = derived._sample(partial, k, None)
+        pd.testing.assert_frame_equal(sample, frame[rank < k].reset_index(drop=True))
+    kept = {names[1], names[4]}
+    wanted = frame[(rank < 1) & frame["problem"].isin(kept).to_numpy()].reset_index(drop=True)
+    pd.testing.assert_frame_equal(derived._sample(partial, 1, kept), wanted)
 
 
 def test_a_sample_too_big_even_at_one_row_a_group_keeps_the_failing_problems_first(tmp_path, run, monkeypatch):

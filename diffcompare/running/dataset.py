@@ -350,6 +350,22 @@ def part_tables(folder) -> Iterator:
         yield pq.read_table(path, schema=schema)
 
 
+def part_batches(folder, rows: int) -> Iterator[tuple[int, object]]:
+    """(part number, Arrow table of the fixed schema) of at most `rows` rows at a time, the parts
+    in position order and each part's rows in order: what one problem's millions of rows cost
+    to read is a batch, not the part. A part holds whole problems, so every problem's rows are
+    in consecutive batches of one part number."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = _schema()
+    for number, (_, _, path) in enumerate(_parts(folder)):
+        with pq.ParquetFile(path) as file:
+            for batch in file.iter_batches(batch_size=rows):
+                table = pa.Table.from_batches([batch]).replace_schema_metadata(None)
+                yield number, table if table.schema == schema else table.cast(schema)
+
+
 def iter_parts(folder) -> Iterator[pd.DataFrame]:
     """Each part's rows as blocks_to_frame's frame, part by part (memory: one part)."""
     for table in part_tables(folder):

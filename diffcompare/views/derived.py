@@ -2,11 +2,12 @@
 (diffcompare.running.dataset), and the dataset moved into place as OUT/results.parquet.
 
 Up to REPORT_ROWS rows the views are write_reports' own, made from the whole frame. Past it
-the frame is never held: results.csv is written part by part (the same text), and summary.md
-and report.html are made from a sample that each says, in a sentence at its top, it is:
-for each problem, backend, dtype, mode, variable and verdict, the rows with the largest
-relative error (NaN first), so that every cell's worst verdict is in it and every kind of
-failure shows; the verdict counts over every row are counted part by part.
+neither the frame nor a part is ever held (a part holds whole problems, and one problem can
+be 10⁷ rows): the rows are read BATCH_ROWS at a time; results.csv is written batch by batch
+(the same text), and summary.md and report.html are made from a sample that each says, in a
+sentence at its top, it is: for each problem, backend, dtype, mode, variable and verdict, the
+rows with the largest relative error (NaN first), so that every cell's worst verdict is in it
+and every kind of failure shows; the verdict counts over every row are counted batch by batch.
 
 The commit is all or nothing as write_reports' is: every file is staged first; then the
 partial folder is renamed to results.parquet (an older one moved aside, and back on a
@@ -25,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from diffcompare.running.columns import COLUMNS, EXTRA_COLUMNS
-from diffcompare.running.dataset import DATASET_NAME, part_tables, read_dataset, row_count, table_to_frame
+from diffcompare.running.dataset import DATASET_NAME, part_batches, read_dataset, row_count, table_to_frame
 from diffcompare.running.verdicts import VERDICTS
 from diffcompare.views.files import (
     OutputError,
@@ -44,12 +45,13 @@ from diffcompare.views.summary import summary_markdown, verdict_line
 REPORT_ROWS = 1_000_000  # up to this many rows the views are made from the whole frame, as write_reports makes them
 SAMPLE_PER_GROUP = (200, 100, 50, 20, 10, 5, 2, 1)  # rows kept per group: the most whose sample fits SAMPLE_ROWS
 SAMPLE_ROWS = 100_000  # the sample's most rows: report.html renders every row it is given
+BATCH_ROWS = 250_000  # rows read at a time past REPORT_ROWS: a part holds whole problems, one of them can be 10⁷ rows
 GROUP = ["problem", "backend", "dtype", "mode", "variable", "verdict"]
 TITLE = "# diffcompare summary\n\n"
 
 
 def write_partial_csv(partial: Path, path: Path) -> None:
-    """results.partial.csv from a partial dataset, part by part (memory: one part)."""
+    """results.partial.csv from a partial dataset, batch by batch (memory: one batch)."""
     partial = Path(partial)
     try:
         atomic_write(Path(path), writer=parts_csv_writer(COLUMNS + EXTRA_COLUMNS, lambda: _frames(partial)))
@@ -75,7 +77,7 @@ def write_reports_from_dataset(partial: Path, errors, out: Path, problems=(), ht
 
 
 def _frames(partial: Path):
-    for table in part_tables(partial):
+    for _, table in part_batches(partial, BATCH_ROWS):
         yield table_to_frame(table)
 
 
@@ -134,9 +136,11 @@ def ranks(frame: pd.DataFrame) -> np.ndarray:
 
 
 class _Tally:
-    """What the sampled views need from every row, counted part by part: the verdicts, each
-    rank's rows (up to the largest kept), and each problem's worst rows and whether any of its
-    rows is other than `agree`."""
+    """What the sampled views need from every row, counted batch by batch: the verdicts, each
+    rank's rows (up to the largest kept), and each problem's worst rows (its groups) and whether
+    any of its rows is other than `agree`. All of it follows from each group's size; a group
+    (GROUP: its problem first) lies in one part, so sizes are summed over a part's batches and
+    counted when the part ends (memory: a part's groups, not its rows)."""
 
     def __init__(self) -> None:
         self.verdicts = dict.fromkeys(VERDICTS, 0)
@@ -144,29 +148,39 @@ class _Tally:
         self.worst_rows: dict[str, int] = {}
         self.bad: dict[str, bool] = {}
         self.rows = 0
+        self._part: int | None = None
+        self._sizes: list[pd.DataFrame] = []
 
-    def add(self, frame: pd.DataFrame) -> pd.DataFrame:
+    def add(self, number: int, frame: pd.DataFrame) -> pd.DataFrame:
+        """Count a batch of part `number`'s rows (batches in order); returns the frame."""
+        if number != self._part:
+            self.finish()
+            self._part = number
         self.rows += len(frame)
-        for verdict, n in frame["verdict"].value_counts(sort=False).items():
-            self.verdicts[str(verdict)] = self.verdicts.get(str(verdict), 0) + int(n)
-        rank = ranks(frame)
-        self.by_rank += np.bincount(rank[rank < len(self.by_rank)], minlength=len(self.by_rank))
-        # By the problem's codes: a Python string per row is gigabytes at 10⁷ rows.
-        names = [str(t) for t in frame["problem"].cat.categories]
-        codes = frame["problem"].cat.codes.to_numpy().astype(np.int64)
-        codes[codes < 0] = len(names)  # no problem named: counted apart, never a sample's limit
-        names.append("")
-        present = np.bincount(codes, minlength=len(names)) > 0
-        worst = np.bincount(codes[rank == 0], minlength=len(names))
-        bad = np.bincount(codes[(frame["verdict"] != "agree").to_numpy()], minlength=len(names)) > 0
-        for i in np.flatnonzero(present):
-            name = names[i]
-            self.worst_rows[name] = self.worst_rows.get(name, 0) + int(worst[i])
-            self.bad[name] = self.bad.get(name, False) or bool(bad[i])
+        sizes = frame.groupby(GROUP, sort=False, observed=True, dropna=False).size().rename("size").reset_index()
+        # By text: batches' categories differ. No problem named: "", as the sample's filter has it.
+        self._sizes.append(sizes.astype({c: object for c in GROUP}).fillna({c: "" for c in GROUP}))
         return frame
+
+    def finish(self) -> None:
+        """Count the part whose batches have been added."""
+        if not self._sizes:
+            return
+        sizes = pd.concat(self._sizes, ignore_index=True).groupby(GROUP, sort=False)["size"].sum().reset_index()
+        self._sizes = []
+        for verdict, n in sizes.groupby("verdict", sort=False)["size"].sum().items():
+            self.verdicts[str(verdict)] = self.verdicts.get(str(verdict), 0) + int(n)
+        k = len(self.by_rank)  # groups of more than r rows, for each rank r < k
+        at_most = np.bincount(np.minimum(sizes["size"].to_numpy(), k), minlength=k + 1)
+        self.by_rank += at_most[::-1].cumsum()[::-1][1:]
+        sizes["bad"] = sizes["verdict"] != "agree"
+        for name, groups, bad in sizes.groupby("problem", sort=False)["bad"].agg(["size", "any"]).itertuples():
+            self.worst_rows[name] = self.worst_rows.get(name, 0) + int(groups)
+            self.bad[name] = self.bad.get(name, False) or bool(bad)
 
     def plan(self) -> tuple[int, set[str] | None]:
         """Rows kept per group, and the problems kept (None: all) where even one a group is too many."""
+        self.finish()
         for k in SAMPLE_PER_GROUP:
             if self.by_rank[:k].sum() <= SAMPLE_ROWS:
                 return k, None
@@ -185,17 +199,34 @@ class _Tally:
 
 
 def _sample(partial: Path, k: int, kept: set[str] | None) -> pd.DataFrame:
+    """The rows of rank < k in their group, of the problems kept (None: all), in run order. Read
+    batch by batch: a row whose batch already has k of its group before it cannot be in the
+    sample, so each batch's candidates are added to the part's and the part's re-ranked (ties
+    stay in row order: the candidates are in row order); memory: a part's sample and a batch."""
     import pyarrow as pa
 
-    chosen = []
-    for table in part_tables(partial):
+    chosen, current, candidates = [], None, None
+    for number, table in part_batches(partial, BATCH_ROWS):
+        if number != current and candidates is not None:
+            chosen.append(candidates)
+            candidates = None
+        current = number
         frame = table_to_frame(table)
         keep = ranks(frame) < k
         if kept is not None:
             names = frame["problem"].cat.categories
             wanted = np.array([str(t) in kept for t in names] + ["" in kept], dtype=bool)
             keep &= wanted[frame["problem"].cat.codes.to_numpy()]  # code -1 (no name): the last
-        chosen.append(table.replace_schema_metadata(None).take(pa.array(np.flatnonzero(keep))))
+        batch = table.take(pa.array(np.flatnonzero(keep)))
+        if candidates is None:
+            candidates = batch
+        else:
+            candidates = pa.concat_tables([candidates, batch])
+            candidates = candidates.take(pa.array(np.flatnonzero(ranks(table_to_frame(candidates)) < k)))
+    if candidates is not None:
+        chosen.append(candidates)
+    if not chosen:
+        return table_to_frame(pa.table({}))
     return table_to_frame(pa.concat_tables(chosen))
 
 
@@ -227,7 +258,7 @@ def _stage_sampled(partial: Path, errors: list[str], out: Path, problems, html: 
     staged: list[tuple[str, Path]] = []
     current = csv_path
     try:
-        frames = lambda: (tally.add(frame) for frame in _frames(partial))  # noqa: E731
+        frames = lambda: (tally.add(n, table_to_frame(t)) for n, t in part_batches(partial, BATCH_ROWS))  # noqa: E731
         staged.append((_stage(csv_path, writer=parts_csv_writer(COLUMNS + EXTRA_COLUMNS, frames)), csv_path))
         k, kept = tally.plan()
         sample = _sample(partial, k, kept)
